@@ -1,0 +1,132 @@
+"""The one owner of colour conversion and normalisation in colorgan.
+
+Every other module goes through here, so the conventions live in a single place:
+
+- Lab mode (pix2pix-style colorization, Isola et al. 2017 / Zhang et al. 2016):
+  input  ``real_A`` = L / 50 - 1       in [-1, 1], shape (B, 1, H, W)
+  target ``real_B`` = ab / 110         in ~[-1, 1], shape (B, 2, H, W)
+- RGB mode: input ``real_A`` = gray * 2 - 1 (B, 1, H, W); target ``real_B`` = rgb * 2 - 1 (B, 3, H, W).
+
+RGB images are float tensors in [0, 1]; colour maths is done by kornia.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from kornia.color import lab_to_rgb, rgb_to_grayscale, rgb_to_lab
+
+L_SCALE = 50.0
+AB_SCALE = 110.0
+COLOR_SPACES = ("lab", "rgb")
+
+
+def normalize_l(L: torch.Tensor) -> torch.Tensor:
+    """L in [0, 100] -> [-1, 1]."""
+    return L / L_SCALE - 1.0
+
+
+def denormalize_l(L_norm: torch.Tensor) -> torch.Tensor:
+    return (L_norm + 1.0) * L_SCALE
+
+
+def normalize_ab(ab: torch.Tensor) -> torch.Tensor:
+    """ab in ~[-110, 110] -> ~[-1, 1]."""
+    return ab / AB_SCALE
+
+
+def denormalize_ab(ab_norm: torch.Tensor) -> torch.Tensor:
+    return ab_norm * AB_SCALE
+
+
+def rgb_to_lab_norm(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, 3, H, W) RGB in [0, 1] -> L_norm (B, 1, H, W), ab_norm (B, 2, H, W)."""
+    lab = rgb_to_lab(rgb.float().clamp(0.0, 1.0))
+    return normalize_l(lab[:, :1]), normalize_ab(lab[:, 1:])
+
+
+def lab_norm_to_rgb(L_norm: torch.Tensor, ab_norm: torch.Tensor) -> torch.Tensor:
+    """L_norm (B, 1, H, W), ab_norm (B, 2, H, W) -> RGB (B, 3, H, W) in [0, 1]."""
+    L = denormalize_l(L_norm.float()).clamp(0.0, 100.0)
+    ab = denormalize_ab(ab_norm.float())
+    return lab_to_rgb(torch.cat([L, ab], dim=1), clip=True)
+
+
+def rgb_to_gray(rgb: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) -> (B, 1, H, W) luma (ITU-R 601) in [0, 1]."""
+    return rgb_to_grayscale(rgb.float())
+
+
+def uint8_to_float(img: torch.Tensor) -> torch.Tensor:
+    """uint8 (..., H, W) in [0, 255] -> float in [0, 1]; float input is returned as float."""
+    if img.dtype == torch.uint8:
+        return img.float().div_(255.0)
+    return img.float()
+
+
+def float_to_uint8(img: torch.Tensor) -> torch.Tensor:
+    return (img.clamp(0.0, 1.0) * 255.0).round_().to(torch.uint8)
+
+
+class ColorSpace:
+    """Encodes RGB batches into (input, target) pairs for one colour mode, and decodes back.
+
+    >>> cs = ColorSpace("lab"); real_A, real_B = cs.encode(rgb)   # (B,1,H,W), (B,2,H,W)
+    >>> rgb_hat = cs.decode(real_A, fake_B)                        # (B,3,H,W) in [0, 1]
+    """
+
+    def __init__(self, mode: str = "lab") -> None:
+        if mode not in COLOR_SPACES:
+            raise ValueError(
+                f"model.color_space={mode!r} is not supported; choose one of {list(COLOR_SPACES)}."
+            )
+        self.mode = mode
+
+    @property
+    def in_channels(self) -> int:
+        return 1
+
+    @property
+    def out_channels(self) -> int:
+        return 2 if self.mode == "lab" else 3
+
+    def encode_input(self, rgb: torch.Tensor) -> torch.Tensor:
+        """RGB [0, 1] -> generator input (B, 1, H, W) in [-1, 1]."""
+        if self.mode == "lab":
+            return rgb_to_lab_norm(rgb)[0]
+        return rgb_to_gray(rgb) * 2.0 - 1.0
+
+    def encode(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """RGB [0, 1] (B, 3, H, W) -> real_A (B, 1, H, W), real_B (B, C_out, H, W)."""
+        if self.mode == "lab":
+            return rgb_to_lab_norm(rgb)
+        return rgb_to_gray(rgb) * 2.0 - 1.0, rgb.float() * 2.0 - 1.0
+
+    def decode(self, real_A: torch.Tensor, fake_B: torch.Tensor) -> torch.Tensor:
+        """Generator input + output -> RGB (B, 3, H, W) in [0, 1]."""
+        if self.mode == "lab":
+            return lab_norm_to_rgb(real_A, fake_B)
+        return ((fake_B.float() + 1.0) / 2.0).clamp(0.0, 1.0)
+
+    def gray_rgb(self, real_A: torch.Tensor) -> torch.Tensor:
+        """The 'no colour at all' baseline for an input: ab = 0 (Lab) or gray replicated (RGB)."""
+        if self.mode == "lab":
+            return lab_norm_to_rgb(real_A, torch.zeros_like(real_A).repeat(1, 2, 1, 1))
+        return ((real_A.float() + 1.0) / 2.0).clamp(0.0, 1.0).repeat(1, 3, 1, 1)
+
+    def chroma(self, real_A: torch.Tensor, fake_B: torch.Tensor) -> torch.Tensor:
+        """Normalised ab (B, 2, H, W) of a prediction, whatever the mode."""
+        if self.mode == "lab":
+            return fake_B.float()
+        return rgb_to_lab_norm(self.decode(real_A, fake_B))[1]
+
+
+def recombine_full_resolution(L_full: torch.Tensor, ab_small: torch.Tensor) -> torch.Tensor:
+    """Upsample predicted chroma to the full-resolution luminance and merge.
+
+    L_full: (B, 1, H, W) normalised L at the original size; ab_small: (B, 2, h, w) normalised.
+    Returns RGB (B, 3, H, W) in [0, 1], as sharp as the original luminance.
+    """
+    ab = ab_small.float()
+    if ab.shape[-2:] != L_full.shape[-2:]:
+        ab = F.interpolate(ab, size=L_full.shape[-2:], mode="bilinear", align_corners=False)
+    return lab_norm_to_rgb(L_full, ab)

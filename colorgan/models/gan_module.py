@@ -1,0 +1,222 @@
+"""``ColorizationGAN``: conditional GAN colorization in the pix2pix recipe
+(Isola et al. 2017, arXiv:1611.07004), with Lightning manual optimization.
+
+real_A: generator input (L or gray, plus the previous frame's chroma in temporal mode),
+real_B: colour target (ab or RGB), fake_B = netG(real_A). The discriminator is conditional:
+it sees cat(real_A, B). ``adversarial: false`` is the regression-only baseline (no netD).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from colorgan.color import ColorSpace
+from colorgan.metrics import ColorMetrics
+from colorgan.models.losses import GANLoss, reconstruction_loss
+
+PREV_SOURCES = ("gt", "self")
+
+
+def _plain(cfg: Any) -> Any:
+    """DictConfig -> plain python containers (so hparams pickle and print cleanly)."""
+    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+
+
+def build_generator(netG: dict, color_space: str, temporal: dict | None) -> torch.nn.Module:
+    """Rebuild netG from its config alone (used by training, eval and colorize)."""
+    cs = ColorSpace(color_space)
+    extra = 2 if (temporal or {}).get("enabled", False) else 0  # previous frame's ab
+    return instantiate(netG, in_channels=cs.in_channels + extra, out_channels=cs.out_channels)
+
+
+class ColorizationGAN(pl.LightningModule):
+    def __init__(
+        self,
+        netG: dict,
+        netD: dict | None = None,
+        optimizer_G: dict | None = None,
+        optimizer_D: dict | None = None,
+        scheduler_G: dict | None = None,
+        scheduler_D: dict | None = None,
+        color_space: str = "lab",
+        adversarial: bool = True,
+        gan_mode: str = "vanilla",
+        label_smoothing: float = 0.0,
+        rec_loss: str = "l1",
+        lambda_rec: float = 100.0,
+        d_steps_per_g_step: int = 1,
+        grad_clip: float = 0.0,
+        temporal: dict | None = None,
+        num_samples: int = 8,
+        train_image_size: int | None = None,
+    ) -> None:
+        super().__init__()
+        args = {k: _plain(v) for k, v in locals().items() if k not in ("self", "__class__")}
+        self.save_hyperparameters(args, logger=False)
+        self.automatic_optimization = False
+        if int(d_steps_per_g_step) < 1:
+            raise ValueError(f"model.d_steps_per_g_step={d_steps_per_g_step} must be >= 1.")
+        temporal = dict(args["temporal"] or {})
+        if temporal.get("enabled", False) and temporal.get("prev_source", "gt") not in PREV_SOURCES:
+            raise ValueError(f"model.temporal.prev_source={temporal.get('prev_source')!r}: "
+                             f"choose one of {list(PREV_SOURCES)}.")
+        self.temporal = temporal.get("enabled", False)
+        self.prev_source = temporal.get("prev_source", "gt")
+        self.cs = ColorSpace(color_space)
+        self.netG = build_generator(args["netG"], color_space, temporal)
+        self.adversarial = bool(adversarial)
+        self.netD = None
+        if self.adversarial:
+            if netD is None:
+                raise ValueError("model.adversarial=true needs a discriminator: set model/netD.")
+            d_in = self.cs.in_channels + self.cs.out_channels  # conditional: cat(real_A, B)
+            self.netD = instantiate(args["netD"], in_channels=d_in)
+        self.criterionGAN = GANLoss(gan_mode, label_smoothing)
+        self.criterionRec = reconstruction_loss(rec_loss)
+        self.val_metrics = ColorMetrics("val/")
+        self.test_metrics = ColorMetrics("test/")
+        self.val_samples: dict[str, torch.Tensor] | None = None
+
+    # ------------------------------------------------------------------ data
+    def prepare_batch(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """float RGB batch -> (real_A (B,1,H,W), real_B (B,C,H,W), netG input (B,1[+2],H,W))."""
+        real_A, real_B = self.cs.encode(batch["rgb"])
+        if not self.temporal:
+            return real_A, real_B, real_A
+        prev_ab = torch.zeros_like(real_A).repeat(1, 2, 1, 1)  # (B, 2, H, W)
+        if "prev_rgb" in batch:
+            prev_A, prev_B = self.cs.encode(batch["prev_rgb"])
+            if self.prev_source == "self" and self.training:
+                with torch.no_grad():  # the model's own colorization of the previous frame
+                    zeros = torch.zeros_like(prev_ab)
+                    prev_ab = self.cs.chroma(prev_A, self.netG(torch.cat([prev_A, zeros], 1)))
+            else:
+                prev_ab = self.cs.chroma(prev_A, prev_B)
+            has_prev = batch.get("has_prev")
+            if has_prev is not None:  # first frame of a shot: no previous colour
+                prev_ab = prev_ab * has_prev.view(-1, 1, 1, 1).to(prev_ab.dtype)
+        return real_A, real_B, torch.cat([real_A, prev_ab], dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.netG(x)
+
+    # -------------------------------------------------------------- training
+    def _check_finite(self, **losses: torch.Tensor) -> None:
+        bad = {k: v.item() for k, v in losses.items() if not torch.isfinite(v)}
+        if bad:
+            raise FloatingPointError(
+                f"Non-finite loss at global step {self.global_step} (epoch {self.current_epoch}): "
+                f"{bad}. Training stopped; the last saved checkpoint is unchanged. Try a lower "
+                "model.optimizer_G.lr / model.optimizer_D.lr or model.grad_clip=1.0.")
+
+    def _step(self, opt, loss: torch.Tensor) -> None:
+        opt.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        if self.hparams.grad_clip > 0:
+            self.clip_gradients(opt, gradient_clip_val=self.hparams.grad_clip,
+                                gradient_clip_algorithm="norm")
+        opt.step()
+
+    def discriminator_loss(self, real_A, real_B, fake_B) -> dict[str, torch.Tensor]:
+        pred_fake = self.netD(torch.cat([real_A, fake_B.detach()], 1))  # (B, 1, h, w)
+        pred_real = self.netD(torch.cat([real_A, real_B], 1))
+        loss_D_fake = self.criterionGAN(pred_fake, False, for_discriminator=True)
+        loss_D_real = self.criterionGAN(pred_real, True, for_discriminator=True)
+        return {"loss_D": 0.5 * (loss_D_fake + loss_D_real), "loss_D_real": loss_D_real,
+                "loss_D_fake": loss_D_fake}
+
+    def training_step(self, batch: dict, batch_idx: int) -> None:
+        real_A, real_B, g_in = self.prepare_batch(batch)
+        fake_B = self.netG(g_in)  # (B, C_out, H, W)
+        logs: dict[str, torch.Tensor] = {}
+        if self.adversarial:
+            opt_G, opt_D = self.optimizers()
+            self.toggle_optimizer(opt_D)  # only D's parameters require grad
+            for _ in range(self.hparams.d_steps_per_g_step):
+                d = self.discriminator_loss(real_A, real_B, fake_B)
+                self._check_finite(**d)
+                self._step(opt_D, d["loss_D"])
+            self.untoggle_optimizer(opt_D)
+            logs.update(d)
+            self.toggle_optimizer(opt_G)  # D is frozen during the G step
+            loss_G_GAN = self.criterionGAN(self.netD(torch.cat([real_A, fake_B], 1)), True,
+                                           for_discriminator=False)
+        else:
+            opt_G = self.optimizers()
+            loss_G_GAN = torch.zeros((), device=fake_B.device)
+        loss_G_rec = self.criterionRec(fake_B, real_B) * self.hparams.lambda_rec
+        loss_G = loss_G_GAN + loss_G_rec
+        self._check_finite(loss_G=loss_G)
+        self._step(opt_G, loss_G)
+        if self.adversarial:
+            self.untoggle_optimizer(opt_G)
+        logs.update(loss_G_GAN=loss_G_GAN, loss_G_rec=loss_G_rec, loss_G=loss_G)
+        self.log_dict({f"train/{k}": v.detach() for k, v in logs.items()}, prog_bar=False,
+                      on_step=True, on_epoch=True, batch_size=real_A.shape[0])
+        self.log("loss_G", loss_G.detach(), prog_bar=True, logger=False, batch_size=real_A.shape[0])
+
+    def on_train_epoch_end(self) -> None:
+        schedulers = self.lr_schedulers()
+        for s in (schedulers if isinstance(schedulers, list) else [schedulers]):
+            if s is not None:
+                s.step()
+
+    # ------------------------------------------------------------ evaluation
+    @torch.no_grad()
+    def colorize_batch(self, batch: dict) -> dict[str, torch.Tensor]:
+        """RGB batch -> gray input, generated and ground-truth RGB, each (B, 3, H, W) in [0, 1]."""
+        real_A, real_B, g_in = self.prepare_batch(batch)
+        fake_B = self.netG(g_in)
+        return {"gray": self.cs.gray_rgb(real_A), "fake": self.cs.decode(real_A, fake_B),
+                "real": batch["rgb"].float().clamp(0, 1)}
+
+    def _eval_step(self, batch: dict, batch_idx: int, metrics: ColorMetrics) -> dict:
+        out = self.colorize_batch(batch)
+        metrics.update(out["fake"], out["gray"], out["real"])
+        return out
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        out = self._eval_step(batch, batch_idx, self.val_metrics)
+        if batch_idx == 0:
+            n = self.hparams.num_samples
+            self.val_samples = {k: v[:n].detach().float().cpu() for k, v in out.items()}
+
+    def on_validation_epoch_end(self) -> None:
+        self.log_dict(self.val_metrics.compute(), prog_bar=False)
+        self.log("val_psnr", self.val_metrics.model["psnr"].compute(), prog_bar=True, logger=False)
+        self.val_metrics.reset()
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        self._eval_step(batch, batch_idx, self.test_metrics)
+
+    def on_test_epoch_end(self) -> None:
+        self.log_dict(self.test_metrics.compute())
+        self.test_metrics.reset()
+
+    # ------------------------------------------------------------ optimizers
+    def configure_optimizers(self):
+        h = self.hparams
+        default = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 2e-4,
+                   "betas": [0.5, 0.999]}
+        opt_G = instantiate(h.optimizer_G or default)(params=self.netG.parameters())
+        optimizers, schedulers = [opt_G], []
+        if h.scheduler_G:
+            schedulers.append(instantiate(h.scheduler_G)(optimizer=opt_G))
+        if self.adversarial:
+            opt_D = instantiate(h.optimizer_D or default)(params=self.netD.parameters())
+            optimizers.append(opt_D)
+            if h.scheduler_D:
+                schedulers.append(instantiate(h.scheduler_D)(optimizer=opt_D))
+        return optimizers if not schedulers else (optimizers, schedulers)
+
+
+def linear_decay(n_epochs: int, n_epochs_decay: int):
+    """pix2pix 'linear' policy: constant lr for n_epochs, then linear decay to 0."""
+    return lambda epoch: 1.0 - max(0, epoch + 1 - n_epochs) / float(n_epochs_decay + 1)
+
+
+__all__ = ["ColorizationGAN", "build_generator", "linear_decay"]

@@ -1,0 +1,109 @@
+"""Training entry point: ``python train.py model=unet_gan data=places365`` (or ``colorgan-train``).
+
+Composes the Hydra config in ``conf/``, checks it before any training starts, fits, runs a
+final validation and writes ``metrics.json`` (model and gray baseline) into the run folder.
+Returns the value of ``optimized_metric`` so sweeps can optimise it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+import pytorch_lightning as pl
+from omegaconf import DictConfig, OmegaConf
+
+from colorgan.utils.config import (
+    CONFIG_DIR,
+    check_config,
+    instantiate_callbacks,
+    instantiate_loggers,
+)
+from colorgan.utils.wandb import finish_wandb
+
+log = logging.getLogger("colorgan")
+
+
+def metrics_summary(metrics: dict[str, float], prefix: str = "val/") -> dict[str, Any]:
+    """Flat ``val/...`` metrics -> {"model": {...}, "gray_baseline": {...}, "colorfulness_gt"}."""
+    m = {k[len(prefix):]: float(v) for k, v in metrics.items() if k.startswith(prefix)}
+    return {
+        "model": {k: m[k] for k in ("psnr", "ssim", "colorfulness") if k in m},
+        "gray_baseline": {k: m[f"gray_{k}"] for k in ("psnr", "ssim", "colorfulness")
+                          if f"gray_{k}" in m},
+        "colorfulness_gt": m.get("colorfulness_gt"),
+    }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    rows = ["| | PSNR (dB) | SSIM | colorfulness |", "|---|---|---|---|"]
+    for name, key in (("model", "model"), ("gray baseline (ab = 0)", "gray_baseline")):
+        d = summary.get(key) or {}
+        rows.append(f"| {name} | {d.get('psnr', float('nan')):.2f} | {d.get('ssim', float('nan')):.4f}"
+                    f" | {d.get('colorfulness', float('nan')):.2f} |")
+    gt = summary.get("colorfulness_gt")
+    rows.append(f"| ground truth | | | {gt if gt is None else f'{gt:.2f}'} |")
+    return "\n".join(rows)
+
+
+def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
+    """Fit one model; returns (final validation metrics, objects)."""
+    check_config(cfg)  # every bad option fails here, before any training starts
+    if cfg.get("seed") is not None:
+        pl.seed_everything(cfg.seed, workers=True)
+    out_dir = Path(cfg.paths.output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+
+    datamodule = hydra.utils.instantiate(cfg.data)
+    model = hydra.utils.instantiate(cfg.model, _recursive_=False,
+                                    train_image_size=int(cfg.data.image_size))
+    check_config(cfg, model=model)
+    callbacks = instantiate_callbacks(cfg.get("callbacks"))
+    loggers = instantiate_loggers(cfg.get("logger"))
+    trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+    for lg in loggers:
+        lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+
+    objects = {"cfg": cfg, "datamodule": datamodule, "model": model, "trainer": trainer}
+    t0 = time.time()
+    metrics: dict[str, float] = {}
+    try:
+        if cfg.get("train", True):
+            trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        train_time = time.time() - t0
+        if cfg.get("validate_after_fit", True):
+            results = trainer.validate(model, datamodule=datamodule, verbose=False)
+            metrics = {k: float(v) for k, v in (results[0] if results else {}).items()}
+        summary = metrics_summary(metrics)
+        ckpt_cb = trainer.checkpoint_callback
+        payload = {
+            **summary,
+            "metrics": metrics,
+            "train_time_s": round(train_time, 2),
+            "global_step": int(trainer.global_step),
+            "epochs": int(trainer.current_epoch),
+            "status": "ok",
+            "last_checkpoint": getattr(ckpt_cb, "last_model_path", None) or None,
+            "best_checkpoint": getattr(ckpt_cb, "best_model_path", None) or None,
+        }
+        (out_dir / "metrics.json").write_text(json.dumps(payload, indent=2))
+        if metrics:
+            print(f"\nFinal validation ({out_dir}):\n{format_summary(summary)}\n", flush=True)
+    finally:
+        finish_wandb()
+    return metrics, objects
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train.yaml")
+def main(cfg: DictConfig) -> float | None:
+    metrics, _ = train(cfg)
+    name = cfg.get("optimized_metric")
+    return metrics.get(name) if name else None
+
+
+if __name__ == "__main__":
+    main()
