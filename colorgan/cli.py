@@ -1,0 +1,52 @@
+"""``colorgan`` command: one entry point, one subcommand per tool.
+
+    colorgan train [hydra overrides]        train (same as python train.py)
+    colorgan eval  [hydra overrides]        evaluate a checkpoint on a test split
+    colorgan report SWEEP_DIR               one table for a (partly) finished sweep
+    colorgan colorize INPUT -o OUT --ckpt   colorize an image, a folder or a video
+    colorgan scenes VIDEO                   print scene-cut timestamps
+    colorgan eval-video VIDEO --ckpt        per-frame and temporal metrics on a colour video
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+# name -> (module, function, one-line help); modules are imported only when used
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "train": ("colorgan.train", "main", "train a model (Hydra overrides, as python train.py)"),
+    "eval": ("colorgan.eval", "main", "evaluate a checkpoint: ckpt_path=... data=..."),
+    "report": ("colorgan.report", "main", "aggregate a sweep folder into one table"),
+    "colorize": ("colorgan.video.cli", "colorize_main", "colorize an image, folder or video"),
+    "scenes": ("colorgan.video.cli", "scenes_main", "print the scene cuts of a video"),
+    "eval-video": ("colorgan.video.cli", "eval_video_main", "metrics of a colorized video"),
+}
+HYDRA_COMMANDS = {"train", "eval"}  # these read sys.argv themselves
+
+
+def usage() -> str:
+    lines = ["usage: colorgan COMMAND [ARGS]", "", "commands:"]
+    lines += [f"  {name:<11} {help_}" for name, (_, _, help_) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"colorgan: unknown command {name!r}.\n\n{usage()}", file=sys.stderr)
+        return 2
+    module, func, _ = COMMANDS[name]
+    fn = getattr(importlib.import_module(module), func)
+    if name in HYDRA_COMMANDS:
+        sys.argv = [f"colorgan {name}", *rest]
+        fn()
+        return 0
+    return int(fn(rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
