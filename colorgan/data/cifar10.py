@@ -1,0 +1,110 @@
+"""``data=cifar10``: CIFAR-10 (Krizhevsky 2009), 32 px, from either source:
+
+- a class-per-folder copy: ``root/train/<class>/*.jpg`` and ``root/test/<class>/*.jpg``;
+- the official batches through ``torchvision.datasets.CIFAR10`` (``data.download=true``).
+
+Validation is carved out of the training images (``val_fraction``), test is the test set.
+``max_train`` / ``max_val`` / ``max_test`` cap each split (e.g. ``data.max_train=5000``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from colorgan.data.files import FileDataModule, require_dir
+from colorgan.data.folder import class_folders
+from colorgan.data.images import find_images, fit_rgb
+from colorgan.data.splits import cap, seeded_shuffle, split_counts, split_list
+
+BATCHES = "cifar-10-batches-py"
+
+
+class ArrayImages(Dataset):
+    """Selected rows of an (N, H, W, 3) uint8 array -> ``{"rgb": uint8 (3, size, size)}``."""
+
+    def __init__(self, data, indices: list[int], image_size: int, labels=None, classes=None):
+        self.data, self.indices, self.size = data, list(indices), int(image_size)
+        self.labels = [int(labels[i]) for i in self.indices] if labels is not None else None
+        self.classes = classes
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> dict:
+        arr = self.data[self.indices[i]]  # (H, W, 3) uint8
+        if arr.shape[0] == self.size and arr.shape[1] == self.size:
+            return {"rgb": torch.from_numpy(arr).permute(2, 0, 1).contiguous()}
+        return {"rgb": fit_rgb(Image.fromarray(arr), self.size)}
+
+
+class CIFAR10DataModule(FileDataModule):
+    """CIFAR-10 from a folder copy (``source=folder``) or torchvision (``source=torchvision``);
+    ``source=auto`` picks the folder copy when ``root/train`` has class folders."""
+
+    layout_hint = (" holding train/<class>/*.jpg and test/<class>/*.jpg, or the "
+                   f"torchvision copy ({BATCHES}/); add data.download=true to fetch it")
+
+    def __init__(self, root: str | None = None, source: str = "auto", download: bool = False,
+                 val_fraction: float = 0.1, **kwargs) -> None:
+        super().__init__(root=root, **kwargs)
+        if source not in ("auto", "folder", "torchvision"):
+            raise ValueError(f"data.source={source!r}: choose auto, folder or torchvision.")
+        self.source, self.download = source, bool(download)
+        self.val_fraction = float(val_fraction)
+
+    def _is_folder_copy(self, root: Path) -> bool:
+        return (root / "train").is_dir() and bool(class_folders(root / "train"))
+
+    def list_files(self, root: Path) -> dict[str, list[Path]]:
+        train_dir, test_dir = root / "train", root / "test"
+        self.classes = class_folders(train_dir)
+        pool = seeded_shuffle(find_images(train_dir), self.split_seed)
+        counts = split_counts(len(pool), None, (1 - self.val_fraction, self.val_fraction))
+        train, val = split_list(pool, counts)
+        test = seeded_shuffle(find_images(test_dir), self.split_seed) if test_dir.is_dir() else []
+        return {"train": train, "val": val, "test": test}
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.data_train is not None:
+            return
+        if self.download and self.root not in (None, "", "???"):
+            Path(str(self.root)).expanduser().mkdir(parents=True, exist_ok=True)
+        root = require_dir(self.root, hint=self.layout_hint)
+        use_folder = self.source == "folder" or (self.source == "auto"
+                                                 and self._is_folder_copy(root))
+        if use_folder:
+            if not self._is_folder_copy(root):
+                raise FileNotFoundError(f"data.root={root} has no train/<class>/ image folders; "
+                                        f"expected a folder{self.layout_hint}.")
+            return super().setup(stage)
+        self._setup_torchvision(root)
+
+    def _setup_torchvision(self, root: Path) -> None:
+        from torchvision.datasets import CIFAR10
+
+        try:
+            train_set = CIFAR10(str(root), train=True, download=self.download)
+            test_set = CIFAR10(str(root), train=False, download=self.download)
+        except RuntimeError as e:  # "Dataset not found or corrupted"
+            raise FileNotFoundError(
+                f"data.root={root} holds no CIFAR-10 ({e}). Set data.root to a folder"
+                f"{self.layout_hint}.") from None
+        except OSError as e:  # no network while downloading
+            raise FileNotFoundError(f"Could not download CIFAR-10 into data.root={root} ({e}). "
+                                    "Check the network, or set data.root to a folder copy "
+                                    "(train/<class>/, test/<class>/).") from None
+        self.classes = list(train_set.classes)
+        train, val = split_list(seeded_shuffle(range(len(train_set)), self.split_seed),
+                                split_counts(len(train_set), None,
+                                             (1 - self.val_fraction, self.val_fraction)))
+        test = seeded_shuffle(range(len(test_set)), self.split_seed)
+        mk = lambda ds, idx, split: ArrayImages(ds.data, cap(idx, self.caps[split]),
+                                                self.image_size, ds.targets, self.classes)
+        self.data_train, self.data_val = mk(train_set, train, "train"), mk(train_set, val, "val")
+        self.data_test = mk(test_set, test, "test")
+
+
+__all__ = ["ArrayImages", "CIFAR10DataModule"]

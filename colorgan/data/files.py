@@ -1,0 +1,89 @@
+"""The datamodule design shared by every dataset made of image files on disk.
+
+A subclass lists its files per split (already in a seeded order); this class applies the
+caps, checks each selected file once (bad ones are skipped and named in one warning), and
+builds :class:`~colorgan.data.images.ImageFiles` datasets of uint8 tensors.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from colorgan.data.base import ColorDataModule
+from colorgan.data.images import ImageFiles, report_bad, scan_images
+from colorgan.data.splits import cap
+
+SPLITS = ("train", "val", "test")
+
+
+def require_dir(root: str | Path | None, option: str = "data.root", hint: str = "") -> Path:
+    """``root`` as a Path, or a FileNotFoundError that names the option to set."""
+    if root is None or str(root) in ("", "???"):
+        raise FileNotFoundError(f"{option} is not set. Set {option}=<folder>{hint}.")
+    path = Path(str(root)).expanduser()
+    if not path.is_dir():
+        where = "is not a folder" if path.exists() else "does not exist"
+        raise FileNotFoundError(f"{option}={path} {where} (resolved from {Path.cwd()}). "
+                                f"Set {option}=<folder>{hint}.")
+    return path
+
+
+class FileDataModule(ColorDataModule):
+    """Base for file-backed datasets; subclasses implement :meth:`list_files`."""
+
+    layout_hint = ""  # said in errors: what the folder should contain
+
+    def __init__(self, root: str | None = None, max_train: int | None = None,
+                 max_val: int | None = None, max_test: int | None = None, split_seed: int = 0,
+                 check_files: bool = True, cache_dir: str | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.root = root
+        self.caps = {"train": max_train, "val": max_val, "test": max_test}
+        self.split_seed = int(split_seed)
+        self.check_files = bool(check_files)
+        self.cache_dir = cache_dir
+        self.classes: list[str] | None = None
+        self.skipped: list[tuple[Path, str]] = []
+
+    def list_files(self, root: Path) -> dict[str, list[Path]]:
+        """{"train": [...], "val": [...], "test": [...]} in a seeded order (test may be empty)."""
+        raise NotImplementedError
+
+    def label_of(self, path: Path) -> int | None:
+        """Class index of a file (class-per-folder datasets), None otherwise."""
+        if self.classes is None:
+            return None
+        return self.classes.index(path.parent.name) if path.parent.name in self.classes else None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.data_train is not None:
+            return  # Lightning calls setup once per stage; the split is fixed
+        root = require_dir(self.root, hint=self.layout_hint)
+        pools = self.list_files(root)
+        chosen: dict[str, list[Path]] = {}
+        self.skipped = []
+        for split in SPLITS:
+            files = pools.get(split, [])
+            if self.check_files:
+                good, bad = scan_images(files, self.caps[split], self.cache_dir, what=str(root))
+                self.skipped += bad
+            else:
+                good = cap(files, self.caps[split])
+            chosen[split] = good
+        report_bad(self.skipped, f"data.root={root}")
+        if not chosen["train"]:
+            n = sum(len(v) for v in pools.values())
+            why = (f"none of its {n} image file(s) could be read" if n else
+                   "no image files (.jpg .jpeg .png .webp .bmp .tif .tiff) were found")
+            raise ValueError(f"data.root={root} has no usable training image: {why}. "
+                             f"Point data.root at a folder of images{self.layout_hint}.")
+        if not chosen["val"]:
+            raise ValueError(f"data.root={root}: the validation split is empty "
+                             f"({sum(len(v) for v in chosen.values())} usable images); add images "
+                             "or raise the validation fraction/size (data.max_val=null).")
+        make = lambda fs: ImageFiles(fs, self.image_size, [self.label_of(f) for f in fs],
+                                     self.classes) if fs else None
+        self.data_train, self.data_val = make(chosen["train"]), make(chosen["val"])
+        self.data_test = make(chosen["test"])
+
+
+__all__ = ["SPLITS", "FileDataModule", "require_dir"]

@@ -1,0 +1,65 @@
+"""Image folders: ``data=folder`` (any tree of images) and ``data=landscapes`` (class per folder).
+
+Both shuffle the file list with ``split_seed`` and cut it into train/val/test, so the split is
+the same on every run and machine.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from colorgan.data.files import FileDataModule
+from colorgan.data.images import find_images
+from colorgan.data.splits import seeded_shuffle, split_counts, split_list
+
+
+def class_folders(root: Path) -> list[str]:
+    """Sorted names of the sub-folders of ``root`` that hold at least one image."""
+    return sorted(d.name for d in root.iterdir() if d.is_dir() and find_images(d))
+
+
+class FolderDataModule(FileDataModule):
+    """``data=folder``: every image under ``root`` (recursive), split by fractions."""
+
+    layout_hint = " (any tree of .jpg/.png/.webp/.bmp/.tiff files)"
+
+    def __init__(self, root: str | None = None, val_fraction: float = 0.1,
+                 test_fraction: float = 0.0, recursive: bool = True, **kwargs) -> None:
+        super().__init__(root=root, **kwargs)
+        self.fractions = (1.0 - val_fraction - test_fraction, float(val_fraction),
+                          float(test_fraction))
+        self.recursive = bool(recursive)
+
+    def list_files(self, root: Path) -> dict[str, list[Path]]:
+        files = seeded_shuffle(find_images(root, self.recursive), self.split_seed)
+        counts = split_counts(len(files), None, self.fractions) if files else [0, 0, 0]
+        return dict(zip(("train", "val", "test"), split_list(files, counts)))
+
+
+class LandscapesDataModule(FileDataModule):
+    """``data=landscapes``: ``root/<Class>/*.jpg`` (Kaggle landscapes: Coast, Desert, Forest,
+    Glacier, Mountain). Default split 10,000 / 1,500 / 500 when there are enough images,
+    fractions otherwise."""
+
+    layout_hint = " with one sub-folder per class (root/Coast/*.jpg, root/Forest/*.jpg, ...)"
+
+    def __init__(self, root: str | None = None, sizes: list[int] | None = (10_000, 1_500, 500),
+                 fractions: list[float] = (0.8, 0.15, 0.05), **kwargs) -> None:
+        super().__init__(root=root, **kwargs)
+        self.sizes = None if sizes is None else [int(s) for s in sizes]
+        self.fractions = [float(f) for f in fractions]
+        if len(self.fractions) != 3 or (self.sizes is not None and len(self.sizes) != 3):
+            raise ValueError(f"data.sizes={sizes} and data.fractions={fractions} need three "
+                             "values each: train, val, test.")
+
+    def list_files(self, root: Path) -> dict[str, list[Path]]:
+        self.classes = class_folders(root)
+        if not self.classes:
+            raise ValueError(f"data.root={root} has no class sub-folder with images; "
+                             f"expected{self.layout_hint}.")
+        files = [f for c in self.classes for f in find_images(root / c)]
+        files = seeded_shuffle(files, self.split_seed)
+        counts = split_counts(len(files), self.sizes, self.fractions)
+        return dict(zip(("train", "val", "test"), split_list(files, counts)))
+
+
+__all__ = ["FolderDataModule", "LandscapesDataModule", "class_folders"]

@@ -1,0 +1,203 @@
+"""Image files for every file-backed dataset: find, decode to RGB, resize/crop, validate.
+
+Workers call :func:`load_rgb` (PIL decodes, converts any mode to 8-bit RGB and fits the image
+to a square) and hand over uint8 tensors (3, H, W). Bad files (zero-byte, non-image, corrupt,
+truncated) are found once at setup by :func:`scan_images`, reported in one warning and left
+out; the result is cached so the next run does not decode them again.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from torch.utils.data import Dataset
+from tqdm import tqdm
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+MAX_NAMED = 10  # bad files named in one warning; the count covers the rest
+
+
+class BadInputWarning(UserWarning):
+    """A file was skipped because it cannot be read as an image (or a video ended early)."""
+
+
+def find_images(root: str | Path, recursive: bool = True) -> list[Path]:
+    """Every image file under ``root`` (by extension, case-insensitive), sorted."""
+    root = Path(root)
+    pattern = root.rglob("*") if recursive else root.glob("*")
+    return sorted(p for p in pattern if p.suffix.lower() in IMAGE_EXTS and p.is_file())
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any PIL mode -> 8-bit RGB: gray, palette, RGBA/LA (on white), CMYK, 16-bit and float."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):  # 16-bit / 32-bit gray
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        if img.mode == "F":
+            top = 1.0 if arr.max() <= 1.0 else 255.0
+        img = Image.fromarray(np.clip(arr / top * 255.0, 0, 255).round().astype(np.uint8), "L")
+    if img.mode == "P":
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, rgba)
+    return img if img.mode == "RGB" else img.convert("RGB")
+
+
+def load_rgb(path: str | Path, size: int | None) -> torch.Tensor:
+    """Decode one image file -> uint8 (3, size, size): shorter side resized, centre crop.
+
+    ``size=None`` keeps the original resolution. JPEGs are decoded at reduced scale when
+    that is still at least ``size`` (PIL ``draft``), which is several times faster.
+    """
+    with Image.open(path) as im:
+        if size is not None:
+            im.draft("RGB", (size, size))
+        return fit_rgb(im, size)
+
+
+def fit_rgb(img: Image.Image, size: int | None) -> torch.Tensor:
+    """PIL image -> uint8 (3, size, size) RGB: shorter side resized, centre crop."""
+    rgb = to_rgb(img)
+    if size is not None and rgb.size != (size, size):
+        rgb = ImageOps.fit(rgb, (size, size), Image.Resampling.BILINEAR)
+    arr = np.asarray(rgb, dtype=np.uint8)  # (H, W, 3)
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1).contiguous()  # (3, H, W)
+
+
+def check_image(path: Path) -> str | None:
+    """None if ``path`` decodes completely; otherwise why not (one short line)."""
+    try:
+        if path.stat().st_size == 0:
+            return "empty file (0 bytes)"
+        with Image.open(path) as im:
+            im.draft("RGB", (64, 64))  # JPEG: decode at 1/8 scale, still reads every byte
+            im.load()
+        return None
+    except Exception as e:  # noqa: BLE001 - PIL raises many types; all mean "skip it"
+        return f"{type(e).__name__}: {e}"
+
+
+class _ScanCache:
+    """{path: [size, mtime_ns, error]} in one JSON file under ``cache_dir``; None disables."""
+
+    def __init__(self, cache_dir: str | Path | None, key: str) -> None:
+        self.file = None
+        self.entries: dict[str, list] = {}
+        if cache_dir is not None:
+            digest = hashlib.sha1(key.encode()).hexdigest()[:16]
+            self.file = Path(cache_dir) / f"scan-{digest}.json"
+            try:
+                self.entries = json.loads(self.file.read_text())
+            except (OSError, ValueError):
+                self.entries = {}
+        self.dirty = False
+
+    def check(self, path: Path) -> str | None:
+        st = path.stat()
+        hit = self.entries.get(str(path))
+        if hit is not None and hit[:2] == [st.st_size, st.st_mtime_ns]:
+            return hit[2]
+        err = check_image(path)
+        self.entries[str(path)] = [st.st_size, st.st_mtime_ns, err]
+        self.dirty = True
+        return err
+
+    def save(self) -> None:
+        if self.file is None or not self.dirty:
+            return
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.file.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(self.entries))
+        tmp.replace(self.file)  # atomic: never a half-written cache
+
+
+def report_bad(bad: Sequence[tuple[Path, str]], what: str) -> None:
+    """One warning naming the bad files (the first MAX_NAMED) and how many there are."""
+    if not bad:
+        return
+    named = "\n".join(f"  {p}: {why}" for p, why in bad[:MAX_NAMED])
+    more = f"\n  ... and {len(bad) - MAX_NAMED} more" if len(bad) > MAX_NAMED else ""
+    warnings.warn(f"Skipped {len(bad)} unreadable file(s) in {what}:\n{named}{more}",
+                  BadInputWarning, stacklevel=3)
+
+
+def scan_images(paths: Iterable[Path], limit: int | None = None, cache_dir: str | Path | None = None,
+                what: str = "the dataset") -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Check files in order until ``limit`` good ones are found -> (good, bad).
+
+    Results are cached per ``what`` (the data root) in ``cache_dir``. Bad files are reported
+    by the caller (:func:`report_bad`) so that all splits are named in one warning.
+    """
+    paths = list(paths)
+    cache = _ScanCache(cache_dir, key=what)
+    good: list[Path] = []
+    bad: list[tuple[Path, str]] = []
+    want = len(paths) if limit is None else min(int(limit), len(paths))
+    bar = tqdm(total=want, desc=f"checking {what}", unit="img", leave=False,
+               disable=want < 2000)  # progress only where a scan takes a while
+    for p in paths:
+        if len(good) >= want:
+            break
+        err = cache.check(p)
+        if err is None:
+            good.append(p)
+            bar.update(1)
+        else:
+            bad.append((p, err))
+    bar.close()
+    cache.save()
+    return good, bad
+
+
+class ImageFiles(Dataset):
+    """A list of checked image files -> ``{"rgb": uint8 (3, size, size)}``.
+
+    A file that fails anyway (changed on disk after the scan) does not stop the epoch: it
+    is named in a warning and the next file in the list is returned in its place.
+    """
+
+    def __init__(self, files: Sequence[Path], image_size: int | None,
+                 labels: Sequence[int] | None = None, classes: Sequence[str] | None = None) -> None:
+        if not files:
+            raise ValueError("ImageFiles needs at least one file.")
+        self.files = [Path(f) for f in files]
+        self.size = None if image_size is None else int(image_size)
+        self.labels = list(labels) if labels is not None else None
+        self.classes = list(classes) if classes is not None else None
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> dict:
+        for k in range(min(len(self.files), 8)):
+            path = self.files[(i + k) % len(self.files)]
+            try:
+                return {"rgb": load_rgb(path, self.size)}
+            except Exception as e:  # noqa: BLE001 - keep the run alive, never silently
+                warnings.warn(f"Could not decode {path} ({type(e).__name__}: {e}); using the "
+                              f"next file of the list for sample {i}.", BadInputWarning)
+        raise RuntimeError(f"8 files in a row from {self.files[i].parent} could not be decoded; "
+                           "check the disk or the data folder.")
+
+
+__all__ = [
+    "IMAGE_EXTS",
+    "BadInputWarning",
+    "ImageFiles",
+    "check_image",
+    "find_images",
+    "fit_rgb",
+    "load_rgb",
+    "report_bad",
+    "scan_images",
+    "to_rgb",
+]

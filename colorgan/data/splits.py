@@ -1,0 +1,80 @@
+"""Deterministic splits: a fixed seed gives the same train/val/test on every machine.
+
+Items are shuffled with a seeded ``torch.Generator`` (not the global RNG, so training seeds
+do not move the split). Grouped splits (scenes, videos) keep every group on one side.
+"""
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import TypeVar
+
+import torch
+
+T = TypeVar("T")
+
+
+def seeded_shuffle(items: Sequence[T], seed: int) -> list[T]:
+    """The same permutation of ``items`` for the same seed and length."""
+    order = torch.randperm(len(items), generator=torch.Generator().manual_seed(int(seed)))
+    return [items[i] for i in order.tolist()]
+
+
+def split_counts(n: int, sizes: Sequence[int] | None, fractions: Sequence[float]) -> list[int]:
+    """How many items go to each split.
+
+    ``sizes`` (e.g. 10,000 / 1,500 / 500) are used when there are enough items; otherwise
+    ``fractions`` of ``n`` for every split after the first, and the first takes the rest.
+    """
+    if sizes is not None and sum(int(s) for s in sizes) <= n:
+        return [int(s) for s in sizes]
+    if any(f < 0 for f in fractions) or sum(fractions[1:]) >= 1:
+        raise ValueError(f"split fractions {list(fractions)} must be >= 0 and leave some "
+                         "items for training (val + test fractions < 1).")
+    rest = [round(n * f) if f == 0 or n < 2 else max(1, round(n * f)) for f in fractions[1:]]
+    first = n - sum(rest)
+    if first < 1:
+        raise ValueError(f"only {n} item(s): too few to split into {len(fractions)} parts "
+                         f"with fractions {list(fractions)}; add data or lower the fractions.")
+    return [first, *rest]
+
+
+def split_list(items: Sequence[T], counts: Sequence[int]) -> list[list[T]]:
+    """Consecutive slices of ``items`` with the given lengths."""
+    out, start = [], 0
+    for c in counts:
+        out.append(list(items[start:start + c]))
+        start += c
+    return out
+
+
+def cap(items: list[T], limit: int | None) -> list[T]:
+    """The first ``limit`` items (all when ``limit`` is None)."""
+    if limit is None:
+        return items
+    if int(limit) < 0:
+        raise ValueError(f"a cap on the number of images must be >= 0 or null, got {limit}.")
+    return items[:int(limit)]
+
+
+def split_groups(groups: Sequence[Hashable], val_fraction: float, seed: int) -> set:
+    """Pick whole groups for validation until ``val_fraction`` of the items is reached.
+
+    ``groups[i]`` is the group (e.g. ``(video, scene)``) of item i. At least one group goes to
+    each side; fewer than two groups cannot be split and raise a ValueError.
+    """
+    sizes: dict = {}
+    for g in groups:
+        sizes[g] = sizes.get(g, 0) + 1
+    if len(sizes) < 2:
+        raise ValueError(f"only {len(sizes)} scene/video: cannot keep train and val apart.")
+    target = val_fraction * len(groups)
+    val, count = set(), 0
+    for g in seeded_shuffle(sorted(sizes, key=str), seed):
+        if count >= target or len(val) == len(sizes) - 1:
+            break
+        val.add(g)
+        count += sizes[g]
+    return val
+
+
+__all__ = ["cap", "seeded_shuffle", "split_counts", "split_groups", "split_list"]
