@@ -1,0 +1,71 @@
+"""``data=places365``: Places365 (Zhou et al. 2017) through ``torchvision.datasets.Places365``.
+
+torchvision finds (or with ``download=true`` fetches) the file lists and images; this module
+takes its file list and feeds it through the shared file-backed design (seeded split, caps,
+bad files skipped and named). Train and val come from ``train_split`` (val carved out with
+``val_fraction``), test from ``test_split`` (or carved out with ``test_fraction`` when both
+are the same split, e.g. only the 36,500-image ``val`` split downloaded). The 2,000 / 500 recipe:
+``data=places365 data.max_train=2000 data.max_test=500`` (or ``data=places365_2k``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from colorgan.data.files import FileDataModule, require_dir
+from colorgan.data.splits import seeded_shuffle, split_counts, split_list
+
+SPLITS = ("train-standard", "train-challenge", "val", "test")
+
+
+class Places365DataModule(FileDataModule):
+    """Places365 small (256x256) or large images, split and capped like every file dataset."""
+
+    layout_hint = (" holding Places365 as torchvision lays it out (categories_places365.txt, "
+                   "places365_*.txt, data_256/ or val_256/); add data.download=true to fetch it")
+
+    def __init__(self, root: str | None = None, small: bool = True, download: bool = False,
+                 train_split: str = "train-standard", test_split: str = "val",
+                 val_fraction: float = 0.02, test_fraction: float = 0.1, **kwargs) -> None:
+        super().__init__(root=root, **kwargs)
+        for name, value in (("train_split", train_split), ("test_split", test_split)):
+            if value not in SPLITS:
+                raise ValueError(f"data.{name}={value!r}: choose one of {list(SPLITS)}.")
+        self.small, self.download = bool(small), bool(download)
+        self.train_split, self.test_split = train_split, test_split
+        self.val_fraction, self.test_fraction = float(val_fraction), float(test_fraction)
+
+    def _file_list(self, root: Path, split: str) -> list[Path]:
+        from torchvision.datasets import Places365
+
+        try:
+            ds = Places365(str(root), split=split, small=self.small, download=self.download)
+        except RuntimeError as e:  # missing/corrupt devkit or images
+            raise FileNotFoundError(f"data.root={root} holds no Places365 {split} split ({e}). "
+                                    f"Set data.root to a folder{self.layout_hint}.") from None
+        except OSError as e:  # no network while downloading
+            raise FileNotFoundError(f"Could not download Places365 into data.root={root} ({e}). "
+                                    "Check the network and the free disk space.") from None
+        self.classes = list(ds.classes)
+        return [Path(p) for p, _ in ds.imgs]
+
+    def label_of(self, path: Path) -> int | None:
+        return None  # Places365 labels come from its file lists; colorization needs none
+
+    def list_files(self, root: Path) -> dict[str, list[Path]]:
+        pool = seeded_shuffle(self._file_list(root, self.train_split), self.split_seed)
+        same = self.test_split == self.train_split  # one split for all: carve test out too
+        tf = self.test_fraction if same else 0.0
+        train, val, test = split_list(pool, split_counts(
+            len(pool), None, (1 - self.val_fraction - tf, self.val_fraction, tf)))
+        if not same:
+            test = seeded_shuffle(self._file_list(root, self.test_split), self.split_seed)
+        return {"train": train, "val": val, "test": test}
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.download and self.root not in (None, "", "???"):
+            Path(str(self.root)).expanduser().mkdir(parents=True, exist_ok=True)
+        require_dir(self.root, hint=self.layout_hint)
+        super().setup(stage)
+
+
+__all__ = ["Places365DataModule"]
