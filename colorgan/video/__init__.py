@@ -1,0 +1,1 @@
+"""Film and photo colorization: streaming video I/O, the pipeline, temporal modes, evaluation."""

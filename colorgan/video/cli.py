@@ -1,0 +1,170 @@
+"""``colorgan colorize``, ``colorgan scenes`` and ``colorgan eval-video``.
+
+    colorgan colorize photo.jpg -o photo_color.png --ckpt last.ckpt
+    colorgan colorize photos/ -o photos_color/ --ckpt last.ckpt
+    colorgan colorize film.mp4 -o film_color.mp4 --ckpt last.ckpt --temporal smooth
+    colorgan scenes film.mp4
+    colorgan eval-video clip.mp4 --ckpt last.ckpt --temporal independent smooth
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from colorgan.inference import TEMPORAL_MODES, CheckpointError, Colorizer
+from colorgan.scenes import DEFAULT_THRESHOLD, SceneDetector
+from colorgan.video.files import VIDEO_EXTS, InputError, input_kind
+
+USER_ERRORS = (CheckpointError, InputError, ValueError, OSError)
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ckpt", required=True, help="a .ckpt saved by `colorgan train`")
+    p.add_argument("--device", default="auto", help="auto (GPU if any), cpu, cuda, cuda:1 ...")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+                   help="autocast dtype; auto = bf16 on GPU, fp32 on CPU")
+    p.add_argument("--batch-size", type=int, default=8, help="frames per model call")
+    p.add_argument("--strength", type=float, default=0.6,
+                   help="--temporal smooth: weight of the previous frame's chroma, in [0, 1)")
+    p.add_argument("--scene-threshold", type=float, default=DEFAULT_THRESHOLD,
+                   help="histogram distance above which a frame starts a new scene")
+    p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+
+
+def _run(fn, argv: list[str]) -> int:
+    """Run a subcommand: user errors become one line on stderr and exit code 1."""
+    plain = warnings.formatwarning
+    warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"  # type: ignore
+    try:
+        return fn(argv)
+    except USER_ERRORS as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written at the output path.", file=sys.stderr)
+        return 130
+    finally:
+        warnings.formatwarning = plain
+
+
+# ------------------------------------------------------------------ colorize
+def _colorize(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="colorgan colorize",
+                                description="Colorize a photo, a folder of photos or a video.")
+    p.add_argument("input", type=Path, help="image, folder of images, or video")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="output image / folder / video (the extension picks the container)")
+    _model_args(p)
+    p.add_argument("--temporal", default="independent", choices=TEMPORAL_MODES)
+    p.add_argument("--codec", default=None, help="video codec (default libx264; webm: libvpx-vp9)")
+    p.add_argument("--crf", type=int, default=18, help="quality for x264/x265/vp9 (lower = better)")
+    p.add_argument("--compare", action="store_true",
+                   help="write gray | colorized | original (if colour) side by side")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.add_argument("--no-progress", action="store_true")
+    a = p.parse_args(argv)
+    if a.batch_size < 1:
+        raise ValueError(f"--batch-size {a.batch_size}: must be >= 1.")
+    kind = input_kind(a.input)
+    colorizer = Colorizer.from_checkpoint(a.ckpt, a.device, a.precision)
+    colorizer.check_mode(a.temporal, f"--ckpt {a.ckpt}")
+    if kind == "video":
+        from colorgan.video.pipeline import colorize_video
+        if a.output.suffix.lower() not in VIDEO_EXTS:
+            raise InputError(f"-o {a.output}: a video needs a video output "
+                             f"({', '.join(sorted(VIDEO_EXTS))}).")
+        r = colorize_video(a.input, a.output, colorizer, a.temporal, a.strength,
+                           a.scene_threshold, a.batch_size, a.codec, a.crf, a.compare,
+                           a.overwrite, a.max_frames, progress=not a.no_progress)
+        print(f"{a.output}: {r.frames} frames in {r.seconds:.1f}s ({r.fps:.1f} frames/s), "
+              f"{len(r.cuts)} scene cuts, temporal={a.temporal}")
+        return 0
+    from colorgan.video.images import colorize_folder, colorize_image
+    if kind == "image":
+        colorize_image(a.input, a.output, colorizer, a.overwrite)
+        print(f"{a.output}: written")
+        return 0
+    n, errors = colorize_folder(a.input, a.output, colorizer, a.overwrite, not a.no_progress)
+    for e in errors:
+        print(f"error: {e} (skipped)", file=sys.stderr)
+    print(f"{a.output}: {n} images written, {len(errors)} unreadable")
+    return 1 if errors else 0
+
+
+def colorize_main(argv: list[str]) -> int:
+    return _run(_colorize, argv)
+
+
+# -------------------------------------------------------------------- scenes
+def find_cuts(path: Path, threshold: float = DEFAULT_THRESHOLD, min_scene_len: int = 1,
+              max_frames: int | None = None) -> list[tuple[int, float]]:
+    """(frame index, time in seconds) of every frame that starts a new scene."""
+    import torch
+
+    from colorgan.video.io import read_frames
+    from colorgan.video.pipeline import Prefetch
+    from colorgan.video.temporal import frame_luma
+
+    det, cuts = SceneDetector(threshold, min_scene_len=min_scene_len), []
+    for f in Prefetch(read_frames(path, max_frames)):
+        luma = frame_luma(torch.from_numpy(f.rgb).permute(2, 0, 1)[None])[0]  # (1, s, s)
+        if det.update(luma):
+            cuts.append((f.index, f.time))
+    return cuts
+
+
+def _scenes(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="colorgan scenes",
+                                description="Print the scene cuts of a video (frame, seconds).")
+    p.add_argument("video", type=Path)
+    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+                   help="luminance-histogram distance in (0, 1] that makes a cut")
+    p.add_argument("--min-scene-len", type=int, default=1, help="frames between two cuts")
+    p.add_argument("--max-frames", type=int, default=None)
+    a = p.parse_args(argv)
+    cuts = find_cuts(a.video, a.threshold, a.min_scene_len, a.max_frames)
+    print("frame\ttime_s")
+    for i, t in cuts:
+        print(f"{i}\t{t:.3f}")
+    print(f"# {len(cuts)} cuts, {len(cuts) + 1} scenes", file=sys.stderr)
+    return 0
+
+
+def scenes_main(argv: list[str]) -> int:
+    return _run(_scenes, argv)
+
+
+# ---------------------------------------------------------------- eval-video
+def _eval_video(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="colorgan eval-video",
+                                description="Gray out a colour video, colorize it and measure "
+                                            "PSNR, SSIM, CDC and flicker per temporal mode.")
+    p.add_argument("video", type=Path)
+    _model_args(p)
+    p.add_argument("--temporal", nargs="+", default=["independent"], choices=TEMPORAL_MODES,
+                   help="one or more modes; one table row each")
+    p.add_argument("--json", type=Path, default=None, help="also write the rows to this file")
+    a = p.parse_args(argv)
+    from colorgan.video.evaluate import evaluate_video, format_table
+    from colorgan.video.files import atomic_output
+
+    colorizer = Colorizer.from_checkpoint(a.ckpt, a.device, a.precision)
+    for mode in a.temporal:  # fail on a mode/model mismatch before any decoding
+        colorizer.check_mode(mode, f"--ckpt {a.ckpt}")
+    rows = [evaluate_video(a.video, colorizer, m, a.strength, a.scene_threshold, a.batch_size,
+                           a.max_frames) for m in a.temporal]
+    print(format_table(rows))
+    if a.json is not None:
+        with atomic_output(a.json, overwrite=True) as tmp:
+            tmp.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+def eval_video_main(argv: list[str]) -> int:
+    return _run(_eval_video, argv)
+
+
+__all__ = ["colorize_main", "eval_video_main", "find_cuts", "scenes_main"]

@@ -1,0 +1,228 @@
+"""Streaming video I/O with PyAV: decode frames with their timestamps, encode them back with
+the same timestamps, and copy audio/subtitle packets without re-encoding.
+
+No frame is ever written to disk: frames go decoder -> numpy -> model -> numpy -> encoder.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+log = logging.getLogger("colorgan")
+CRF_CODECS = {"libx264", "libx265", "libvpx-vp9"}
+
+
+class VideoError(ValueError):
+    """An unreadable or unusable video: the message names the file."""
+
+
+@dataclass
+class Frame:
+    index: int
+    pts: int | None          # in ``time_base`` units
+    time_base: Fraction
+    rgb: np.ndarray          # (H, W, 3) uint8
+    duration: int | None = None
+
+    @property
+    def time(self) -> float:
+        return float((self.pts or 0) * self.time_base)
+
+
+@dataclass
+class VideoInfo:
+    path: Path
+    width: int
+    height: int
+    frames: int              # from the header; 0 when unknown
+    rate: Fraction | None
+    time_base: Fraction
+
+
+def open_video(path: str | Path) -> av.container.InputContainer:
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"{path}: no such video file.")
+    try:
+        container = av.open(str(path))
+    except av.error.FFmpegError as e:
+        raise VideoError(f"{path}: cannot be read as a video ({e}). Is it a complete, "
+                         "uncorrupted video file?") from None
+    if not container.streams.video:
+        container.close()
+        raise VideoError(f"{path}: has no video stream.")
+    return container
+
+
+def probe(path: str | Path) -> VideoInfo:
+    with open_video(path) as c:
+        s = c.streams.video[0]
+        return VideoInfo(Path(path), s.codec_context.width, s.codec_context.height,
+                         int(s.frames or 0), s.average_rate or s.guessed_rate,
+                         s.time_base or Fraction(1, 1000))
+
+
+def read_frames(path: str | Path, max_frames: int | None = None) -> Iterator[Frame]:
+    """Decoded frames in presentation order. A video broken mid-way ends early with a warning
+    that says where it stopped; the frames before it are kept."""
+    path = Path(path)
+    container = open_video(path)
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"  # FFmpeg's own frame/slice threads
+    expected, n, last_t = int(stream.frames or 0), 0, 0.0
+    def decoded() -> Iterator[av.VideoFrame]:
+        """Packet by packet, so that a broken packet still lets the frames before it out."""
+        error = None
+        try:
+            for packet in container.demux(stream):
+                yield from packet.decode()  # the final empty packet flushes the decoder
+        except av.error.FFmpegError as e:
+            error = e
+        if error is not None:
+            try:  # frames already inside the decoder (frame threads, B-frame delay)
+                yield from stream.codec_context.decode(None)
+            except av.error.FFmpegError:
+                pass
+            raise error
+
+    try:
+        try:
+            for frame in decoded():
+                tb = frame.time_base or stream.time_base
+                yield Frame(n, frame.pts, Fraction(tb), frame.to_ndarray(format="rgb24"),
+                            frame.duration or None)
+                last_t = float((frame.pts or 0) * tb)
+                n += 1
+                if max_frames is not None and n >= max_frames:
+                    return
+        except av.error.FFmpegError as e:
+            if n == 0:
+                raise VideoError(f"{path}: no frame could be decoded ({e}).") from None
+            warnings.warn(f"{path}: decoding stopped at frame {n} (t={last_t:.3f}s): {e}. "
+                          f"The {n} frames before it are used.", stacklevel=2)
+            return
+        if n == 0:
+            raise VideoError(f"{path}: the video stream holds no decodable frame.")
+        if expected and n < expected - 1:  # headers may count one frame more than decodable
+            warnings.warn(f"{path}: the file is truncated; decoding stopped at frame {n} of "
+                          f"{expected} (t={last_t:.3f}s). The {n} frames decoded are used.",
+                          stacklevel=2)
+    finally:
+        container.close()
+
+
+def _can_copy(fmt: str, template: av.stream.Stream) -> bool:
+    """Whether the output format accepts this stream as-is (tried on an in-memory muxer)."""
+    try:
+        with av.open(io.BytesIO(), "w", format=fmt) as probe_out:
+            probe_out.add_stream_from_template(template)
+            probe_out.start_encoding()
+        return True
+    except (av.error.FFmpegError, ValueError):
+        return False
+
+
+class VideoWriter:
+    """Encode RGB frames at given timestamps into ``path``; copy audio/subtitles from ``source``.
+
+    The video stream keeps the source's time base and frame rate, so every frame's
+    presentation time (and thus a variable frame rate) is kept.
+    """
+
+    def __init__(self, path: Path, source: VideoInfo, width: int, height: int,
+                 codec: str | None = None, crf: int = 18, pix_fmt: str = "yuv420p",
+                 copy_streams: bool = True) -> None:
+        self.path = Path(path)
+        self.out = av.open(str(path), "w")
+        fmt = self.out.format.name.split(",")[0]
+        codec = codec or ("libvpx-vp9" if fmt in ("webm", "matroska") and
+                          path.suffix == ".webm" else "libx264")
+        if pix_fmt == "yuv420p" and (width % 2 or height % 2):
+            pix_fmt = "yuv444p"  # 4:2:0 needs even sizes; keep the exact resolution instead
+        try:
+            self.video = self.out.add_stream(codec, rate=source.rate or Fraction(25, 1))
+        except (av.error.FFmpegError, ValueError) as e:
+            self.out.close()
+            raise VideoError(f"--codec {codec}: cannot encode into {path.suffix} ({e}).") from None
+        self.video.width, self.video.height, self.video.pix_fmt = width, height, pix_fmt
+        self.tb = source.time_base  # the muxer may change the stream's; frames keep this one
+        self.video.time_base = source.time_base
+        self.video.codec_context.time_base = source.time_base
+        if codec in CRF_CODECS:
+            self.video.options = {"crf": str(int(crf)), **({"b": "0"} if "vpx" in codec else {})}
+        self._next_pts = 0
+        self._src, self._copy, self._pending = None, {}, None
+        if copy_streams:
+            self._open_copies(source.path, fmt)
+
+    def _open_copies(self, source: Path, fmt: str) -> None:
+        src = av.open(str(source))
+        for s in [*src.streams.audio, *src.streams.subtitles]:
+            if _can_copy(fmt, s):
+                self._copy[s.index] = self.out.add_stream_from_template(s)
+            else:
+                warnings.warn(f"{source}: {s.type} stream #{s.index} ({s.codec_context.name}) "
+                              f"cannot be stored in {self.path.suffix} without re-encoding; it is "
+                              "left out. Use an .mkv output to keep it.", stacklevel=3)
+        if self._copy:
+            self._src = src
+            self._packets = (p for p in src.demux([src.streams[i] for i in self._copy])
+                             if p.dts is not None)
+        else:
+            src.close()
+
+    def _mux_copies_until(self, t: float | None) -> None:
+        """Copy source packets up to time ``t`` (all of them for None), keeping them interleaved."""
+        if self._src is None:
+            return
+        while True:
+            if self._pending is None:
+                self._pending = next(self._packets, None)
+                if self._pending is None:
+                    return
+            p = self._pending
+            if t is not None and float(p.dts * p.time_base) > t:
+                return
+            p.stream = self._copy[p.stream.index]
+            self.out.mux(p)
+            self._pending = None
+
+    def write(self, rgb: np.ndarray, pts: int | None, duration: int | None = None) -> None:
+        """rgb (H, W, 3) uint8 at ``pts`` (source time base; None -> next in sequence)."""
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame.pts = self._next_pts if pts is None else pts
+        if duration:
+            frame.duration = duration  # keeps the last frame's length, hence the stream's
+        frame.time_base = self.tb
+        self._next_pts = frame.pts + 1
+        self._mux_copies_until(float(frame.pts * self.tb))
+        self.out.mux(self.video.encode(frame))
+
+    def close(self, ok: bool = True) -> None:
+        try:
+            if ok:
+                self.out.mux(self.video.encode(None))  # flush the encoder
+                self._mux_copies_until(None)
+        finally:
+            self.out.close()
+            if self._src is not None:
+                self._src.close()
+
+
+__all__ = [
+    "Frame",
+    "VideoError",
+    "VideoInfo",
+    "VideoWriter",
+    "open_video",
+    "probe",
+    "read_frames",
+]

@@ -1,0 +1,84 @@
+"""Temporal modes for films: how each frame's chroma depends on the frames before it.
+
+- ``independent``: every frame on its own.
+- ``dependent``: the generator also sees the previous colorized frame's chroma (zeros at the
+  first frame and after every cut), as in frame-recurrent video colorization
+  (e.g. Lei & Chen 2019, "Fully automatic video colorization with self-regularization and diversity").
+- ``smooth``: any model; chroma is exponentially smoothed across frames within a scene and reset
+  at cuts (a simple stand-in for blind temporal consistency, Lai et al. 2018, arXiv:1808.00449).
+
+Cuts come from :class:`colorgan.scenes.SceneDetector` on the frames' luminance.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from colorgan.color import rgb_to_gray, uint8_to_float
+from colorgan.inference import TEMPORAL_MODES, Colorizer, Prepared
+from colorgan.scenes import DEFAULT_THRESHOLD, SceneDetector
+
+SCENE_SIZE = 128  # luminance is compared at this size: enough for histograms, cheap
+
+
+def frame_luma(frames: torch.Tensor, size: int = SCENE_SIZE) -> torch.Tensor:
+    """uint8/float RGB (B, 3, H, W) -> gray (B, 1, size, size) in [0, 1] for cut detection."""
+    rgb = uint8_to_float(frames)
+    small = F.interpolate(rgb, size=(size, size), mode="bilinear", antialias=True,
+                          align_corners=False)
+    return rgb_to_gray(small.clamp(0, 1))
+
+
+class TemporalColorizer:
+    """Chroma for a stream of prepared batches, frame order kept across batches.
+
+    ``cuts`` collects the indices of frames that start a new scene (0 is not listed).
+    """
+
+    def __init__(self, colorizer: Colorizer, mode: str = "independent", strength: float = 0.6,
+                 scene_threshold: float = DEFAULT_THRESHOLD, min_scene_len: int = 1) -> None:
+        colorizer.check_mode(mode)
+        if not 0.0 <= strength < 1.0:
+            raise ValueError(f"--strength {strength}: must be in [0, 1) (0 = no smoothing).")
+        self.c, self.mode, self.strength = colorizer, mode, float(strength)
+        self.detector = SceneDetector(scene_threshold, min_scene_len=min_scene_len)
+        self.cuts: list[int] = []
+        self.index = 0                              # next frame's index in the stream
+        self.prev_ab: torch.Tensor | None = None    # (1, 2, s, s) carried across batches
+
+    def _scene_starts(self, luma: torch.Tensor) -> list[bool]:
+        """Per frame of the batch: does it start a scene (first frame or a cut)?"""
+        starts = []
+        for y in luma:  # (1, s, s)
+            cut = self.detector.update(y)
+            if cut:
+                self.cuts.append(self.index)
+            starts.append(cut or self.index == 0)
+            self.index += 1
+        return starts
+
+    @torch.no_grad()
+    def __call__(self, prep: Prepared) -> torch.Tensor:
+        """Prepared batch -> normalised ab (B, 2, s, s) for its frames."""
+        starts = self._scene_starts(prep.luma)
+        if self.mode == "independent":
+            return self.c.predict_ab(prep.real_A)
+        if self.mode == "dependent":  # sequential by nature: frame t needs frame t-1's colour
+            out = []
+            for i, start in enumerate(starts):
+                prev = None if start else self.prev_ab
+                self.prev_ab = self.c.predict_ab(prep.real_A[i:i + 1], prev)  # (1, 2, s, s)
+                out.append(self.prev_ab)
+            return torch.cat(out)
+        ab = self.c.predict_ab(prep.real_A)  # smooth: batched model, sequential filter
+        out = []
+        for i, start in enumerate(starts):
+            cur = ab[i:i + 1]
+            if not start and self.prev_ab is not None:
+                cur = self.strength * self.prev_ab + (1.0 - self.strength) * cur
+            self.prev_ab = cur
+            out.append(cur)
+        return torch.cat(out)
+
+
+__all__ = ["SCENE_SIZE", "TEMPORAL_MODES", "TemporalColorizer", "frame_luma"]
