@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
 from colorgan.data.files import FileDataModule, require_dir
 from colorgan.data.folder import class_folders
-from colorgan.data.images import find_images, fit_rgb
+from colorgan.data.images import find_images, fit_rgb, hwc_to_chw
 from colorgan.data.splits import cap, seeded_shuffle, split_counts, split_list
 
 BATCHES = "cifar-10-batches-py"
@@ -36,7 +35,7 @@ class ArrayImages(Dataset):
     def __getitem__(self, i: int) -> dict:
         arr = self.data[self.indices[i]]  # (H, W, 3) uint8
         if arr.shape[0] == self.size and arr.shape[1] == self.size:
-            return {"rgb": torch.from_numpy(arr).permute(2, 0, 1).contiguous()}
+            return {"rgb": hwc_to_chw(arr)}
         return {"rgb": fit_rgb(Image.fromarray(arr), self.size)}
 
 

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import av
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from colorgan.color import rgb_to_gray, uint8_to_float
-from colorgan.data.images import BadInputWarning
+from colorgan.data.images import BadInputWarning, hwc_to_chw
 from colorgan.scenes import DEFAULT_THRESHOLD, scene_ids
 
 VIDEO_EXTS = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ogv")
@@ -85,7 +84,7 @@ def compute_scene_ids(frames: np.ndarray, threshold: float) -> list[int]:
     """Per-frame scene index from luminance-histogram cuts (:mod:`colorgan.scenes`)."""
     def lumas():
         for f in frames:
-            rgb = uint8_to_float(torch.from_numpy(np.ascontiguousarray(f)).permute(2, 0, 1))
+            rgb = uint8_to_float(hwc_to_chw(f))  # (3, H, W)
             yield rgb_to_gray(rgb[None])[0, 0]  # (H, W)
     return list(scene_ids(lumas(), threshold=threshold))
 

@@ -69,8 +69,16 @@ def fit_rgb(img: Image.Image, size: int | None) -> torch.Tensor:
     rgb = to_rgb(img)
     if size is not None and rgb.size != (size, size):
         rgb = ImageOps.fit(rgb, (size, size), Image.Resampling.BILINEAR)
-    arr = np.asarray(rgb, dtype=np.uint8)  # (H, W, 3)
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1).contiguous()  # (3, H, W)
+    return hwc_to_chw(np.asarray(rgb, dtype=np.uint8))
+
+
+def hwc_to_chw(arr: np.ndarray) -> torch.Tensor:
+    """uint8 (H, W, 3) array (or memory map) -> contiguous tensor (3, H, W).
+
+    The copy is made by numpy: torch's strided uint8 copy is several times slower when the
+    process has more than one intra-op thread (the in-process loader, num_workers=0).
+    """
+    return torch.from_numpy(np.ascontiguousarray(np.asarray(arr).transpose(2, 0, 1)))
 
 
 def check_image(path: Path) -> str | None:
@@ -196,6 +204,7 @@ __all__ = [
     "check_image",
     "find_images",
     "fit_rgb",
+    "hwc_to_chw",
     "load_rgb",
     "report_bad",
     "scan_images",

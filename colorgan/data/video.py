@@ -19,6 +19,7 @@ from torch.utils.data import Dataset
 from colorgan.data.base import ColorDataModule
 from colorgan.data.files import require_dir
 from colorgan.data.frames import VIDEO_EXTS, cached_frames
+from colorgan.data.images import hwc_to_chw
 from colorgan.data.splits import cap, seeded_shuffle, split_groups
 from colorgan.scenes import DEFAULT_THRESHOLD
 
@@ -55,7 +56,7 @@ class VideoFrames(Dataset):
     def _frame(self, v: int, f: int) -> torch.Tensor:
         if v not in self._open:
             self._open[v] = np.load(self.arrays[v], mmap_mode="r")
-        return torch.from_numpy(np.array(self._open[v][f])).permute(2, 0, 1)  # (3, S, S)
+        return hwc_to_chw(self._open[v][f])  # (3, S, S)
 
     def __getitem__(self, i: int) -> dict:
         v, f = self.items[i]
