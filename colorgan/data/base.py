@@ -1,0 +1,104 @@
+"""Shared LightningDataModule design for every colorgan dataset.
+
+Workers decode and resize, and hand over uint8 tensors; normalisation and augmentation run
+on the batch's device with kornia in ``on_after_batch_transfer``. Every dataset returns
+samples of the form ``{"rgb": uint8 (3, H, W)}`` and, for consecutive-frame data,
+``{"prev_rgb": uint8 (3, H, W), "has_prev": bool}`` as well. After transfer the batch holds
+float RGB in [0, 1]; the LightningModule turns it into its colour space via
+:mod:`colorgan.color`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import kornia.augmentation as K
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from colorgan.color import uint8_to_float
+
+
+def build_augmentation(hflip: bool = True, vflip: bool = False, rot90: bool = False,
+                       p: float = 0.5) -> torch.nn.Module | None:
+    """Random flips and 90-degree rotations on the GPU (kornia). None when all are off."""
+    ops: list[torch.nn.Module] = []
+    if hflip:
+        ops.append(K.RandomHorizontalFlip(p=p))
+    if vflip:
+        ops.append(K.RandomVerticalFlip(p=p))
+    if rot90:
+        ops.append(K.RandomRotation90(times=(0, 3), p=1.0))
+    if not ops:
+        return None
+    return K.AugmentationSequential(*ops)
+
+
+class ColorDataModule(pl.LightningDataModule):
+    """Base class: subclasses implement ``setup`` and set ``data_train/data_val/data_test``."""
+
+    def __init__(self, image_size: int = 64, batch_size: int = 16, num_workers: int = 0,
+                 pin_memory: bool = False, augment: dict | None = None, seed: int = 0) -> None:
+        super().__init__()
+        if int(image_size) <= 0:
+            raise ValueError(f"data.image_size={image_size} must be a positive number of pixels.")
+        if int(batch_size) <= 0:
+            raise ValueError(f"data.batch_size={batch_size} must be positive.")
+        self.image_size = int(image_size)
+        self.batch_size = int(batch_size)
+        self.num_workers = int(num_workers)
+        self.pin_memory = bool(pin_memory)
+        self.seed = int(seed)
+        aug = dict(augment or {})
+        enabled = aug.pop("enabled", True)
+        try:
+            self.augment = build_augmentation(**aug) if enabled else None
+        except TypeError as e:
+            raise ValueError(f"data.augment={aug} has an unknown key ({e}); "
+                             "use hflip, vflip, rot90, p, enabled.") from None
+        self.data_train: Dataset | None = None
+        self.data_val: Dataset | None = None
+        self.data_test: Dataset | None = None
+
+    # ---------------------------------------------------------------- loaders
+    def _loader(self, dataset: Dataset | None, split: str, shuffle: bool) -> DataLoader:
+        if dataset is None:
+            raise RuntimeError(f"{type(self).__name__} has no {split} split: call setup() first.")
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            drop_last=shuffle and len(dataset) > self.batch_size,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.num_workers > 0,
+            generator=torch.Generator().manual_seed(self.seed) if shuffle else None,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.data_train, "train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.data_val, "val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.data_test if self.data_test is not None else self.data_val,
+                            "test", shuffle=False)
+
+    # ----------------------------------------------------- device-side work
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> dict:
+        """uint8 -> float [0, 1]; random flips/rotations in training only (same for frame pairs)."""
+        batch = dict(batch)
+        rgb = uint8_to_float(batch["rgb"])  # (B, 3, H, W)
+        prev = uint8_to_float(batch["prev_rgb"]) if "prev_rgb" in batch else None
+        training = self.trainer is not None and self.trainer.training
+        if training and self.augment is not None:
+            if prev is not None:  # one draw for both frames: stack on channels
+                both = self.augment(torch.cat([rgb, prev], dim=1))  # (B, 6, H, W)
+                rgb, prev = both[:, :3], both[:, 3:]
+            else:
+                rgb = self.augment(rgb)
+        batch["rgb"] = rgb.contiguous()
+        if prev is not None:
+            batch["prev_rgb"] = prev.contiguous()
+        return batch
