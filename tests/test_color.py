@@ -1,0 +1,56 @@
+import pytest
+import torch
+
+from colorgan.color import (
+    ColorSpace,
+    lab_norm_to_rgb,
+    recombine_full_resolution,
+    rgb_to_lab_norm,
+)
+
+
+def test_lab_round_trip_within_one_level():
+    rgb = torch.rand(4, 3, 33, 47, generator=torch.Generator().manual_seed(0))
+    L, ab = rgb_to_lab_norm(rgb)
+    assert L.shape == (4, 1, 33, 47) and ab.shape == (4, 2, 33, 47)
+    assert L.min() >= -1 and L.max() <= 1 and ab.abs().max() <= 1.1
+    back = lab_norm_to_rgb(L, ab)
+    assert (back - rgb).abs().max() < 1 / 255
+
+
+def test_normalisation_constants():
+    white = torch.ones(1, 3, 2, 2)
+    L, ab = rgb_to_lab_norm(white)
+    assert torch.allclose(L, torch.ones_like(L), atol=1e-3)  # L = 100 -> 1
+    assert ab.abs().max() < 1e-3
+    black = torch.zeros(1, 3, 2, 2)
+    assert torch.allclose(rgb_to_lab_norm(black)[0], -torch.ones(1, 1, 2, 2), atol=1e-3)
+
+
+@pytest.mark.parametrize("mode,out_ch", [("lab", 2), ("rgb", 3)])
+def test_color_space_encode_decode(mode, out_ch):
+    cs = ColorSpace(mode)
+    rgb = torch.rand(2, 3, 16, 16)
+    real_A, real_B = cs.encode(rgb)
+    assert real_A.shape == (2, 1, 16, 16) and real_B.shape == (2, out_ch, 16, 16)
+    assert real_A.min() >= -1 and real_A.max() <= 1
+    assert (cs.decode(real_A, real_B) - rgb).abs().max() < 1 / 255
+    gray = cs.gray_rgb(real_A)
+    # the gray baseline has no colour: all three channels equal (up to conversion error)
+    assert (gray.max(1).values - gray.min(1).values).max() < 2 / 255
+    assert cs.chroma(real_A, real_B).shape == (2, 2, 16, 16)
+
+
+def test_unknown_color_space_names_option():
+    with pytest.raises(ValueError, match="model.color_space='yuv'"):
+        ColorSpace("yuv")
+
+
+def test_recombine_keeps_full_resolution_luminance():
+    rgb = torch.rand(1, 3, 72, 128)
+    L, ab = rgb_to_lab_norm(rgb)
+    small_ab = torch.nn.functional.interpolate(ab, size=(16, 16), mode="area")
+    out = recombine_full_resolution(L, small_ab)
+    assert out.shape == (1, 3, 72, 128)
+    L_out, _ = rgb_to_lab_norm(out)
+    assert (L_out - L).abs().mean() < 0.02  # luminance detail kept at full size

@@ -1,0 +1,101 @@
+"""End to end through Hydra: every model config runs, runs resume, bad options fail early."""
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.errors import MissingConfigException
+
+from colorgan.train import train
+from colorgan.utils.config import ConfigError
+from tests.conftest import TINY, make_cfg
+
+MODELS = sorted(p.stem for p in (Path(__file__).parents[1] / "conf" / "model").glob("*.yaml"))
+# each config at the smallest image size its generator accepts, with thin layers
+SIZE = {"unet_gan": 256, "unet_mse": 256, "resnet_gan": 32, "unet64_gan": 64, "unet64_mse": 64}
+
+
+def _thin(cfg):
+    """Same architecture (depth, blocks, norms), a few channels wide: seconds on a CPU."""
+    g = cfg.model.netG
+    if "widths" in g:
+        g.widths = [4 * 2 ** min(i, 2) for i in range(len(g.widths))]
+    else:
+        g.ngf = 4
+    if cfg.model.get("netD"):
+        cfg.model.netD.ndf = 4
+    return cfg
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_config_runs_fast_dev_run(tmp_path, model):
+    cfg = _thin(make_cfg(tmp_path, [f"model={model}", "debug=fdr", "data.batch_size=2",
+                                    "trainer.enable_progress_bar=false",
+                                    f"data.image_size={SIZE.get(model, 64)}"]))
+    if cfg.model.get("temporal", {}).get("enabled"):
+        cfg.data.pairs = True
+    metrics, obj = train(cfg)
+    assert obj["trainer"].global_step > 0
+    assert set(metrics) >= {"val/psnr", "val/ssim", "val/colorfulness", "val/gray_psnr"}
+
+
+def test_run_folder_holds_config_metrics_checkpoints_and_samples(tmp_path):
+    cfg = make_cfg(tmp_path, TINY)
+    metrics, _ = train(cfg)
+    run = Path(cfg.paths.output_dir)
+    saved = json.loads((run / "metrics.json").read_text())
+    assert saved["model"]["psnr"] == pytest.approx(metrics["val/psnr"])
+    assert saved["gray_baseline"]["colorfulness"] < 1.0  # no colour at all
+    assert saved["colorfulness_gt"] > 10
+    assert (run / "config.yaml").is_file() and (run / "checkpoints" / "last.ckpt").is_file()
+    assert list((run / "checkpoints").glob("epoch_*-psnr_*.ckpt"))  # best val PSNR
+    assert list((run / "samples").glob("*.png"))
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert ckpt["hyper_parameters"]["netG"]["_target_"].endswith("UNetGenerator")
+    assert ckpt["hyper_parameters"]["train_image_size"] == 32
+
+
+def test_resume_continues_global_step_and_optimizer_state(tmp_path):
+    cfg = make_cfg(tmp_path / "a", TINY)
+    _, first = train(cfg)
+    steps = first["trainer"].global_step
+    last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    saved = torch.load(last, map_location="cpu", weights_only=False)
+    assert saved["global_step"] == steps and len(saved["optimizer_states"]) == 2
+    cfg2 = make_cfg(tmp_path / "b", TINY + [f"ckpt_path={last}", "trainer.max_epochs=2"])
+    _, second = train(cfg2)
+    assert second["trainer"].global_step == 2 * steps
+    assert second["trainer"].current_epoch == 2
+
+
+def test_missing_checkpoint_is_named_before_training(tmp_path):
+    cfg = make_cfg(tmp_path, TINY + ["ckpt_path=/nope/last.ckpt"])
+    with pytest.raises(ConfigError, match="ckpt_path=/nope/last.ckpt does not exist"):
+        train(cfg)
+    assert not (tmp_path / "run").exists()  # nothing started
+
+
+def test_image_size_the_unet_cannot_divide(tmp_path):
+    cfg = make_cfg(tmp_path, ["model=unet_gan", "data.image_size=100"])
+    with pytest.raises(ConfigError, match=r"data.image_size=100 .* divisible by 256"):
+        train(cfg)
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+@pytest.mark.parametrize("group,value", [("model", "unet_9000"), ("data", "imagenet_xl")])
+def test_unknown_config_names_the_group_and_value(tmp_path, group, value):
+    with pytest.raises(MissingConfigException, match=f"{group}/{value}"):
+        make_cfg(tmp_path, [f"{group}={value}"])
+
+
+def test_non_finite_loss_stops_and_keeps_last_checkpoint(tmp_path):
+    cfg = make_cfg(tmp_path / "a", TINY)
+    train(cfg)
+    last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    digest = hashlib.sha256(last.read_bytes()).hexdigest()
+    cfg2 = make_cfg(tmp_path / "a", TINY + [f"ckpt_path={last}", "trainer.max_epochs=3",
+                                            "model.lambda_rec=nan"])
+    with pytest.raises(FloatingPointError, match="Non-finite loss at global step"):
+        train(cfg2)
+    assert hashlib.sha256(last.read_bytes()).hexdigest() == digest
