@@ -5,6 +5,7 @@ do not move the split). Grouped splits (scenes, videos) keep every group on one 
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Hashable, Sequence
 from typing import TypeVar
 
@@ -57,23 +58,23 @@ def cap(items: list[T], limit: int | None) -> list[T]:
 
 
 def split_groups(groups: Sequence[Hashable], val_fraction: float, seed: int) -> set:
-    """Pick whole groups for validation until ``val_fraction`` of the items is reached.
+    """Whole groups for validation, in seeded order, up to ``val_fraction`` of the items.
 
-    ``groups[i]`` is the group (e.g. ``(video, scene)``) of item i. At least one group goes to
-    each side; fewer than two groups cannot be split and raise a ValueError.
+    ``groups[i]`` is the group (e.g. ``(video, scene)``) of item i. Validation gets at least
+    one group when ``val_fraction > 0``, training always keeps one; fewer than two groups
+    cannot be split and raise a ValueError.
     """
-    sizes: dict = {}
-    for g in groups:
-        sizes[g] = sizes.get(g, 0) + 1
+    sizes = Counter(groups)
     if len(sizes) < 2:
         raise ValueError(f"only {len(sizes)} scene/video: cannot keep train and val apart.")
     target = val_fraction * len(groups)
     val, count = set(), 0
     for g in seeded_shuffle(sorted(sizes, key=str), seed):
-        if count >= target or len(val) == len(sizes) - 1:
-            break
-        val.add(g)
-        count += sizes[g]
+        if len(val) == len(sizes) - 1 or (target == 0 and not val):
+            break  # keep at least one group for training
+        if not val or count + sizes[g] <= target:  # never overshoot after the first group
+            val.add(g)
+            count += sizes[g]
     return val
 
 
