@@ -5,8 +5,10 @@ import zipfile
 from pathlib import Path
 
 import hydra
+import numpy as np
 import pytest
 import torch
+import torchvision.datasets
 
 from colorgan.data.cifar10 import ArrayImages, CIFAR10DataModule
 from colorgan.train import train
@@ -86,3 +88,39 @@ def test_fast_dev_run_on_folder_copy(tmp_path, cifar_copy):
     metrics, objects = train(cfg)
     assert objects["trainer"].global_step >= 1
     assert "val/psnr" in metrics
+
+
+class FakeCIFAR10:
+    """torchvision.datasets.CIFAR10 without network: ``present`` says whether it is on disk."""
+
+    present, calls = True, []
+
+    def __init__(self, root, train, download):
+        FakeCIFAR10.calls.append(download)
+        if not self.present:
+            if not download:
+                raise RuntimeError("Dataset not found or corrupted.")
+            raise OSError("[Errno 101] Network is unreachable")
+        n = 20 if train else 10
+        self.data = np.random.default_rng(n).integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+        self.targets, self.classes = [i % 10 for i in range(n)], CLASSES
+
+    def __len__(self):
+        return len(self.data)
+
+
+@pytest.mark.parametrize("present", [True, False])
+def test_torchvision_source_reuses_copy_and_reports_failed_download(tmp_path, monkeypatch,
+                                                                   present):
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", FakeCIFAR10)
+    monkeypatch.setattr(FakeCIFAR10, "present", present)
+    monkeypatch.setattr(FakeCIFAR10, "calls", [])
+    dm = _dm(tmp_path, tmp_path / "tv", "data.download=true", "data.image_size=16")
+    if not present:
+        with pytest.raises(FileNotFoundError, match=r"Could not download CIFAR-10.*network"):
+            dm.setup("fit")
+        return
+    dm.setup("fit")
+    assert FakeCIFAR10.calls == [False, False]  # on disk: never downloaded again
+    assert (len(dm.data_train), len(dm.data_val), len(dm.data_test)) == (18, 2, 10)
+    assert dm.data_train[0]["rgb"].shape == (3, 16, 16) and dm.classes == CLASSES

@@ -13,7 +13,7 @@ from pathlib import Path
 from PIL import Image
 from torch.utils.data import Dataset
 
-from colorgan.data.files import FileDataModule, require_dir
+from colorgan.data.files import FileDataModule, require_dir, torchvision_dataset
 from colorgan.data.folder import class_folders
 from colorgan.data.images import find_images, fit_rgb, hwc_to_chw
 from colorgan.data.splits import cap, seeded_shuffle, split_counts, split_list
@@ -66,35 +66,37 @@ class CIFAR10DataModule(FileDataModule):
         test = seeded_shuffle(find_images(test_dir), self.split_seed) if test_dir.is_dir() else []
         return {"train": train, "val": val, "test": test}
 
+    def prepare_data(self) -> None:
+        """Download once (rank 0 under DDP) before every rank's setup."""
+        if self.download and not self._use_folder():
+            self._torchvision_sets()
+
+    def _use_folder(self) -> bool:
+        root = Path(str(self.root)).expanduser() if self.root not in (None, "", "???") else None
+        return self.source == "folder" or (self.source == "auto" and root is not None
+                                           and root.is_dir() and self._is_folder_copy(root))
+
     def setup(self, stage: str | None = None) -> None:
         if self.data_train is not None:
             return
-        if self.download and self.root not in (None, "", "???"):
-            Path(str(self.root)).expanduser().mkdir(parents=True, exist_ok=True)
+        if not self._use_folder():
+            return self._setup_torchvision()
         root = require_dir(self.root, hint=self.layout_hint)
-        use_folder = self.source == "folder" or (self.source == "auto"
-                                                 and self._is_folder_copy(root))
-        if use_folder:
-            if not self._is_folder_copy(root):
-                raise FileNotFoundError(f"data.root={root} has no train/<class>/ image folders; "
-                                        f"expected a folder{self.layout_hint}.")
-            return super().setup(stage)
-        self._setup_torchvision(root)
+        if not self._is_folder_copy(root):  # data.source=folder on another layout
+            raise FileNotFoundError(f"data.root={root} has no train/<class>/ image folders; "
+                                    f"expected a folder{self.layout_hint}.")
+        return super().setup(stage)
 
-    def _setup_torchvision(self, root: Path) -> None:
+    def _torchvision_sets(self) -> tuple:
         from torchvision.datasets import CIFAR10
 
-        try:
-            train_set = CIFAR10(str(root), train=True, download=self.download)
-            test_set = CIFAR10(str(root), train=False, download=self.download)
-        except RuntimeError as e:  # "Dataset not found or corrupted"
-            raise FileNotFoundError(
-                f"data.root={root} holds no CIFAR-10 ({e}). Set data.root to a folder"
-                f"{self.layout_hint}.") from None
-        except OSError as e:  # no network while downloading
-            raise FileNotFoundError(f"Could not download CIFAR-10 into data.root={root} ({e}). "
-                                    "Check the network, or set data.root to a folder copy "
-                                    "(train/<class>/, test/<class>/).") from None
+        root = str(Path(str(self.root)).expanduser())
+        return tuple(torchvision_dataset(
+            lambda dl, tr=train: CIFAR10(root, train=tr, download=dl), self.root,
+            self.download, "CIFAR-10", self.layout_hint) for train in (True, False))
+
+    def _setup_torchvision(self) -> None:
+        train_set, test_set = self._torchvision_sets()
         self.classes = list(train_set.classes)
         train, val = split_list(seeded_shuffle(range(len(train_set)), self.split_seed),
                                 split_counts(len(train_set), None,

@@ -6,7 +6,9 @@ builds :class:`~colorgan.data.images.ImageFiles` datasets of uint8 tensors.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from colorgan.data.base import ColorDataModule
 from colorgan.data.images import ImageFiles, report_bad, scan_images
@@ -25,6 +27,29 @@ def require_dir(root: str | Path | None, option: str = "data.root", hint: str = 
         raise FileNotFoundError(f"{option}={path} {where} (resolved from {Path.cwd()}). "
                                 f"Set {option}=<folder>{hint}.")
     return path
+
+
+def torchvision_dataset(make: Callable[[bool], Any], root: str | Path | None, download: bool,
+                        name: str, hint: str) -> Any:
+    """``make(download)`` -> a torchvision dataset: what is in ``root`` is used as it is; it is
+    downloaded only when missing and ``download`` is on (a second download would fail)."""
+    if not download:
+        require_dir(root, hint=hint)
+    elif root is None or str(root) in ("", "???"):
+        raise FileNotFoundError(f"data.root is not set. Set data.root=<folder>{hint}.")
+    try:
+        return make(False)
+    except (RuntimeError, FileNotFoundError) as e:  # torchvision: not found or corrupted
+        if not download:
+            raise FileNotFoundError(f"data.root={root} holds no {name} ({e}). "
+                                    f"Set data.root to a folder{hint}.") from None
+    Path(str(root)).expanduser().mkdir(parents=True, exist_ok=True)
+    try:
+        return make(True)
+    except (RuntimeError, OSError) as e:  # no network, disk full, bad checksum
+        raise FileNotFoundError(f"Could not download {name} into data.root={root} ({e}). "
+                                "Check the network and the free disk space, or set "
+                                "data.root to a local copy.") from None
 
 
 class FileDataModule(ColorDataModule):
@@ -86,4 +111,4 @@ class FileDataModule(ColorDataModule):
         self.data_test = make(chosen["test"])
 
 
-__all__ = ["SPLITS", "FileDataModule", "require_dir"]
+__all__ = ["SPLITS", "FileDataModule", "require_dir", "torchvision_dataset"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from colorgan.data.files import FileDataModule, require_dir
+from colorgan.data.files import FileDataModule, torchvision_dataset
 from colorgan.data.splits import seeded_shuffle, split_counts, split_list
 
 SPLITS = ("train-standard", "train-challenge", "val", "test")
@@ -37,14 +37,9 @@ class Places365DataModule(FileDataModule):
     def _file_list(self, root: Path, split: str) -> list[Path]:
         from torchvision.datasets import Places365
 
-        try:
-            ds = Places365(str(root), split=split, small=self.small, download=self.download)
-        except RuntimeError as e:  # missing/corrupt devkit or images
-            raise FileNotFoundError(f"data.root={root} holds no Places365 {split} split ({e}). "
-                                    f"Set data.root to a folder{self.layout_hint}.") from None
-        except OSError as e:  # no network while downloading
-            raise FileNotFoundError(f"Could not download Places365 into data.root={root} ({e}). "
-                                    "Check the network and the free disk space.") from None
+        ds = torchvision_dataset(
+            lambda dl: Places365(str(root), split=split, small=self.small, download=dl),
+            root, self.download, f"Places365 {split} split", self.layout_hint)
         self.classes = list(ds.classes)
         return [Path(p) for p, _ in ds.imgs]
 
@@ -61,10 +56,15 @@ class Places365DataModule(FileDataModule):
             test = seeded_shuffle(self._file_list(root, self.test_split), self.split_seed)
         return {"train": train, "val": val, "test": test}
 
+    def prepare_data(self) -> None:
+        """Download once (rank 0 under DDP) before every rank's setup."""
+        if self.download:
+            for split in {self.train_split, self.test_split}:
+                self._file_list(Path(str(self.root)).expanduser(), split)
+
     def setup(self, stage: str | None = None) -> None:
-        if self.download and self.root not in (None, "", "???"):
-            Path(str(self.root)).expanduser().mkdir(parents=True, exist_ok=True)
-        require_dir(self.root, hint=self.layout_hint)
+        if self.download and self.data_train is None:
+            self.prepare_data()  # setup() called without Lightning (scripts, tests)
         super().setup(stage)
 
 
