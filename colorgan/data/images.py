@@ -12,6 +12,7 @@ import json
 import os
 import warnings
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -139,11 +140,14 @@ def report_bad(bad: Sequence[tuple[Path, str]], what: str) -> None:
 
 
 def scan_images(paths: Iterable[Path], limit: int | None = None, cache_dir: str | Path | None = None,
-                what: str = "the dataset") -> tuple[list[Path], list[tuple[Path, str]]]:
+                what: str = "the dataset", threads: int | None = None,
+                ) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Check files in order until ``limit`` good ones are found -> (good, bad).
 
-    Results are cached per ``what`` (the data root) in ``cache_dir``. Bad files are reported
-    by the caller (:func:`report_bad`) so that all splits are named in one warning.
+    Files are decoded by a thread pool (PIL releases the GIL while decoding), only as many
+    as still needed at a time. Results are cached per ``what`` (the data root) in
+    ``cache_dir``. Bad files are reported by the caller (:func:`report_bad`) so that all
+    splits are named in one warning.
     """
     paths = list(paths)
     cache = _ScanCache(cache_dir, key=what)
@@ -152,15 +156,19 @@ def scan_images(paths: Iterable[Path], limit: int | None = None, cache_dir: str 
     want = len(paths) if limit is None else min(int(limit), len(paths))
     bar = tqdm(total=want, desc=f"checking {what}", unit="img", leave=False,
                disable=want < 2000)  # progress only where a scan takes a while
-    for p in paths:
-        if len(good) >= want:
-            break
-        err = cache.check(p)
-        if err is None:
-            good.append(p)
-            bar.update(1)
-        else:
-            bad.append((p, err))
+    start = 0
+    with ThreadPoolExecutor(threads or min(8, os.cpu_count() or 1)) as pool:
+        while len(good) < want and start < len(paths):
+            chunk = paths[start:start + max(want - len(good), 64)]
+            start += len(chunk)
+            for p, err in zip(chunk, pool.map(cache.check, chunk)):
+                if len(good) >= want:
+                    break
+                if err is None:
+                    good.append(p)
+                    bar.update(1)
+                else:
+                    bad.append((p, err))
     bar.close()
     cache.save()
     return good, bad
