@@ -71,13 +71,15 @@ def test_no_scene_in_both_train_and_val(tmp_path, three_shots):
     assert len(dm.data_train) + len(dm.data_val) == 24
 
 
-def test_split_by_video_on_real_videos(tmp_path):
+@pytest.mark.parametrize("split_by", ["scene", "video"])
+def test_real_videos_never_share_a_shot(tmp_path, split_by):
     root = shared_data("videos")
-    dm = _dm(tmp_path, root, "data.split_by=video", "data.fps=4")
+    dm = _dm(tmp_path, root, f"data.split_by={split_by}", "data.fps=4")
     dm.setup("fit")
-    train_v = {v for v, _ in dm.data_train.items}
-    val_v = {v for v, _ in dm.data_val.items}
-    assert len(dm.manifests) == 3 and train_v and val_v and not train_v & val_v
+    shot = lambda v, f: (v, dm.manifests[v]["scenes"][f])
+    train = {shot(v, f) for v, f in dm.data_train.items}
+    val = {shot(v, f) for v, f in dm.data_val.items}
+    assert len(dm.manifests) == 3 and train and val and not train & val
 
 
 def test_pairs_carry_previous_frame_within_a_scene(tmp_path, three_shots):
