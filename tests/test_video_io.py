@@ -33,13 +33,14 @@ def test_real_clip_keeps_frames_rate_timestamps_size_and_audio(colorizer, tmp_pa
     assert (b["audio_packets"], b["audio_duration"]) == (a["audio_packets"], a["audio_duration"])
 
 
-def test_720p_input_gives_720p_output_with_a_32px_model(colorizer, tmp_path):
+def test_720p_input_gives_720p_output_with_a_32px_model_and_trimmed_audio(colorizer, tmp_path):
     src = shared_data("videos/fire2.mp4")
     out = tmp_path / "fire.mkv"
     colorize_video(src, out, colorizer, batch_size=2, max_frames=3, progress=False)
     s = video_stats(out)
     assert colorizer.image_size == 32
     assert s["size"] == (1280, 720) and s["frames"] == 3
+    assert 0 < s["audio_duration"] < Fraction(4, 10)  # audio trimmed to the 3 frames (0.3 s)
 
 
 @pytest.mark.slow

@@ -139,8 +139,9 @@ class VideoWriter:
 
     def __init__(self, path: Path, source: VideoInfo, width: int, height: int,
                  codec: str | None = None, crf: int = 18, pix_fmt: str = "yuv420p",
-                 copy_streams: bool = True) -> None:
+                 copy_streams: bool = True, trim_copies: bool = False) -> None:
         self.path = Path(path)
+        self.trim_copies, self._end_t = trim_copies, 0.0  # trim: copy no audio past the video
         self.out = av.open(str(path), "w")
         fmt = self.out.format.name.split(",")[0]
         codec = codec or ("libvpx-vp9" if fmt in ("webm", "matroska") and
@@ -204,13 +205,14 @@ class VideoWriter:
         frame.time_base = self.tb
         self._next_pts = frame.pts + 1
         self._mux_copies_until(float(frame.pts * self.tb))
+        self._end_t = float((frame.pts + (duration or 1)) * self.tb)
         self.out.mux(self.video.encode(frame))
 
     def close(self, ok: bool = True) -> None:
         try:
             if ok:
                 self.out.mux(self.video.encode(None))  # flush the encoder
-                self._mux_copies_until(None)
+                self._mux_copies_until(self._end_t if self.trim_copies else None)
         finally:
             self.out.close()
             if self._src is not None:

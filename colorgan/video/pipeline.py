@@ -62,14 +62,14 @@ class BackgroundWriter:
     """Encode frames in a thread; ``put`` blocks only when ``depth`` frames are waiting."""
 
     def __init__(self, writer: VideoWriter, depth: int = 16) -> None:
-        self.writer, self.error = writer, None
+        self.writer, self.error, self.abort = writer, None, False
         self.q: queue.Queue = queue.Queue(maxsize=max(1, depth))
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         while (item := self.q.get()) is not _END:
-            if self.error is None:
+            if self.error is None and not self.abort:  # after an abort: drain, do not encode
                 try:
                     self.writer.write(*item)
                 except BaseException as e:  # noqa: BLE001 - re-raised in put/close
@@ -81,6 +81,7 @@ class BackgroundWriter:
         self.q.put((rgb, pts, duration))
 
     def close(self, ok: bool = True) -> None:
+        self.abort = not ok
         self.q.put(_END)
         self.thread.join()
         self.writer.close(ok=ok and self.error is None)
@@ -157,8 +158,8 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
             for batch, fake, gray in colorize_stream(frames, tc, batch_size, with_gray=compare):
                 if panels is None:  # decided on the first batch: is there an original to show?
                     panels = (3 if is_colour(to_tensor(batch)) else 2) if compare else 1
-                    bw = BackgroundWriter(VideoWriter(tmp, info, info.width * panels,
-                                                      info.height, codec, crf))
+                    bw = BackgroundWriter(VideoWriter(tmp, info, info.width * panels, info.height,
+                                                      codec, crf, trim_copies=bool(max_frames)))
                 out = fake if panels == 1 else torch.cat(
                     [gray, fake, to_tensor(batch)][:panels], dim=-1)  # (B, 3, H, W * panels)
                 for f, img in zip(batch, out.permute(0, 2, 3, 1).numpy()):
