@@ -58,6 +58,8 @@ def test_modes_become_rgb_uint8(tmp_path):
         "palette.png": (pal, (255, 0, 0)),
         "la.png": (Image.new("LA", (8, 8), (50, 255)), (50, 50, 50)),
         "cmyk.tiff": (Image.new("CMYK", (8, 8), (0, 255, 255, 0)), (255, 0, 0)),
+        "cmyk.jpg": (Image.new("CMYK", (8, 8), (0, 255, 255, 0)), (255, 0, 0)),
+        "gray.jpg": (Image.new("L", (8, 8), 90), (90, 90, 90)),
     }
     for name, (img, rgb) in cases.items():
         out = load_rgb(_save(img, tmp_path / name), 4)
