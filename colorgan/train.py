@@ -15,7 +15,9 @@ from typing import Any
 import hydra
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.loggers import CSVLogger
 
+from colorgan.plots import plot_training_curves
 from colorgan.utils.config import (
     CONFIG_DIR,
     check_config,
@@ -91,6 +93,9 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
             "best_checkpoint": getattr(ckpt_cb, "best_model_path", None) or None,
         }
         (out_dir / "metrics.json").write_text(json.dumps(payload, indent=2))
+        for lg in loggers:  # loss curves + val PSNR vs gray baseline, as a picture
+            if isinstance(lg, CSVLogger):
+                plot_training_curves(Path(lg.log_dir) / "metrics.csv", out_dir / "curves.png")
         if metrics:
             print(f"\nFinal validation ({out_dir}):\n{format_summary(summary)}\n", flush=True)
     finally:

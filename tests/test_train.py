@@ -51,6 +51,7 @@ def test_run_folder_holds_config_metrics_checkpoints_and_samples(tmp_path):
     assert (run / "config.yaml").is_file() and (run / "checkpoints" / "last.ckpt").is_file()
     assert list((run / "checkpoints").glob("epoch_*-psnr_*.ckpt"))  # best val PSNR
     assert list((run / "samples").glob("*.png"))
+    assert (run / "curves.png").stat().st_size > 1000  # loss curves picture
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["hyper_parameters"]["netG"]["_target_"].endswith("UNetGenerator")
     assert ckpt["hyper_parameters"]["train_image_size"] == 32
