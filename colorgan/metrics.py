@@ -1,10 +1,15 @@
 """Colour metrics. PSNR and SSIM come from torchmetrics; colorfulness is Hasler and
-Suesstrunk, "Measuring colourfulness in natural images" (SPIE 2003)."""
+Suesstrunk, "Measuring colourfulness in natural images" (SPIE 2003); CIEDE2000 follows
+Sharma, Wu and Dalal, "The CIEDE2000 color-difference formula" (CR&A 2005)."""
 from __future__ import annotations
+
+import math
 
 import torch
 from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
+
+from colorgan.color import denormalize_ab, denormalize_l, rgb_to_lab_norm
 
 
 def colorfulness(rgb: torch.Tensor) -> torch.Tensor:
@@ -25,12 +30,73 @@ class Colorfulness(MeanMetric):
         super().update(colorfulness(rgb))
 
 
+def ciede2000(lab1: torch.Tensor, lab2: torch.Tensor, dim: int = 1, kL: float = 1.0,
+              kC: float = 1.0, kH: float = 1.0) -> torch.Tensor:
+    """CIEDE2000 colour difference of two CIELAB tensors (L in [0, 100], a/b unscaled).
+
+    ``dim`` holds the (L, a, b) channels, e.g. (B, 3, H, W) -> (B, H, W). Neither kornia nor
+    torchmetrics has it; this is the formula of Sharma et al. (2005), eqs. 2-22, vectorised.
+    """
+    L1, a1, b1 = lab1.unbind(dim)
+    L2, a2, b2 = lab2.unbind(dim)
+    two_pi, deg = 2.0 * math.pi, math.pi / 180.0
+    c7 = ((torch.hypot(a1, b1) + torch.hypot(a2, b2)) / 2.0) ** 7
+    G = 0.5 * (1.0 - torch.sqrt(c7 / (c7 + 25.0 ** 7)))
+    a1p, a2p = (1.0 + G) * a1, (1.0 + G) * a2
+    C1p, C2p = torch.hypot(a1p, b1), torch.hypot(a2p, b2)
+    h1p = torch.remainder(torch.atan2(b1, a1p), two_pi)  # hue angles in [0, 2 pi)
+    h2p = torch.remainder(torch.atan2(b2, a2p), two_pi)
+    chroma0 = (C1p * C2p) == 0  # a neutral colour has no hue
+
+    dh = h2p - h1p
+    dh = torch.where(dh > math.pi, dh - two_pi, torch.where(dh < -math.pi, dh + two_pi, dh))
+    dh = torch.where(chroma0, torch.zeros_like(dh), dh)
+    dL, dC = L2 - L1, C2p - C1p
+    dH = 2.0 * torch.sqrt(C1p * C2p) * torch.sin(dh / 2.0)
+
+    L_bar, C_bar, h_sum = (L1 + L2) / 2.0, (C1p + C2p) / 2.0, h1p + h2p
+    h_bar = torch.where((h1p - h2p).abs() <= math.pi, h_sum / 2.0,
+                        torch.where(h_sum < two_pi, (h_sum + two_pi) / 2.0,
+                                    (h_sum - two_pi) / 2.0))
+    h_bar = torch.where(chroma0, h_sum, h_bar)
+    T = (1.0 - 0.17 * torch.cos(h_bar - 30 * deg) + 0.24 * torch.cos(2 * h_bar)
+         + 0.32 * torch.cos(3 * h_bar + 6 * deg) - 0.20 * torch.cos(4 * h_bar - 63 * deg))
+    d_theta = 30 * deg * torch.exp(-(((h_bar / deg) - 275.0) / 25.0) ** 2)
+    C_bar7 = C_bar ** 7
+    R_C = 2.0 * torch.sqrt(C_bar7 / (C_bar7 + 25.0 ** 7))
+    S_L = 1.0 + 0.015 * (L_bar - 50.0) ** 2 / torch.sqrt(20.0 + (L_bar - 50.0) ** 2)
+    S_C = 1.0 + 0.045 * C_bar
+    S_H = 1.0 + 0.015 * C_bar * T
+    R_T = -torch.sin(2.0 * d_theta) * R_C
+    tL, tC, tH = dL / (kL * S_L), dC / (kC * S_C), dH / (kH * S_H)
+    return torch.sqrt((tL ** 2 + tC ** 2 + tH ** 2 + R_T * tC * tH).clamp_min(0.0))
+
+
+def rgb_ciede2000(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) RGB in [0, 1] twice -> (B,) mean CIEDE2000 over each image's pixels."""
+    def lab(rgb: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W), L in [0, 100]
+        L, ab = rgb_to_lab_norm(rgb)
+        return torch.cat([denormalize_l(L), denormalize_ab(ab)], dim=1)
+
+    return ciede2000(lab(pred), lab(target)).flatten(1).mean(dim=1)
+
+
+class CIEDE2000(MeanMetric):
+    """Mean CIEDE2000 colour difference to the ground truth (lower is better; ~1 is just
+    noticeable), first averaged over each image's pixels, then over images."""
+
+    def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:  # type: ignore[override]
+        super().update(rgb_ciede2000(pred.float(), target.float()))
+
+
 def image_metrics() -> MetricCollection:
-    """PSNR and SSIM on RGB in [0, 1], each the mean over images, plus output colorfulness."""
+    """PSNR and SSIM on RGB in [0, 1], each the mean over images, output colorfulness and
+    mean CIEDE2000 to the ground truth."""
     return MetricCollection({
         "psnr": PeakSignalNoiseRatio(data_range=1.0, reduction="elementwise_mean", dim=(1, 2, 3)),
         "ssim": StructuralSimilarityIndexMeasure(data_range=1.0),
         "colorfulness": Colorfulness(),
+        "ciede2000": CIEDE2000(),
     })
 
 
