@@ -1,0 +1,236 @@
+"""``colorgan report SWEEP_DIR``: one table for a finished or partly finished sweep.
+
+Reads every job folder of a Hydra multirun (``<sweep>/<n>/.hydra/overrides.yaml`` and the
+``metrics.json`` that ``train()`` or the sweep callback wrote) and writes, next to them:
+``report.csv``, ``report.md`` (one row per job, sorted by a metric) and ``report.png``
+(PSNR against colorfulness, one point per job). Jobs without ``metrics.json`` are listed as
+``incomplete`` (still running, killed, or not started), so any sweep can be reported.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+METRICS = ("psnr", "ssim", "colorfulness", "ciede2000", "train_time_s")
+LOWER_IS_BETTER = {"ciede2000", "train_time_s"}
+COLUMNS = ("job", "overrides", "status", "psnr", "ssim", "colorfulness", "ciede2000",
+           "gray_psnr", "train_time_s", "error")
+
+
+@dataclass
+class JobRow:
+    job: str
+    overrides: list[str]
+    status: str
+    values: dict[str, float] = field(default_factory=dict)  # METRICS + gray_psnr
+    colorfulness_gt: float | None = None
+    error: str = ""
+
+
+@dataclass
+class Report:
+    rows: list[JobRow]
+    common: list[str]  # overrides shared by every job (not repeated per row)
+    sort_by: str
+    markdown: str
+    paths: dict[str, Path]
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a hidden temporary sibling of ``target``; rename it onto ``target`` on success."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.stem}.partial-{os.getpid()}{target.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(target: Path, text: str) -> None:
+    with atomic_path(Path(target)) as tmp:
+        tmp.write_text(text)
+
+
+def _number(x) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def read_job(job_dir: Path) -> JobRow:
+    """One job folder -> its row (never raises: a broken job is a row with its status)."""
+    ov_file = job_dir / ".hydra" / "overrides.yaml"
+    overrides = [str(o) for o in OmegaConf.load(ov_file)] if ov_file.is_file() else []
+    mfile = job_dir / "metrics.json"
+    if not mfile.is_file():
+        return JobRow(job_dir.name, overrides, "incomplete",
+                      error="no metrics.json (still running, killed or not started)")
+    try:
+        data = json.loads(mfile.read_text())
+    except (OSError, ValueError) as e:
+        return JobRow(job_dir.name, overrides, "unreadable", error=f"{mfile}: {e}")
+    model, flat = data.get("model") or {}, data.get("metrics") or {}
+    values = {k: _number(model.get(k, flat.get(f"val/{k}"))) for k in METRICS[:4]}
+    values["gray_psnr"] = _number((data.get("gray_baseline") or {}).get("psnr"))
+    values["train_time_s"] = _number(data.get("train_time_s"))
+    return JobRow(job_dir.name, overrides, str(data.get("status", "ok")), values,
+                  data.get("colorfulness_gt"), str(data.get("error") or ""))
+
+
+def job_dirs(sweep_dir: Path) -> list[Path]:
+    """Job folders of a sweep (those with a ``.hydra`` folder or a ``metrics.json``)."""
+    dirs = [d for d in sweep_dir.iterdir() if d.is_dir()
+            and ((d / ".hydra").is_dir() or (d / "metrics.json").is_file())]
+    return sorted(dirs, key=lambda d: (not d.name.isdigit(), int(d.name) if d.name.isdigit()
+                                       else 0, d.name))
+
+
+def split_overrides(rows: list[JobRow]) -> list[str]:
+    """Keep on each row only what differs between jobs; return what all jobs share."""
+    if not rows:
+        return []
+    common = [o for o in rows[0].overrides if all(o in r.overrides for r in rows[1:])]
+    for r in rows:
+        r.overrides = [o for o in r.overrides if o not in common]
+    return common
+
+
+def sort_rows(rows: list[JobRow], by: str) -> list[JobRow]:
+    """Best first by ``by``; failed, incomplete and NaN rows last, in job order."""
+    sign = 1.0 if by in LOWER_IS_BETTER else -1.0
+
+    def key(r: JobRow):
+        v = r.values.get(by, float("nan"))
+        bad = r.status != "ok" or math.isnan(v)
+        return (bad, 0.0 if bad else sign * v)
+
+    return sorted(rows, key=key)
+
+
+def _fmt(v: float, digits: int) -> str:
+    return "" if v is None or math.isnan(v) else f"{v:.{digits}f}"
+
+
+DIGITS = {"psnr": 2, "ssim": 4, "colorfulness": 2, "ciede2000": 2, "gray_psnr": 2,
+          "train_time_s": 1}
+
+
+def to_markdown(rows: list[JobRow], common: list[str], sort_by: str) -> str:
+    order = "lower" if sort_by in LOWER_IS_BETTER else "higher"
+    header = ("| job | overrides | status | PSNR (dB) | SSIM | colorfulness | CIEDE2000 "
+              "| gray PSNR | train time (s) |")
+    lines = [f"Sorted by {sort_by} ({order} is better). Common overrides: "
+             + (" ".join(common) or "(none)"), "", header, "|---" * 9 + "|"]
+    for r in rows:
+        cells = [_fmt(r.values.get(k, float("nan")), DIGITS[k]) for k in
+                 ("psnr", "ssim", "colorfulness", "ciede2000", "gray_psnr", "train_time_s")]
+        status = r.status if not r.error else f"{r.status}: {r.error.splitlines()[0][:80]}"
+        lines.append(f"| {r.job} | {' '.join(r.overrides)} | {status.replace('|', '/')} | "
+                     + " | ".join(cells) + " |")
+    gts = [r.colorfulness_gt for r in rows if r.colorfulness_gt is not None]
+    if gts:
+        lines += ["", f"Ground-truth colorfulness: {sum(gts) / len(gts):.2f}"]
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(rows: list[JobRow]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(COLUMNS)
+    for r in rows:
+        vals = {k: ("" if math.isnan(v) else v) for k, v in r.values.items()}
+        w.writerow([r.job, " ".join(r.overrides), r.status,
+                    *[vals.get(k, "") for k in COLUMNS[3:9]], r.error])
+    return buf.getvalue()
+
+
+def plot(rows: list[JobRow], target: Path) -> None:
+    """PSNR (y) against colorfulness (x), one labelled point per finished job."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [r for r in rows if r.status == "ok" and not math.isnan(r.values.get("psnr", math.nan))]
+    fig, ax = plt.subplots(figsize=(7, 5))
+    for r in ok:
+        x, y = r.values["colorfulness"], r.values["psnr"]
+        ax.scatter(x, y, color="tab:blue")
+        ax.annotate(f"{r.job}: {' '.join(r.overrides)}"[:60], (x, y), fontsize=7,
+                    xytext=(4, 3), textcoords="offset points")
+    grays = [r.values["gray_psnr"] for r in ok if not math.isnan(r.values["gray_psnr"])]
+    if grays:
+        ax.scatter(0.0, sum(grays) / len(grays), marker="x", color="gray",
+                   label="gray baseline (ab = 0)")
+    gts = [r.colorfulness_gt for r in ok if r.colorfulness_gt is not None]
+    if gts:
+        ax.axvline(sum(gts) / len(gts), color="tab:green", ls="--", label="ground truth")
+    ax.set_xlabel("colorfulness (Hasler & Suesstrunk)")
+    ax.set_ylabel("PSNR (dB)")
+    ax.set_title(f"{len(ok)} of {len(rows)} jobs finished")
+    if grays or gts:
+        ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    plt.close(fig)
+
+
+def write_report(sweep_dir: str | Path, sort_by: str = "psnr",
+                 out_dir: str | Path | None = None) -> Report:
+    """Aggregate ``sweep_dir`` into report.csv / report.md / report.png (in ``out_dir``)."""
+    sweep_dir = Path(sweep_dir)
+    if sort_by not in METRICS:
+        raise ValueError(f"sort_by={sort_by!r} is not a column; choose one of {list(METRICS)}.")
+    if not sweep_dir.is_dir():
+        raise FileNotFoundError(f"sweep folder {sweep_dir} does not exist; pass the folder of a "
+                                "multirun, e.g. logs/train/multiruns/<time>.")
+    dirs = job_dirs(sweep_dir)
+    if not dirs:
+        raise FileNotFoundError(f"{sweep_dir} has no job folders (<n>/.hydra or <n>/metrics.json);"
+                                " is it the folder of a multirun (python train.py -m ...)?")
+    rows = [read_job(d) for d in dirs]
+    common = split_overrides(rows)
+    rows = sort_rows(rows, sort_by)
+    out = Path(out_dir) if out_dir else sweep_dir
+    paths = {"csv": out / "report.csv", "md": out / "report.md", "png": out / "report.png"}
+    markdown = to_markdown(rows, common, sort_by)
+    write_text_atomic(paths["csv"], to_csv(rows))
+    write_text_atomic(paths["md"], markdown)
+    plot(rows, paths["png"])
+    return Report(rows, common, sort_by, markdown, paths)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="colorgan report", description=__doc__.split("\n\n")[0])
+    p.add_argument("sweep_dir", help="folder of a multirun, e.g. logs/train/multiruns/<time>")
+    p.add_argument("--sort-by", default="psnr", choices=METRICS,
+                   help="column to sort by, best first (default: psnr)")
+    p.add_argument("-o", "--out", default=None, help="where to write (default: SWEEP_DIR)")
+    args = p.parse_args(argv)
+    try:
+        rep = write_report(args.sweep_dir, args.sort_by, args.out)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"colorgan report: {e}", file=sys.stderr)
+        return 2
+    print(rep.markdown)
+    print("written: " + ", ".join(str(p) for p in rep.paths.values()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
