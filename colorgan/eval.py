@@ -1,0 +1,140 @@
+"""Evaluate a checkpoint: ``python eval.py ckpt_path=... data=cifar10`` (or ``colorgan eval``,
+``colorgan-eval``).
+
+Runs Lightning's test (or validation) loop of :class:`ColorizationGAN` on one split and writes
+into the run folder: ``metrics.json`` (PSNR, SSIM, colorfulness, CIEDE2000 of the model, the
+same for the gray baseline ab = 0 on the same images, and the ground truth's colorfulness),
+``metrics.md`` (that table) and ``samples.png`` (gray input / generated / ground truth).
+With ``split=val`` it reproduces the training run's final validation numbers exactly.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import hydra
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig, open_dict
+from torchvision.utils import save_image
+
+from colorgan.callbacks import sample_grid
+from colorgan.models.gan_module import ColorizationGAN
+from colorgan.report import atomic_path, write_text_atomic
+from colorgan.train import metrics_summary
+from colorgan.utils.config import CONFIG_DIR, ConfigError, check_config, instantiate_loggers
+from colorgan.utils.wandb import finish_wandb, log_wandb_image
+
+log = logging.getLogger("colorgan")
+SPLITS = ("test", "val")
+COLUMNS = (("psnr", "PSNR (dB)", 2), ("ssim", "SSIM", 4), ("colorfulness", "colorfulness", 2),
+           ("ciede2000", "CIEDE2000", 2))
+
+
+def summarize(metrics: dict[str, float], split: str) -> dict[str, Any]:
+    """Flat ``test/...`` metrics -> model / gray_baseline / colorfulness_gt, CIEDE2000 included."""
+    prefix = f"{split}/"
+    summary = metrics_summary(metrics, prefix=prefix)
+    for key, name in (("model", "ciede2000"), ("gray_baseline", "gray_ciede2000")):
+        if f"{prefix}{name}" in metrics:
+            summary[key]["ciede2000"] = float(metrics[f"{prefix}{name}"])
+    return summary
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    """Markdown: model, gray baseline and ground truth rows."""
+    head = "| | " + " | ".join(c[1] for c in COLUMNS) + " |"
+    rows = [head, "|---" * (len(COLUMNS) + 1) + "|"]
+    for label, key in (("model", "model"), ("gray baseline (ab = 0)", "gray_baseline")):
+        d = summary.get(key) or {}
+        rows.append(f"| {label} | " + " | ".join(
+            f"{d[k]:.{n}f}" if k in d else "" for k, _, n in COLUMNS) + " |")
+    gt = summary.get("colorfulness_gt")
+    rows.append(f"| ground truth | | | {'' if gt is None else f'{gt:.2f}'} | 0.00 |")
+    return "\n".join(rows)
+
+
+def load_model(ckpt_path: str) -> ColorizationGAN:
+    """The checkpoint's model with the exact training hyperparameters, on the CPU."""
+    try:
+        return ColorizationGAN.load_from_checkpoint(ckpt_path, map_location="cpu")
+    except Exception as e:
+        raise ConfigError(f"ckpt_path={ckpt_path} is not a colorgan training checkpoint ({e}). "
+                          "Pass a .ckpt written by train.py (checkpoints/last.ckpt).") from e
+
+
+def check_eval_config(cfg: DictConfig) -> None:
+    if not cfg.get("ckpt_path"):
+        raise ConfigError("eval needs a checkpoint: pass ckpt_path=logs/train/runs/<run>/"
+                          "checkpoints/last.ckpt (the file train.py saved).")
+    if cfg.get("split", "test") not in SPLITS:
+        raise ConfigError(f"split={cfg.split!r} is not supported; choose one of {list(SPLITS)}.")
+    check_config(cfg)  # ckpt_path exists
+
+
+@torch.no_grad()
+def save_samples(model: ColorizationGAN, datamodule: pl.LightningDataModule, split: str,
+                 n: int, target: Path) -> torch.Tensor:
+    """First ``n`` images of the split: gray input / generated / ground truth -> PNG."""
+    loader = datamodule.test_dataloader() if split == "test" else datamodule.val_dataloader()
+    batch = datamodule.on_after_batch_transfer(next(iter(loader)), 0)  # float, no augmentation
+    batch = {k: v[:n].to(model.device) if torch.is_tensor(v) else v for k, v in batch.items()}
+    model.eval()
+    out = model.colorize_batch(batch)
+    grid = sample_grid(out["gray"].cpu(), out["fake"].cpu(), out["real"].cpu())  # (3, H', W')
+    with atomic_path(target) as tmp:
+        save_image(grid, tmp, format="png")
+    return grid
+
+
+def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Evaluate ``cfg.ckpt_path`` on ``cfg.split``; returns (metrics.json payload, objects)."""
+    check_eval_config(cfg)
+    if cfg.get("seed") is not None:
+        pl.seed_everything(cfg.seed, workers=True)
+    out_dir = Path(cfg.paths.output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model = load_model(str(cfg.ckpt_path))
+    with open_dict(cfg):  # null: the image size the checkpoint was trained at
+        if cfg.data.get("image_size") is None:
+            cfg.data.image_size = model.hparams.get("train_image_size") or 64
+    check_config(cfg, model=model)
+    datamodule = hydra.utils.instantiate(cfg.data)
+    loggers = instantiate_loggers(cfg.get("logger"))
+    trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, logger=loggers or False,
+                                                  callbacks=[])
+    split = cfg.get("split", "test")
+    try:
+        run = trainer.test if split == "test" else trainer.validate
+        results = run(model, datamodule=datamodule, verbose=False)
+        metrics = {k: float(v) for k, v in (results[0] if results else {}).items()}
+        summary = summarize(metrics, split)
+        grid = save_samples(model, datamodule, split, int(cfg.num_samples),
+                            out_dir / "samples.png")
+        log_wandb_image(loggers, f"{split}/samples", grid, step=0)
+        dataset = datamodule.data_test if split == "test" else datamodule.data_val
+        payload = {
+            **summary, "metrics": metrics, "checkpoint": str(Path(cfg.ckpt_path).resolve()),
+            "split": split, "num_images": len(dataset) if dataset is not None else None,
+            "image_size": int(cfg.data.image_size), "status": "ok",
+        }
+        write_text_atomic(out_dir / "metrics.json", json.dumps(payload, indent=2))
+        table = format_table(summary)
+        write_text_atomic(out_dir / "metrics.md", f"Checkpoint: {cfg.ckpt_path}, split: {split}"
+                          f", {payload['num_images']} images\n\n{table}\n")
+        print(f"\nEvaluation on the {split} split ({out_dir}):\n{table}\n", flush=True)
+    finally:
+        finish_wandb()
+    return payload, {"model": model, "datamodule": datamodule, "trainer": trainer}
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval.yaml")
+def main(cfg: DictConfig) -> float | None:
+    payload, _ = evaluate(cfg)
+    return payload["model"].get("psnr")
+
+
+if __name__ == "__main__":
+    main()
