@@ -74,7 +74,10 @@ def _number(x) -> float:
 def read_job(job_dir: Path) -> JobRow:
     """One job folder -> its row (never raises: a broken job is a row with its status)."""
     ov_file = job_dir / ".hydra" / "overrides.yaml"
-    overrides = [str(o) for o in OmegaConf.load(ov_file)] if ov_file.is_file() else []
+    try:
+        overrides = [str(o) for o in OmegaConf.load(ov_file)] if ov_file.is_file() else []
+    except Exception as e:  # noqa: BLE001 - a damaged file must not hide the other jobs
+        overrides = [f"(unreadable {ov_file.name}: {type(e).__name__})"]
     mfile = job_dir / "metrics.json"
     if not mfile.is_file():
         return JobRow(job_dir.name, overrides, "incomplete",
