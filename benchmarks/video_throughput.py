@@ -77,7 +77,7 @@ def frames_on_disk(clip: Path, out: Path, c: Colorizer, max_frames: int | None) 
             Image.fromarray(f.rgb).save(d / f"in_{f.index:06d}.png")
             pts.append((f.pts, f.duration))
         for i in range(len(pts)):
-            rgb = torch.from_numpy(np.asarray(Image.open(d / f"in_{i:06d}.png"))).permute(2, 0, 1)
+            rgb = torch.from_numpy(np.array(Image.open(d / f"in_{i:06d}.png"))).permute(2, 0, 1)
             out_rgb = c.colorize(rgb[None])[0].permute(1, 2, 0).numpy()
             Image.fromarray(out_rgb).save(d / f"out_{i:06d}.png")
         w = VideoWriter(out, info, info.width, info.height)

@@ -130,3 +130,11 @@ def test_truncated_video_keeps_decoded_frames_and_warns(colorizer, tmp_path):
         r = colorize_video(cut, out, colorizer, progress=False)
     assert 0 < r.frames < 30
     assert video_stats(out)["frames"] == r.frames
+
+
+def test_unknown_codec_is_a_clear_error(colorizer, tmp_path):
+    src = make_video(tmp_path / "in.mp4", scene_frames(3, 7))
+    out = tmp_path / "out.mp4"
+    with pytest.raises(VideoError, match="--codec no-such-codec"):
+        colorize_video(src, out, colorizer, codec="no-such-codec", progress=False)
+    assert list(tmp_path.iterdir()) == [src]  # nothing written, no temp file left
