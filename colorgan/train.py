@@ -76,6 +76,13 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     try:
         if cfg.get("train", True):
             trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+            ckpt_cb = trainer.checkpoint_callback
+            if getattr(ckpt_cb, "save_last", False) and ckpt_cb.dirpath:
+                # Lightning 2.6 rewrites last.ckpt only when the best checkpoint changes:
+                # make it hold the final weights, as eval and resume expect
+                last = Path(ckpt_cb.dirpath) / f"{ckpt_cb.CHECKPOINT_NAME_LAST}{ckpt_cb.FILE_EXTENSION}"
+                trainer.save_checkpoint(last)
+                ckpt_cb.last_model_path = str(last)
         train_time = time.time() - t0
         if cfg.get("validate_after_fit", True):
             results = trainer.validate(model, datamodule=datamodule, verbose=False)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import TINY, make_cfg
 from PIL import Image
 
@@ -23,11 +24,16 @@ def _eval_cfg(tmp_path: Path, *overrides: str):
 
 
 def test_eval_reproduces_final_validation_and_writes_outputs(tmp_path: Path) -> None:
-    tcfg = make_cfg(tmp_path / "train", [*TINY, "callbacks.sample_grid=null"])
-    train_metrics, _ = train(tcfg)
+    # 2 epochs, and a monitored metric that cannot improve after the first (the ground truth's
+    # colorfulness): Lightning 2.6 then leaves last.ckpt at epoch 0 unless train() saves it
+    tcfg = make_cfg(tmp_path / "train", [*TINY, "trainer.max_epochs=2", "callbacks.sample_grid=null",
+                                         "callbacks.model_checkpoint.monitor=val/colorfulness_gt"])
+    train_metrics, objects = train(tcfg)
     trained = json.loads((tmp_path / "train" / "run" / "metrics.json").read_text())
     ckpt = trained["last_checkpoint"]
     assert ckpt and Path(ckpt).is_file()
+    assert torch.load(ckpt, map_location="cpu", weights_only=False)["global_step"] == \
+        objects["trainer"].global_step  # the final weights
 
     # split=val: exactly the numbers of train.py's final validation (on last.ckpt's weights);
     # data.image_size is not given: it comes from the checkpoint (32, not synthetic's 64)
