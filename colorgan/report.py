@@ -173,8 +173,9 @@ def plot(rows: list[JobRow], target: Path) -> None:
     for r in ok:
         x, y = r.values["colorfulness"], r.values["psnr"]
         ax.scatter(x, y, color="tab:blue")
-        ax.annotate(f"{r.job}: {' '.join(r.overrides)}"[:60], (x, y), fontsize=7,
-                    xytext=(4, 3), textcoords="offset points")
+        values = " ".join(o.split("=", 1)[-1] for o in r.overrides)  # e.g. "unet_32 pixel 10"
+        ax.annotate(f"{r.job}: {values}"[:40], (x, y), fontsize=7, xytext=(4, 3),
+                    textcoords="offset points")
     grays = [r.values["gray_psnr"] for r in ok if not math.isnan(r.values["gray_psnr"])]
     if grays:
         ax.scatter(0.0, sum(grays) / len(grays), marker="x", color="gray",
@@ -182,6 +183,7 @@ def plot(rows: list[JobRow], target: Path) -> None:
     gts = [r.colorfulness_gt for r in ok if r.colorfulness_gt is not None]
     if gts:
         ax.axvline(sum(gts) / len(gts), color="tab:green", ls="--", label="ground truth")
+    ax.margins(x=0.25, y=0.1)  # room for the labels
     ax.set_xlabel("colorfulness (Hasler & Suesstrunk)")
     ax.set_ylabel("PSNR (dB)")
     ax.set_title(f"{len(ok)} of {len(rows)} jobs finished")
