@@ -200,7 +200,7 @@ class ImageFiles(Dataset):
                 return {"rgb": load_rgb(path, self.size)}
             except Exception as e:  # noqa: BLE001 - keep the run alive, never silently
                 warnings.warn(f"Could not decode {path} ({type(e).__name__}: {e}); using the "
-                              f"next file of the list for sample {i}.", BadInputWarning)
+                              f"next file of the list for sample {i}.", BadInputWarning, stacklevel=2)
         raise RuntimeError(f"8 files in a row from {self.files[i].parent} could not be decoded; "
                            "check the disk or the data folder.")
 

@@ -7,7 +7,6 @@ roofs are red/brown triangles, water has horizontal ripples.
 """
 from __future__ import annotations
 
-
 import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset

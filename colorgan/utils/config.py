@@ -29,7 +29,8 @@ def check_config(cfg: DictConfig, model: pl.LightningModule | None = None) -> No
             raise ConfigError(
                 f"data.image_size={size} cannot be used with this generator ({name}, "
                 f"model.netG): its depth needs an image size divisible by {multiple}. "
-                f"Set data.image_size to a multiple of {multiple} (e.g. {max(multiple, int(size) // multiple * multiple)}) "
+                f"Set data.image_size to a multiple of {multiple} "
+                f"(e.g. {max(multiple, int(size) // multiple * multiple)}) "
                 "or pick a shallower model/netG (unet_64, unet_32, resnet_9).")
 
 
