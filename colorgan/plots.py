@@ -44,14 +44,14 @@ def plot_training_curves(metrics_csv: str | Path, out_png: str | Path) -> Path |
         steps, values = zip(*[(s, v) for s, v in cols[key] if math.isfinite(v)])
         ax.plot(steps, values, lw=1)
         ax.set_title(label, fontsize=9)
-        ax.set_xlabel("global step")
+        ax.set_xlabel("training batch")
     ax = axes[-1]
     for key, label in (("val/psnr", "model"), ("val/gray_psnr", "gray baseline")):
         if cols.get(key):
             steps, values = zip(*cols[key])
             ax.plot(steps, values, marker="o", label=label)
     ax.set_title("val PSNR (dB)", fontsize=9)
-    ax.set_xlabel("global step")
+    ax.set_xlabel("training batch")
     ax.legend(fontsize=8)
     fig.tight_layout()
     out_png.parent.mkdir(parents=True, exist_ok=True)
