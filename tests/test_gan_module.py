@@ -118,3 +118,17 @@ def test_generator_rebuilds_from_checkpoint_hparams_alone():
     x = torch.rand(1, 1, 32, 32) * 2 - 1
     model.eval(), net.eval()
     assert torch.equal(net(x), model.netG(x))
+
+
+def test_lr_schedulers_are_stepped_by_hand_each_epoch():
+    sched = {"_target_": "torch.optim.lr_scheduler.LambdaLR", "_partial_": True,
+             "lr_lambda": {"_target_": "colorgan.models.gan_module.linear_decay",
+                           "n_epochs": 1, "n_epochs_decay": 3}}
+    model = ColorizationGAN(netG=G, netD=D, scheduler_G=sched, scheduler_D=sched)
+    dm = SyntheticDataModule(image_size=32, batch_size=4, num_train=8, num_val=4)
+    trainer = pl.Trainer(max_epochs=3, accelerator="cpu", logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0)
+    trainer.fit(model, dm)
+    # pix2pix 'linear': factor 1, 0.75, 0.5 for epochs 0-2; stepped 3 times -> 0.25 for epoch 3
+    for opt in trainer.optimizers:
+        assert opt.param_groups[0]["lr"] == pytest.approx(2e-4 * 0.25)
