@@ -1,0 +1,49 @@
+"""The shared DataModule design: device-side augmentation and option checks."""
+import pytest
+import torch
+
+from colorgan.data.synthetic import SyntheticDataModule, SyntheticScenes
+
+
+class _Trainer:
+    def __init__(self, training: bool) -> None:
+        self.training = training
+
+
+def _batch(pairs: bool = False) -> dict:
+    rgb = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8)
+    batch = {"rgb": rgb}
+    if pairs:
+        batch["prev_rgb"] = rgb.clone()
+    return batch
+
+
+def test_augmentation_only_in_training_and_identical_for_frame_pairs():
+    dm = SyntheticDataModule(image_size=16, augment={"hflip": True, "vflip": True, "p": 1.0})
+    batch = _batch(pairs=True)
+    dm.trainer = _Trainer(training=False)
+    out = dm.on_after_batch_transfer(batch, 0)
+    assert out["rgb"].dtype == torch.float32 and out["rgb"].max() <= 1
+    assert torch.equal(out["rgb"], batch["rgb"].float() / 255)  # val/test: untouched
+    dm.trainer = _Trainer(training=True)
+    out = dm.on_after_batch_transfer(batch, 0)
+    expected = batch["rgb"].float().div(255).flip(-1).flip(-2)  # both flips with p=1
+    assert torch.allclose(out["rgb"], expected)
+    assert torch.equal(out["rgb"], out["prev_rgb"])  # one draw for both frames
+
+
+def test_bad_data_options_name_the_option():
+    with pytest.raises(ValueError, match="data.image_size=0"):
+        SyntheticDataModule(image_size=0)
+    with pytest.raises(ValueError, match="data.batch_size=-1"):
+        SyntheticDataModule(batch_size=-1)
+    with pytest.raises(ValueError, match="data.augment=.*unknown key"):
+        SyntheticDataModule(augment={"hflip": True, "mirror": True})
+    with pytest.raises(ValueError, match="data.num_train/num_val must be positive"):
+        SyntheticScenes(0, 16)
+
+
+def test_synthetic_scenes_are_deterministic_by_seed():
+    a, b = SyntheticScenes(4, 32, seed=3), SyntheticScenes(4, 32, seed=3)
+    assert torch.equal(a[2]["rgb"], b[2]["rgb"])
+    assert not torch.equal(a[2]["rgb"], SyntheticScenes(4, 32, seed=4)[2]["rgb"])
