@@ -28,7 +28,7 @@ from colorgan.color import float_to_uint8
 from colorgan.data.cifar10 import CIFAR10DataModule
 from colorgan.data.folder import FolderDataModule
 from colorgan.data.synthetic import SyntheticDataModule, render_scene
-from colorgan.data.video import VideoFramesDataModule
+from colorgan.data.video_frames import VideoFramesDataModule
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

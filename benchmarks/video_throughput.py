@@ -24,12 +24,12 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from colorgan.inference import Colorizer, pick_device
+from colorgan.colorize.colorizer import Colorizer, pick_device
+from colorgan.colorize.films import colorize_stream, colorize_video
+from colorgan.colorize.temporal import TemporalColorizer
 from colorgan.models.gan_module import build_generator
 from colorgan.utils.config import CONFIG_DIR
 from colorgan.video.io import VideoWriter, probe, read_frames
-from colorgan.video.pipeline import colorize_stream, colorize_video
-from colorgan.video.temporal import TemporalColorizer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

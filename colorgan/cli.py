@@ -17,9 +17,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "train": ("colorgan.train", "main", "train a model (Hydra overrides, as python train.py)"),
     "eval": ("colorgan.eval", "main", "evaluate a checkpoint: ckpt_path=... data=..."),
     "report": ("colorgan.report", "main", "aggregate a sweep folder into one table"),
-    "colorize": ("colorgan.video.cli", "colorize_main", "colorize an image, folder or video"),
-    "scenes": ("colorgan.video.cli", "scenes_main", "print the scene cuts of a video"),
-    "eval-video": ("colorgan.video.cli", "eval_video_main", "metrics of a colorized video"),
+    "colorize": ("colorgan.colorize.cli", "colorize_main", "colorize an image, folder or video"),
+    "scenes": ("colorgan.colorize.cli", "scenes_main", "print the scene cuts of a video"),
+    "eval-video": ("colorgan.colorize.cli", "eval_video_main", "metrics of a colorized video"),
 }
 HYDRA_COMMANDS = {"train", "eval"}  # these read sys.argv themselves
 

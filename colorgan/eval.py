@@ -22,8 +22,8 @@ from torchvision.utils import save_image
 
 from colorgan.callbacks import sample_grid
 from colorgan.models.gan_module import ColorizationGAN
-from colorgan.report import atomic_path, write_text_atomic
 from colorgan.train import metrics_summary
+from colorgan.utils.atomic import atomic_output, write_text_atomic
 from colorgan.utils.config import CONFIG_DIR, ConfigError, check_config, instantiate_loggers
 from colorgan.utils.wandb import finish_wandb, log_wandb_image
 
@@ -84,7 +84,7 @@ def save_samples(model: ColorizationGAN, datamodule: pl.LightningDataModule, spl
     model.eval()
     out = model.colorize_batch(batch)
     grid = sample_grid(out["gray"].cpu(), out["fake"].cpu(), out["real"].cpu())  # (3, H', W')
-    with atomic_path(target) as tmp:
+    with atomic_output(target) as tmp:
         save_image(grid, tmp, format="png")
     return grid
 

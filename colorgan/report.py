@@ -9,18 +9,17 @@ Reads every job folder of a Hydra multirun (``<sweep>/<n>/.hydra/overrides.yaml`
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import io
 import json
 import math
-import os
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from omegaconf import OmegaConf
+
+from colorgan.utils.atomic import atomic_output, write_text_atomic
 
 METRICS = ("psnr", "ssim", "colorfulness", "ciede2000", "train_time_s")
 LOWER_IS_BETTER = {"ciede2000", "train_time_s"}
@@ -45,23 +44,6 @@ class Report:
     sort_by: str
     markdown: str
     paths: dict[str, Path]
-
-
-@contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a hidden temporary sibling of ``target``; rename it onto ``target`` on success."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.stem}.partial-{os.getpid()}{target.suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_text_atomic(target: Path, text: str) -> None:
-    with atomic_path(Path(target)) as tmp:
-        tmp.write_text(text)
 
 
 def _number(x) -> float:
@@ -190,7 +172,7 @@ def plot(rows: list[JobRow], target: Path) -> None:
     if grays or gts:
         ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
-    with atomic_path(target) as tmp:
+    with atomic_output(target) as tmp:
         fig.savefig(tmp, format="png", dpi=120)
     plt.close(fig)
 

@@ -24,7 +24,8 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from colorgan.report import write_report, write_text_atomic
+from colorgan.report import write_report
+from colorgan.utils.atomic import write_text_atomic
 
 log = logging.getLogger("colorgan.sweep")
 CLAIM_FILE = ".colorgan_sweep"

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 from test_video_helpers import ckpt, scene_frames  # noqa: F401
 
-from colorgan.video.cli import colorize_main
+from colorgan.colorize.cli import colorize_main
 
 
 def _photo(path, h=50, w=70, mode="L"):

@@ -6,7 +6,7 @@ import torch
 from test_video_helpers import ckpt  # noqa: F401
 
 from colorgan.color import rgb_to_lab_norm
-from colorgan.inference import CheckpointError, Colorizer, pick_device
+from colorgan.colorize.colorizer import CheckpointError, Colorizer, pick_device
 
 
 def test_output_has_input_size_and_its_full_resolution_luminance(ckpt):  # noqa: F811

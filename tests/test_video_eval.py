@@ -8,9 +8,9 @@ import pytest
 import torch
 from test_video_helpers import ckpt, make_video, scene_frames  # noqa: F401
 
-from colorgan.inference import Colorizer
-from colorgan.video.cli import eval_video_main
-from colorgan.video.evaluate import (
+from colorgan.colorize.cli import eval_video_main
+from colorgan.colorize.colorizer import Colorizer
+from colorgan.colorize.film_eval import (
     VideoMetrics,
     cdc,
     channel_histograms,

@@ -9,11 +9,11 @@ import pytest
 from conftest import shared_data
 from test_video_helpers import ckpt, make_video, scene_frames, video_stats  # noqa: F401
 
-from colorgan.inference import Colorizer
-from colorgan.video.cli import colorize_main
-from colorgan.video.files import InputError
+from colorgan.colorize.cli import colorize_main
+from colorgan.colorize.colorizer import Colorizer
+from colorgan.colorize.films import colorize_video
+from colorgan.utils.atomic import OutputExistsError
 from colorgan.video.io import VideoError, read_frames
-from colorgan.video.pipeline import colorize_video
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_existing_output_needs_overwrite(colorizer, tmp_path):
     src = make_video(tmp_path / "in.mp4", scene_frames(4, 5))
     out = tmp_path / "out.mp4"
     out.write_bytes(b"precious")
-    with pytest.raises(InputError, match="--overwrite"):
+    with pytest.raises(OutputExistsError, match="--overwrite"):
         colorize_video(src, out, colorizer, progress=False)
     assert out.read_bytes() == b"precious"
     colorize_video(src, out, colorizer, overwrite=True, progress=False)

@@ -9,12 +9,12 @@ import torch
 from test_video_helpers import ckpt, ckpt_dependent, make_video, scene_frames  # noqa: F401
 
 from colorgan.color import ColorSpace
-from colorgan.inference import CheckpointError, Colorizer
+from colorgan.colorize.cli import find_cuts, scenes_main
+from colorgan.colorize.colorizer import CheckpointError, Colorizer
+from colorgan.colorize.films import colorize_stream, colorize_video
+from colorgan.colorize.temporal import TemporalColorizer
 from colorgan.models.gan_module import ColorizationGAN
-from colorgan.video.cli import find_cuts, scenes_main
 from colorgan.video.io import read_frames
-from colorgan.video.pipeline import colorize_stream, colorize_video
-from colorgan.video.temporal import TemporalColorizer
 
 CUT = 7
 

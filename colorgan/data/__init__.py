@@ -4,7 +4,7 @@
 - ``folder``, ``landscapes``: :mod:`colorgan.data.folder`
 - ``cifar10``: :mod:`colorgan.data.cifar10`
 - ``places365``, ``places365_2k``: :mod:`colorgan.data.places365`
-- ``video_frames``: :mod:`colorgan.data.video` (frame cache in :mod:`colorgan.data.frames`)
+- ``video_frames``: :mod:`colorgan.data.video_frames` (frame cache in :mod:`colorgan.data.frames`)
 
 All build on :class:`colorgan.data.base.ColorDataModule`; the file-backed ones on
 :class:`colorgan.data.files.FileDataModule` (splits in :mod:`colorgan.data.splits`, decoding

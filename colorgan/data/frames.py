@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +21,8 @@ from tqdm import tqdm
 from colorgan.color import rgb_to_gray, uint8_to_float
 from colorgan.data.images import BadInputWarning, hwc_to_chw
 from colorgan.scenes import DEFAULT_THRESHOLD, scene_ids
+from colorgan.utils.atomic import atomic_output, write_text_atomic
 
-VIDEO_EXTS = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ogv")
 CACHE_VERSION = 1
 
 
@@ -89,17 +88,6 @@ def compute_scene_ids(frames: np.ndarray, threshold: float) -> list[int]:
     return list(scene_ids(lumas(), threshold=threshold))
 
 
-def _atomic_write(path: Path, data: bytes | str | np.ndarray) -> None:
-    """Write next to ``path``, then rename: never a half-written file at ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with tmp.open("wb") as f:
-        if isinstance(data, np.ndarray):
-            np.save(f, data)
-        else:
-            f.write(data.encode() if isinstance(data, str) else data)
-    tmp.replace(path)
-
-
 def entry_dir(cache_dir: Path, video: Path, fps: float | None, size: int) -> Path:
     st = video.stat()
     key = json.dumps([CACHE_VERSION, str(video.resolve()), st.st_size, st.st_mtime_ns,
@@ -118,7 +106,7 @@ def cached_frames(video: Path, fps: float | None, size: int, cache_dir: Path,
             frames = np.load(frames_file, mmap_mode="r")
             manifest.update(scene_threshold=threshold,
                             scenes=compute_scene_ids(frames, threshold))
-            _atomic_write(manifest_file, json.dumps(manifest, indent=1))
+            write_text_atomic(manifest_file, json.dumps(manifest, indent=1))
         if not manifest.get("complete", True):
             warnings.warn(f"Video {video} is cached only up to frame {manifest['num_frames']} "
                           f"(decoding failed: {manifest.get('error')}).", BadInputWarning,
@@ -132,13 +120,14 @@ def cached_frames(video: Path, fps: float | None, size: int, cache_dir: Path,
         raise ValueError(f"Video {video} gave no frame{f' ({error})' if error else ''}; check "
                          "the file or remove it from data.root.")
     entry.mkdir(parents=True, exist_ok=True)
-    _atomic_write(frames_file, frames)
+    with atomic_output(frames_file) as tmp, tmp.open("wb") as f:
+        np.save(f, frames)
     manifest = {"source": str(video.resolve()), "fps": fps, "image_size": size,
                 "num_frames": len(frames), "times": times, "complete": error is None,
                 "error": error, "scene_threshold": threshold,
                 "scenes": compute_scene_ids(frames, threshold)}
-    _atomic_write(manifest_file, json.dumps(manifest, indent=1))
+    write_text_atomic(manifest_file, json.dumps(manifest, indent=1))
     return frames_file, manifest
 
 
-__all__ = ["VIDEO_EXTS", "cached_frames", "compute_scene_ids", "decode_frames", "entry_dir"]
+__all__ = ["cached_frames", "compute_scene_ids", "decode_frames", "entry_dir"]

@@ -21,19 +21,14 @@ from PIL import Image, ImageOps
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+from colorgan.media import IMAGE_EXTS, find_images
+from colorgan.utils.atomic import write_text_atomic
+
 MAX_NAMED = 10  # bad files named in one warning; the count covers the rest
 
 
 class BadInputWarning(UserWarning):
     """A file was skipped because it cannot be read as an image (or a video ended early)."""
-
-
-def find_images(root: str | Path, recursive: bool = True) -> list[Path]:
-    """Every image file under ``root`` (by extension, case-insensitive), sorted."""
-    root = Path(root)
-    pattern = root.rglob("*") if recursive else root.glob("*")
-    return sorted(p for p in pattern if p.suffix.lower() in IMAGE_EXTS and p.is_file())
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -123,10 +118,7 @@ class _ScanCache:
     def save(self) -> None:
         if self.file is None or not self.dirty:
             return
-        self.file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.file.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(self.entries))
-        tmp.replace(self.file)  # atomic: never a half-written cache
+        write_text_atomic(self.file, json.dumps(self.entries))  # never a half-written cache
 
 
 def report_bad(bad: Sequence[tuple[Path, str]], what: str) -> None:

@@ -14,11 +14,11 @@ import torch
 import torch.nn.functional as F
 
 from colorgan.color import rgb_to_lab_norm, uint8_to_float
-from colorgan.inference import Colorizer
+from colorgan.colorize.colorizer import Colorizer
+from colorgan.colorize.films import Prefetch, colorize_stream
+from colorgan.colorize.temporal import TemporalColorizer
 from colorgan.metrics import image_metrics
 from colorgan.video.io import read_frames
-from colorgan.video.pipeline import Prefetch, colorize_stream
-from colorgan.video.temporal import TemporalColorizer
 
 CDC_STEPS = (1, 2, 4)
 FLICKER_SIZE = 256  # ab differences are measured at this size (long side)

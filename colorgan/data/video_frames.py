@@ -18,9 +18,11 @@ from torch.utils.data import Dataset
 
 from colorgan.data.base import ColorDataModule
 from colorgan.data.files import require_dir
-from colorgan.data.frames import VIDEO_EXTS, cached_frames
+from colorgan.data.frames import cached_frames
 from colorgan.data.images import hwc_to_chw
 from colorgan.data.splits import cap, seeded_shuffle, split_groups
+from colorgan.media import VIDEO_EXTS
+from colorgan.media import find_videos as videos_under
 from colorgan.scenes import DEFAULT_THRESHOLD
 
 
@@ -31,7 +33,7 @@ def find_videos(root) -> list[Path]:
     if root is not None and Path(str(root)).is_file():
         return [Path(str(root))]
     folder = require_dir(root, hint=" (a video file, a folder of videos, or a list of them)")
-    videos = sorted(p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_EXTS)
+    videos = videos_under(folder)
     if not videos:
         raise FileNotFoundError(f"data.root={folder} holds no video file "
                                 f"({' '.join(VIDEO_EXTS)}); point it at videos.")

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from colorgan.color import rgb_to_gray, uint8_to_float
-from colorgan.inference import TEMPORAL_MODES, Colorizer, Prepared
+from colorgan.colorize.colorizer import TEMPORAL_MODES, Colorizer, Prepared
 from colorgan.scenes import DEFAULT_THRESHOLD, SceneDetector
 
 SCENE_SIZE = 128  # luminance is compared at this size: enough for histograms, cheap

@@ -16,10 +16,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from colorgan.inference import Colorizer
-from colorgan.video.files import atomic_output
+from colorgan.colorize.colorizer import Colorizer
+from colorgan.colorize.temporal import TemporalColorizer
+from colorgan.utils.atomic import atomic_output
 from colorgan.video.io import Frame, VideoWriter, probe, read_frames
-from colorgan.video.temporal import TemporalColorizer
 
 _END = object()
 

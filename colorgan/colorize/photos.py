@@ -1,7 +1,7 @@
 """Photo colorization: one image, or a folder of images with its tree mirrored.
 
 Each photo is colorized at the model's training size and recombined with its own
-full-resolution luminance (see :mod:`colorgan.inference`), so any size keeps its sharpness.
+full-resolution luminance (see :mod:`colorgan.colorize.colorizer`), so any size keeps its sharpness.
 """
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
-from colorgan.inference import Colorizer
-from colorgan.video.files import InputError, atomic_output, check_output, mirror_images
+from colorgan.colorize.colorizer import Colorizer
+from colorgan.media import InputError, mirror_images
+from colorgan.utils.atomic import atomic_output, check_output
 
 
 def read_image(path: Path) -> torch.Tensor:

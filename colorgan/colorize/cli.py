@@ -14,11 +14,12 @@ import sys
 import warnings
 from pathlib import Path
 
-from colorgan.inference import TEMPORAL_MODES, CheckpointError, Colorizer
+from colorgan.colorize.colorizer import TEMPORAL_MODES, CheckpointError, Colorizer
+from colorgan.media import VIDEO_EXTS, InputError, input_kind
 from colorgan.scenes import DEFAULT_THRESHOLD, SceneDetector
-from colorgan.video.files import VIDEO_EXTS, InputError, input_kind
+from colorgan.utils.atomic import OutputExistsError
 
-USER_ERRORS = (CheckpointError, InputError, ValueError, OSError)
+USER_ERRORS = (CheckpointError, InputError, OutputExistsError, ValueError, OSError)
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
@@ -72,17 +73,17 @@ def _colorize(argv: list[str]) -> int:
     colorizer = Colorizer.from_checkpoint(a.ckpt, a.device, a.precision)
     colorizer.check_mode(a.temporal, f"--ckpt {a.ckpt}")
     if kind == "video":
-        from colorgan.video.pipeline import colorize_video
+        from colorgan.colorize.films import colorize_video
         if a.output.suffix.lower() not in VIDEO_EXTS:
             raise InputError(f"-o {a.output}: a video needs a video output "
-                             f"({', '.join(sorted(VIDEO_EXTS))}).")
+                             f"({', '.join(VIDEO_EXTS)}).")
         r = colorize_video(a.input, a.output, colorizer, a.temporal, a.strength,
                            a.scene_threshold, a.batch_size, a.codec, a.crf, a.compare,
                            a.overwrite, a.max_frames, progress=not a.no_progress)
         print(f"{a.output}: {r.frames} frames in {r.seconds:.1f}s ({r.fps:.1f} frames/s), "
               f"{len(r.cuts)} scene cuts, temporal={a.temporal}")
         return 0
-    from colorgan.video.images import colorize_folder, colorize_image
+    from colorgan.colorize.photos import colorize_folder, colorize_image
     if kind == "image":
         colorize_image(a.input, a.output, colorizer, a.overwrite)
         print(f"{a.output}: written")
@@ -104,9 +105,9 @@ def find_cuts(path: Path, threshold: float = DEFAULT_THRESHOLD, min_scene_len: i
     """(frame index, time in seconds) of every frame that starts a new scene."""
     import torch
 
+    from colorgan.colorize.films import Prefetch
+    from colorgan.colorize.temporal import frame_luma
     from colorgan.video.io import read_frames
-    from colorgan.video.pipeline import Prefetch
-    from colorgan.video.temporal import frame_luma
 
     det, cuts = SceneDetector(threshold, min_scene_len=min_scene_len), []
     for f in Prefetch(read_frames(path, max_frames)):
@@ -148,8 +149,8 @@ def _eval_video(argv: list[str]) -> int:
                    help="one or more modes; one table row each")
     p.add_argument("--json", type=Path, default=None, help="also write the rows to this file")
     a = p.parse_args(argv)
-    from colorgan.video.evaluate import evaluate_video, format_table
-    from colorgan.video.files import atomic_output
+    from colorgan.colorize.film_eval import evaluate_video, format_table
+    from colorgan.utils.atomic import write_text_atomic
 
     colorizer = Colorizer.from_checkpoint(a.ckpt, a.device, a.precision)
     for mode in a.temporal:  # fail on a mode/model mismatch before any decoding
@@ -158,8 +159,7 @@ def _eval_video(argv: list[str]) -> int:
                            a.max_frames) for m in a.temporal]
     print(format_table(rows))
     if a.json is not None:
-        with atomic_output(a.json, overwrite=True) as tmp:
-            tmp.write_text(json.dumps(rows, indent=2))
+        write_text_atomic(a.json, json.dumps(rows, indent=2))
     return 0
 
 
