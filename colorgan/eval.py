@@ -24,7 +24,14 @@ from colorgan.callbacks import sample_grid
 from colorgan.models.gan_module import ColorizationGAN
 from colorgan.train import metrics_summary
 from colorgan.utils.atomic import atomic_output, write_text_atomic
-from colorgan.utils.config import CONFIG_DIR, ConfigError, check_config, instantiate_loggers
+from colorgan.utils.config import (
+    CONFIG_DIR,
+    ConfigError,
+    check_config,
+    check_targets,
+    instantiate_loggers,
+    short_errors,
+)
 from colorgan.utils.wandb import finish_wandb, log_wandb_image
 
 log = logging.getLogger("colorgan")
@@ -58,11 +65,19 @@ def format_table(summary: dict[str, Any]) -> str:
 
 def load_model(ckpt_path: str) -> ColorizationGAN:
     """The checkpoint's model with the exact training hyperparameters, on the CPU."""
+    hint = "Pass a .ckpt written by train.py (checkpoints/last.ckpt)."
+    try:
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ConfigError(f"ckpt_path={ckpt_path} is not a readable checkpoint ({e}). {hint}") \
+            from e
+    hparams = ckpt.get("hyper_parameters") if isinstance(ckpt, dict) else None
+    check_targets(hparams or {}, f"ckpt_path={ckpt_path}")  # before instantiating anything
     try:
         return ColorizationGAN.load_from_checkpoint(ckpt_path, map_location="cpu")
     except Exception as e:
         raise ConfigError(f"ckpt_path={ckpt_path} is not a colorgan training checkpoint ({e}). "
-                          "Pass a .ckpt written by train.py (checkpoints/last.ckpt).") from e
+                          f"{hint}") from e
 
 
 def check_eval_config(cfg: DictConfig) -> None:
@@ -130,6 +145,7 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     return payload, {"model": model, "datamodule": datamodule, "trainer": trainer}
 
 
+@short_errors  # a config error: its message alone, not Hydra's traceback
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval.yaml")
 def main(cfg: DictConfig) -> float | None:
     payload, _ = evaluate(cfg)

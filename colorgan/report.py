@@ -183,6 +183,9 @@ def write_report(sweep_dir: str | Path, sort_by: str = "psnr",
     sweep_dir = Path(sweep_dir)
     if sort_by not in METRICS:
         raise ValueError(f"sort_by={sort_by!r} is not a column; choose one of {list(METRICS)}.")
+    if sweep_dir.is_file():
+        raise ValueError(f"{sweep_dir} is a file; colorgan report reads the folder of a "
+                         "multirun (the one holding 0/, 1/, ...), e.g. logs/train/multiruns/<time>.")
     if not sweep_dir.is_dir():
         raise FileNotFoundError(f"sweep folder {sweep_dir} does not exist; pass the folder of a "
                                 "multirun, e.g. logs/train/multiruns/<time>.")
@@ -213,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
         rep = write_report(args.sweep_dir, args.sort_by, args.out)
     except (FileNotFoundError, ValueError) as e:
         print(f"colorgan report: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # read-only or full target folder
+        where = args.out or args.sweep_dir
+        print(f"colorgan report: cannot write the report into {where} ({e.strerror or e}: "
+              f"{e.filename or where}); pass -o FOLDER with a writable folder.", file=sys.stderr)
         return 2
     print(rep.markdown)
     print("written: " + ", ".join(str(p) for p in rep.paths.values()))

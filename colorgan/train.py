@@ -23,6 +23,7 @@ from colorgan.utils.config import (
     check_config,
     instantiate_callbacks,
     instantiate_loggers,
+    short_errors,
 )
 from colorgan.utils.wandb import finish_wandb
 
@@ -110,6 +111,7 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     return metrics, objects
 
 
+@short_errors  # a config error: its message alone, not Hydra's traceback
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train.yaml")
 def main(cfg: DictConfig) -> float | None:
     metrics, _ = train(cfg)

@@ -34,7 +34,7 @@ def test_folder_tree_is_mirrored_and_bad_images_reported(ckpt, tmp_path, capsys)
     rc = colorize_main([str(src), "-o", str(out), "--ckpt", str(ckpt), "--no-progress"])
     assert rc == 1  # one image could not be read
     io = capsys.readouterr()
-    assert "2 images written, 1 unreadable" in io.out
+    assert "2 images written, 1 skipped" in io.out
     assert "broken.jpg" in io.err and "skipped" in io.err
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == \
         ["1950s/b.jpg", "a.png"]

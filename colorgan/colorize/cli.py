@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -35,19 +36,41 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
 
 
+def _check_max_frames(n: int | None) -> None:
+    if n is not None and n < 1:
+        raise ValueError(f"--max-frames {n}: must be >= 1 (leave it out for the whole video).")
+
+
+def _check_model_args(a: argparse.Namespace) -> None:
+    if a.batch_size < 1:
+        raise ValueError(f"--batch-size {a.batch_size}: must be >= 1.")
+    _check_max_frames(a.max_frames)
+
+
+def _sigterm(signum, frame) -> None:
+    """SIGTERM (timeout, schedulers, container stops) ends a run like Ctrl-C."""
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
 def _run(fn, argv: list[str]) -> int:
     """Run a subcommand: user errors become one line on stderr and exit code 1."""
     plain = warnings.formatwarning
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"  # type: ignore
+    old_term = signal.signal(signal.SIGTERM, _sigterm)
     try:
         return fn(argv)
     except USER_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted: nothing was written at the output path.", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        from colorgan.colorize.photos import FolderInterrupted
+        how = str(e) if str(e).startswith("signal ") else "Ctrl-C"
+        done = str(e) if isinstance(e, FolderInterrupted) else \
+            "nothing was written at the output path."
+        print(f"interrupted ({how}): {done}", file=sys.stderr)
+        return 143 if how == "signal SIGTERM" else 130
     finally:
+        signal.signal(signal.SIGTERM, old_term)
         warnings.formatwarning = plain
 
 
@@ -66,32 +89,43 @@ def _colorize(argv: list[str]) -> int:
                    help="write gray | colorized | original (if colour) side by side")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--max-pixels", type=int, default=None,
+                   help="photos above this many pixels are skipped as possible decompression "
+                        "bombs (default: PIL's limit, about 179 million)")
     a = p.parse_args(argv)
-    if a.batch_size < 1:
-        raise ValueError(f"--batch-size {a.batch_size}: must be >= 1.")
+    _check_model_args(a)
     kind = input_kind(a.input)
-    colorizer = Colorizer.from_checkpoint(a.ckpt, a.device, a.precision)
-    colorizer.check_mode(a.temporal, f"--ckpt {a.ckpt}")
     if kind == "video":
-        from colorgan.colorize.films import colorize_video
+        from colorgan.video.io import check_codec, check_output_container
         if a.output.suffix.lower() not in VIDEO_EXTS:
             raise InputError(f"-o {a.output}: a video needs a video output "
                              f"({', '.join(VIDEO_EXTS)}).")
+        check_output_container(a.output)
+        check_codec(a.codec)
+    colorizer = Colorizer.from_checkpoint(a.ckpt, a.device, a.precision)
+    if kind == "video":
+        from colorgan.colorize.films import colorize_video
+        colorizer.check_mode(a.temporal, f"--ckpt {a.ckpt}")
         r = colorize_video(a.input, a.output, colorizer, a.temporal, a.strength,
                            a.scene_threshold, a.batch_size, a.codec, a.crf, a.compare,
                            a.overwrite, a.max_frames, progress=not a.no_progress)
         print(f"{a.output}: {r.frames} frames in {r.seconds:.1f}s ({r.fps:.1f} frames/s), "
               f"{len(r.cuts)} scene cuts, temporal={a.temporal}")
         return 0
-    from colorgan.colorize.photos import colorize_folder, colorize_image
+    from colorgan.colorize.photos import colorize_folder, colorize_image, set_max_pixels
+    if a.temporal != "independent":
+        warnings.warn(f"--temporal {a.temporal} applies to videos; a photo is colorized on its "
+                      "own (a film model gets no previous colour, as at a shot's first frame).",
+                      stacklevel=1)
+    set_max_pixels(a.max_pixels)
     if kind == "image":
         colorize_image(a.input, a.output, colorizer, a.overwrite)
         print(f"{a.output}: written")
         return 0
     n, errors = colorize_folder(a.input, a.output, colorizer, a.overwrite, not a.no_progress)
     for e in errors:
-        print(f"error: {e} (skipped)", file=sys.stderr)
-    print(f"{a.output}: {n} images written, {len(errors)} unreadable")
+        print(f"skipped: {e}", file=sys.stderr)
+    print(f"{a.output}: {n} images written, {len(errors)} skipped")
     return 1 if errors else 0
 
 
@@ -126,6 +160,7 @@ def _scenes(argv: list[str]) -> int:
     p.add_argument("--min-scene-len", type=int, default=1, help="frames between two cuts")
     p.add_argument("--max-frames", type=int, default=None)
     a = p.parse_args(argv)
+    _check_max_frames(a.max_frames)
     cuts = find_cuts(a.video, a.threshold, a.min_scene_len, a.max_frames)
     print("frame\ttime_s")
     for i, t in cuts:
@@ -149,6 +184,7 @@ def _eval_video(argv: list[str]) -> int:
                    help="one or more modes; one table row each")
     p.add_argument("--json", type=Path, default=None, help="also write the rows to this file")
     a = p.parse_args(argv)
+    _check_model_args(a)
     from colorgan.colorize.film_eval import evaluate_video, format_table
     from colorgan.utils.atomic import write_text_atomic
 

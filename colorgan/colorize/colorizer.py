@@ -22,6 +22,7 @@ from colorgan.color import (
     uint8_to_float,
 )
 from colorgan.models.gan_module import build_generator
+from colorgan.utils.config import check_targets
 
 TEMPORAL_MODES = ("independent", "dependent", "smooth")
 
@@ -96,6 +97,7 @@ class Colorizer:
         g_state = {k[len("netG."):]: v for k, v in state.items() if k.startswith("netG.")}
         if not g_state:
             raise CheckpointError(f"--ckpt {path} has no generator weights (netG.*).")
+        check_targets(hp, f"--ckpt {path}")  # refuse foreign classes before building anything
         temporal = dict(hp.get("temporal") or {})
         netG = build_generator(hp["netG"], hp.get("color_space", "lab"), temporal)
         try:

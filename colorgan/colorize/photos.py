@@ -2,30 +2,53 @@
 
 Each photo is colorized at the model's training size and recombined with its own
 full-resolution luminance (see :mod:`colorgan.colorize.colorizer`), so any size keeps its sharpness.
+Large photos are recombined in horizontal bands (:func:`colorize_banded`), so memory stays
+bounded: a 48-megapixel photo needs a few hundred MB above its decoded pixels, not 8 GB.
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+import torch.nn.functional as F
+from PIL import Image
 from tqdm import tqdm
 
+from colorgan.color import rgb_to_lab_norm, uint8_to_float
 from colorgan.colorize.colorizer import Colorizer
+from colorgan.data.images import read_rgb
 from colorgan.media import InputError, mirror_images
 from colorgan.utils.atomic import atomic_output, check_output
 
+BAND_PIXELS = 1 << 21   # pixels recombined at once (~2 MP: some 100 MB of float intermediates)
+REDUCED_SIDE = 1024     # the model input is made from a copy no longer than this per side
+PIL_DEFAULT_LIMIT = Image.MAX_IMAGE_PIXELS
+
+
+def set_max_pixels(max_pixels: int | None) -> None:
+    """``--max-pixels``: images above this many pixels are refused (None: PIL's default)."""
+    if max_pixels is not None and max_pixels < 1:
+        raise ValueError(f"--max-pixels {max_pixels}: must be >= 1.")
+    # PIL warns above MAX_IMAGE_PIXELS and refuses above twice that
+    Image.MAX_IMAGE_PIXELS = PIL_DEFAULT_LIMIT if max_pixels is None else max(1, max_pixels // 2)
+
 
 def read_image(path: Path) -> torch.Tensor:
-    """Any PIL-readable photo (gray, RGB, RGBA, palette) -> uint8 (3, H, W)."""
+    """Any PIL-readable photo (gray, RGB, RGBA, palette, 16-bit, float) -> upright uint8 (3, H, W)."""
     try:
-        with Image.open(path) as im:
-            rgb = np.asarray(im.convert("RGB"))  # (H, W, 3)
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+        with warnings.catch_warnings():  # below the hard limit (--max-pixels): just do it
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            rgb = read_rgb(path)  # (H, W, 3)
+    except Image.DecompressionBombError as e:
+        raise InputError(f"{path}: {e} It was skipped; if you trust the file, raise the limit "
+                         "with --max-pixels N (N >= width x height).") from None
+    except (OSError, SyntaxError, ValueError) as e:
         raise InputError(f"{path}: cannot be read as an image ({e}). Is the file complete?") \
             from None
-    return torch.from_numpy(rgb.copy()).permute(2, 0, 1)
+    with warnings.catch_warnings():  # read-only pixels (no copy); they are never written to
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(rgb).permute(2, 0, 1)
 
 
 def write_image(rgb: torch.Tensor, target: Path, overwrite: bool = False) -> None:
@@ -38,32 +61,99 @@ def write_image(rgb: torch.Tensor, target: Path, overwrite: bool = False) -> Non
         Image.fromarray(rgb.permute(1, 2, 0).numpy()).save(tmp, format=fmt, quality=95)
 
 
+def _reduce(rgb: torch.Tensor, side: int, band_rows: int) -> torch.Tensor:
+    """uint8 (3, H, W) -> float (1, 3, h, w), longest side <= ``side``, antialiased like
+    Colorizer.prepare: the width pass band by band, then the height pass."""
+    H, W = rgb.shape[-2:]
+    scale = min(1.0, side / max(H, W))
+    h, w = max(1, round(H * scale)), max(1, round(W * scale))
+    cols = [F.interpolate(uint8_to_float(rgb[None, :, y:y + band_rows]), size=(
+        min(band_rows, H - y), w), mode="bilinear", antialias=True, align_corners=False)
+        for y in range(0, H, band_rows)]  # each (1, 3, rows, w)
+    return F.interpolate(torch.cat(cols, dim=2), size=(h, w), mode="bilinear", antialias=True,
+                         align_corners=False).clamp(0, 1)  # (1, 3, h, w)
+
+
+def _upsample_rows(ab_wide: torch.Tensor, H: int, y0: int, y1: int) -> torch.Tensor:
+    """Rows y0:y1 of the bilinear (align_corners=False) upsampling of (1, 2, h, W) to height H."""
+    h = ab_wide.shape[-2]
+    src = ((torch.arange(y0, y1, dtype=torch.float64) + 0.5) * h / H - 0.5).clamp(min=0)
+    i0 = src.floor().long().clamp(max=h - 1)
+    i1 = (i0 + 1).clamp(max=h - 1)
+    wgt = (src - i0).float().view(1, 1, -1, 1)
+    return ab_wide[:, :, i0] * (1 - wgt) + ab_wide[:, :, i1] * wgt  # (1, 2, y1 - y0, W)
+
+
+@torch.no_grad()
+def colorize_banded(rgb: torch.Tensor, colorizer: Colorizer,
+                    band_pixels: int = BAND_PIXELS) -> torch.Tensor:
+    """uint8 (3, H, W) -> uint8 (3, H, W) in bounded memory.
+
+    The chroma is predicted once from a reduced copy; the full-resolution luminance and the
+    upsampled chroma are recombined band by band into the output, never as whole float images.
+    """
+    H, W = rgb.shape[-2:]
+    rows = max(1, band_pixels // W)
+    prep = colorizer.prepare(_reduce(rgb, max(REDUCED_SIDE, colorizer.image_size), rows))
+    ab_small = colorizer.predict_ab(prep.real_A).float().cpu()  # (1, 2, s, s)
+    ab_wide = F.interpolate(ab_small, size=(ab_small.shape[-2], W), mode="bilinear",
+                            align_corners=False)  # (1, 2, s, W)
+    out = torch.empty((3, H, W), dtype=torch.uint8)
+    for y0 in range(0, H, rows):
+        y1 = min(H, y0 + rows)
+        L_band, _ = rgb_to_lab_norm(uint8_to_float(rgb[None, :, y0:y1]))  # (1, 1, rows, W)
+        out[:, y0:y1] = colorizer.finish(L_band, _upsample_rows(ab_wide, H, y0, y1))[0]
+    return out
+
+
+def colorize_photo(rgb: torch.Tensor, colorizer: Colorizer) -> torch.Tensor:
+    """uint8 (3, H, W) -> uint8 (3, H, W); photos above BAND_PIXELS are done in bands."""
+    if rgb.shape[-2] * rgb.shape[-1] > BAND_PIXELS:
+        return colorize_banded(rgb, colorizer)
+    return colorizer.colorize(rgb.unsqueeze(0))[0]
+
+
 def colorize_image(src: Path, dst: Path, colorizer: Colorizer, overwrite: bool = False) -> None:
-    colorizer.check_mode("independent")
-    rgb = read_image(src)
-    write_image(colorizer.colorize(rgb.unsqueeze(0))[0], dst, overwrite)
+    """A dependent (film) generator gets no previous colour, as at the first frame of a shot."""
+    check_output(dst, overwrite)  # before decoding a possibly huge photo
+    write_image(colorize_photo(read_image(src), colorizer), dst, overwrite)
+
+
+class FolderInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during a folder run: says which outputs were already written."""
+
+    def __init__(self, written: list[Path], total: int, dst: Path) -> None:
+        super().__init__(f"{len(written)} of {total} images were written under {dst} before the "
+                         "interruption (the image in progress was not); run again with the "
+                         "remaining images, or with --overwrite to redo all.")
+        self.written = written
 
 
 def colorize_folder(src: Path, dst: Path, colorizer: Colorizer, overwrite: bool = False,
                     progress: bool = True) -> tuple[int, list[str]]:
     """Colorize every image under ``src`` into the same tree under ``dst``.
 
-    Unreadable images are skipped; returns (written, one message per skipped image).
+    Unreadable or oversized images are skipped and the folder is finished; returns
+    (written, one message per skipped image).
     """
-    colorizer.check_mode("independent")
     pairs = mirror_images(src, dst)
     if not overwrite:  # refuse before doing any work, naming the first clash
         for _, out in pairs:
             check_output(out, overwrite=False)
-    written, errors = 0, []
-    for inp, out in tqdm(pairs, unit="image", disable=not progress, desc=src.name):
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            colorize_image(inp, out, colorizer, overwrite)
-            written += 1
-        except InputError as e:
-            errors.append(str(e))
-    return written, errors
+    written: list[Path] = []
+    errors: list[str] = []
+    try:
+        for inp, out in tqdm(pairs, unit="image", disable=not progress, desc=src.name):
+            try:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                colorize_image(inp, out, colorizer, overwrite)
+                written.append(out)
+            except InputError as e:
+                errors.append(str(e))
+    except KeyboardInterrupt:
+        raise FolderInterrupted(written, len(pairs), dst) from None
+    return len(written), errors
 
 
-__all__ = ["colorize_folder", "colorize_image", "read_image", "write_image"]
+__all__ = ["FolderInterrupted", "colorize_banded", "colorize_folder", "colorize_image",
+           "colorize_photo", "read_image", "set_max_pixels", "write_image"]

@@ -1,7 +1,9 @@
 """Image files for every file-backed dataset: find, decode to RGB, resize/crop, validate.
 
-Workers call :func:`load_rgb` (PIL decodes, converts any mode to 8-bit RGB and fits the image
-to a square) and hand over uint8 tensors (3, H, W). Bad files (zero-byte, non-image, corrupt,
+Workers call :func:`load_rgb` (PIL decodes, turns the image upright by its EXIF orientation,
+converts any mode to 8-bit RGB, scaling 16-bit and float data, and fits the image to a square)
+and hand over uint8 tensors (3, H, W); ``colorgan colorize`` reads photos with :func:`read_rgb`,
+the same steps at full resolution. Bad files (zero-byte, non-image, corrupt,
 truncated) are found once at setup by :func:`scan_images`, reported in one warning and left
 out; the result is cached so the next run does not decode them again.
 """
@@ -25,6 +27,7 @@ from colorgan.media import IMAGE_EXTS, find_images
 from colorgan.utils.atomic import write_text_atomic
 
 MAX_NAMED = 10  # bad files named in one warning; the count covers the rest
+ORIENTATION = 0x0112  # EXIF tag
 
 
 class BadInputWarning(UserWarning):
@@ -48,6 +51,20 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img if img.mode == "RGB" else img.convert("RGB")
 
 
+def upright(img: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation tag (cameras store portraits sideways plus this tag)."""
+    if img.getexif().get(ORIENTATION, 1) in (None, 1):
+        return img
+    return ImageOps.exif_transpose(img)
+
+
+def read_rgb(path: str | Path) -> np.ndarray:
+    """Decode one image file at full resolution -> uint8 (H, W, 3), upright, 16-bit and float
+    data scaled (the reader of training, eval and ``colorgan colorize``)."""
+    with Image.open(path) as im:
+        return np.asarray(to_rgb(upright(im)), dtype=np.uint8)
+
+
 def load_rgb(path: str | Path, size: int | None) -> torch.Tensor:
     """Decode one image file -> uint8 (3, size, size): shorter side resized, centre crop.
 
@@ -57,7 +74,7 @@ def load_rgb(path: str | Path, size: int | None) -> torch.Tensor:
     with Image.open(path) as im:
         if size is not None:
             im.draft("RGB", (size, size))
-        return fit_rgb(im, size)
+        return fit_rgb(upright(im), size)
 
 
 def fit_rgb(img: Image.Image, size: int | None) -> torch.Tensor:
@@ -206,7 +223,9 @@ __all__ = [
     "fit_rgb",
     "hwc_to_chw",
     "load_rgb",
+    "read_rgb",
     "report_bad",
     "scan_images",
     "to_rgb",
+    "upright",
 ]

@@ -1,7 +1,9 @@
 """The one way colorgan writes an output file: to a hidden temporary sibling, renamed at the end.
 
 An interrupted or failed write never leaves a half-written file at the target path, and an
-existing target is replaced only when asked (``overwrite=True``).
+existing target is replaced only when asked (``overwrite=True``). Temporary names stay short
+(any valid target name works) and a partial file left by a killed run (SIGKILL, power loss) is
+removed by the next write of the same target.
 
 >>> with atomic_output("out.mp4") as tmp:   # tmp keeps the extension, so formats are known
 ...     write_video(tmp)
@@ -10,7 +12,10 @@ existing target is replaced only when asked (``overwrite=True``).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,10 +33,53 @@ def check_output(target: str | Path, overwrite: bool) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
 
 
-def temp_path_for(target: str | Path) -> Path:
-    """A hidden sibling that keeps the extension (so the format is still known)."""
+MAX_STEM = 40  # characters of the target's name kept in its temporary name
+
+
+def _temp_stem(target: Path) -> str:
+    """The target's stem, or (when long) its start plus a digest of the whole name."""
+    if len(target.stem.encode()) <= MAX_STEM:
+        return target.stem
+    digest = hashlib.sha1(target.name.encode()).hexdigest()[:8]
+    return f"{target.stem[:MAX_STEM // 2]}~{digest}"
+
+
+def temp_path_for(target: str | Path, pid: int | None = None) -> Path:
+    """A hidden sibling ``.STEM.partial-PID.ext`` that keeps the extension (so the format is
+    still known) and stays well under the file-name limit."""
     target = Path(target)
-    return target.with_name(f".{target.stem}.partial-{os.getpid()}{target.suffix}")
+    pid = os.getpid() if pid is None else pid
+    return target.with_name(f".{_temp_stem(target)}.partial-{pid}{target.suffix}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def clean_stale_partials(target: str | Path) -> list[Path]:
+    """Remove the temporary files of ``target`` left by runs that no longer exist."""
+    target = Path(target)
+    pattern = re.compile(re.escape(f".{_temp_stem(target)}.partial-") + r"(\d+)"
+                         + re.escape(target.suffix) + "$")
+    removed = []
+    if not target.parent.is_dir():
+        return removed
+    for p in target.parent.iterdir():
+        m = pattern.match(p.name)
+        if m and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
+            with contextlib.suppress(OSError):
+                p.unlink()
+                removed.append(p)
+    if removed:
+        warnings.warn(f"removed {len(removed)} partial file(s) of {target} left by an "
+                      f"interrupted run: {', '.join(p.name for p in removed)}", stacklevel=3)
+    return removed
 
 
 @contextlib.contextmanager
@@ -39,6 +87,7 @@ def atomic_output(target: str | Path, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary path; on success rename it onto ``target``, on any error remove it."""
     target = Path(target)
     check_output(target, overwrite)
+    clean_stale_partials(target)
     tmp = temp_path_for(target)
     try:
         yield tmp
@@ -61,5 +110,5 @@ def write_bytes_atomic(target: str | Path, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
-__all__ = ["OutputExistsError", "atomic_output", "check_output", "temp_path_for",
-           "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["OutputExistsError", "atomic_output", "check_output", "clean_stale_partials",
+           "temp_path_for", "write_bytes_atomic", "write_text_atomic"]

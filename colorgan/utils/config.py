@@ -1,13 +1,24 @@
-"""Config helpers: where configs live, early validation, callback/logger instantiation."""
+"""Config helpers: where configs live, early validation, callback/logger instantiation, and
+config errors printed as one message (not Hydra's traceback)."""
 from __future__ import annotations
 
+import functools
+import os
+import sys
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import hydra
 import pytorch_lightning as pl
+from hydra.errors import HydraException, InstantiationException
 from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
+# classes a checkpoint's hyper-parameters may name: colorgan's networks, torch's optimizers
+SAFE_TARGETS = ("colorgan.models.", "torch.optim.")
 
 
 class ConfigError(ValueError):
@@ -21,6 +32,15 @@ def check_config(cfg: DictConfig, model: pl.LightningModule | None = None) -> No
         raise ConfigError(f"ckpt_path={ckpt} does not exist (resolved from {Path.cwd()}). "
                           "Pass the path of a .ckpt file, e.g. "
                           "ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt, or drop it.")
+    if ckpt is not None and not zipfile.is_zipfile(str(ckpt)):
+        raise ConfigError(f"ckpt_path={ckpt} is not a complete checkpoint (truncated or not a "
+                          ".ckpt: its zip directory is missing). Use another checkpoint of the "
+                          "run, e.g. the best one next to last.ckpt.")
+    for opt in ("optimizer_G", "optimizer_D"):
+        lr = ((cfg.get("model") or {}).get(opt) or {}).get("lr")
+        if lr is not None and float(lr) < 0:
+            raise ConfigError(f"model.{opt}.lr={lr}: a learning rate must be >= 0 "
+                              "(pix2pix uses 2e-4).")
     size = cfg.get("data", {}).get("image_size")
     if model is not None and size is not None:
         multiple = getattr(model.netG, "size_multiple", 1)
@@ -44,3 +64,50 @@ def instantiate_loggers(cfg: DictConfig | None) -> list:
     if not cfg:
         return []
     return [hydra.utils.instantiate(c) for c in cfg.values() if c and "_target_" in c]
+
+
+def check_targets(hparams: Any, source: str, key: str = "") -> None:
+    """Refuse hyper-parameters that name a class outside colorgan's models / torch's optimizers
+    (a crafted checkpoint could otherwise run any importable callable), before instantiating."""
+    if isinstance(hparams, dict):
+        target = hparams.get("_target_")
+        if target is not None and not str(target).startswith(SAFE_TARGETS):
+            raise ConfigError(f"{source}: its hyper-parameters name {key or 'a'}._target_="
+                              f"{target!r}, which is not a colorgan network or a torch "
+                              "optimizer; refusing to build it. Use a checkpoint saved by "
+                              "colorgan's training.")
+        for k, v in hparams.items():
+            check_targets(v, source, f"{key}.{k}" if key else str(k))
+    elif isinstance(hparams, (list, tuple)):
+        for i, v in enumerate(hparams):
+            check_targets(v, source, f"{key}[{i}]")
+
+
+USER_ERRORS = (ConfigError, ValueError, FileNotFoundError, HydraException,
+               OmegaConfBaseException)
+
+
+def _message(e: BaseException) -> str:
+    cause = e.__cause__
+    if isinstance(e, InstantiationException) and isinstance(cause, USER_ERRORS):
+        return str(cause)
+    return str(e)
+
+
+def short_errors(hydra_main: Callable[[], Any]) -> Callable[[], Any]:
+    """Wrap a ``@hydra.main`` function: a config error prints its message alone (exit 1);
+    ``HYDRA_FULL_ERROR=1`` gives the full traceback."""
+    @functools.wraps(hydra_main)
+    def run() -> Any:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            return hydra_main()
+        os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises instead of printing a trace
+        try:
+            return hydra_main()
+        except USER_ERRORS as e:
+            print(f"error: {_message(e)}\n(HYDRA_FULL_ERROR=1 shows the full traceback)",
+                  file=sys.stderr)
+            sys.exit(1)
+        finally:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+    return run

@@ -45,6 +45,7 @@ class VideoInfo:
     frames: int              # from the header; 0 when unknown
     rate: Fraction | None
     time_base: Fraction
+    rotation: int = 0        # display-matrix rotation (degrees, counter-clockwise)
 
 
 def open_video(path: str | Path) -> av.container.InputContainer:
@@ -67,7 +68,52 @@ def probe(path: str | Path) -> VideoInfo:
         s = c.streams.video[0]
         return VideoInfo(Path(path), s.codec_context.width, s.codec_context.height,
                          int(s.frames or 0), s.average_rate or s.guessed_rate,
-                         s.time_base or Fraction(1, 1000))
+                         s.time_base or Fraction(1, 1000), _rotation(c))
+
+
+def _rotation(container: av.container.InputContainer) -> int:
+    """The display-matrix rotation of the first frame (phones film portrait as landscape + it)."""
+    try:
+        frame = next(container.decode(video=0))
+        return int(round(frame.rotation or 0)) % 360
+    except (StopIteration, av.error.FFmpegError, AttributeError):
+        return 0
+
+
+def _stream_seconds(container: av.container.InputContainer, stream: av.stream.Stream) -> float:
+    """The video stream's duration from the header (Matroska's per-track DURATION tag, the
+    stream's duration, else the container's); 0.0 when unknown."""
+    tag = (stream.metadata or {}).get("DURATION")
+    if tag:
+        try:
+            h, m, sec = tag.split(":")
+            return int(h) * 3600 + int(m) * 60 + float(sec)
+        except ValueError:
+            pass
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return (container.duration or 0) / av.time_base
+
+
+def check_output_container(path: str | Path) -> None:
+    """Refuse outputs whose container cannot store colorgan's frame timestamps (AVI)."""
+    if Path(path).suffix.lower() == ".avi":
+        raise VideoError(f"-o {path}: AVI cannot store per-frame timestamps (its header would "
+                         "give a wrong frame rate and count); write .mkv or .mp4 instead.")
+
+
+def check_codec(codec: str | None) -> None:
+    """``--codec`` must name a video encoder that this FFmpeg build has."""
+    if codec is None:
+        return
+    try:
+        c = av.codec.Codec(codec, "w")
+    except (av.error.FFmpegError, ValueError, KeyError):
+        raise VideoError(f"--codec {codec}: no such encoder in this FFmpeg build; use libx264, "
+                         "libx265, libvpx-vp9, mpeg4 or leave --codec out.") from None
+    if c.type != "video":
+        raise VideoError(f"--codec {codec}: is a {c.type} encoder; give a video encoder such as "
+                         "libx264 (audio is copied from the input as it is).")
 
 
 def read_frames(path: str | Path, max_frames: int | None = None) -> Iterator[Frame]:
@@ -78,6 +124,9 @@ def read_frames(path: str | Path, max_frames: int | None = None) -> Iterator[Fra
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"  # FFmpeg's own frame/slice threads
     expected, n, last_t = int(stream.frames or 0), 0, 0.0
+    # AVI stores no presentation times (FFmpeg's guesses are not monotonic): number the frames
+    sequential = container.format.name == "avi"
+    step = 1.0 / float(stream.average_rate or stream.guessed_rate or 25)
     def decoded() -> Iterator[av.VideoFrame]:
         """Packet by packet, so that a broken packet still lets the frames before it out."""
         error = None
@@ -97,8 +146,10 @@ def read_frames(path: str | Path, max_frames: int | None = None) -> Iterator[Fra
         try:
             for frame in decoded():
                 tb = frame.time_base or stream.time_base
+                if sequential:
+                    frame.pts, tb = n, Fraction(stream.time_base or Fraction(1, 25))
                 yield Frame(n, frame.pts, Fraction(tb), frame.to_ndarray(format="rgb24"),
-                            frame.duration or None)
+                            None if sequential else frame.duration or None)
                 last_t = float((frame.pts or 0) * tb)
                 n += 1
                 if max_frames is not None and n >= max_frames:
@@ -115,6 +166,12 @@ def read_frames(path: str | Path, max_frames: int | None = None) -> Iterator[Fra
             warnings.warn(f"{path}: the file is truncated; decoding stopped at frame {n} of "
                           f"{expected} (t={last_t:.3f}s). The {n} frames decoded are used.",
                           stacklevel=2)
+        elif max_frames is None and not expected:  # no frame count: compare durations
+            total = _stream_seconds(container, stream)
+            if total and last_t + step < total - max(3 * step, 0.02 * total):
+                warnings.warn(f"{path}: the file is truncated; decoding stopped at "
+                              f"t={last_t + step:.3f}s of {total:.3f}s (frame {n}). The {n} "
+                              "frames decoded are used.", stacklevel=2)
     finally:
         container.close()
 
@@ -141,6 +198,8 @@ class VideoWriter:
                  codec: str | None = None, crf: int = 18, pix_fmt: str = "yuv420p",
                  copy_streams: bool = True, trim_copies: bool = False) -> None:
         self.path = Path(path)
+        check_output_container(self.path)
+        check_codec(codec)
         self.trim_copies, self._end_t = trim_copies, 0.0  # trim: copy no audio past the video
         self.out = av.open(str(path), "w")
         fmt = self.out.format.name.split(",")[0]
@@ -154,6 +213,8 @@ class VideoWriter:
             self.out.close()
             raise VideoError(f"--codec {codec}: cannot encode into {path.suffix} ({e}).") from None
         self.video.width, self.video.height, self.video.pix_fmt = width, height, pix_fmt
+        if source.rotation:  # keep the source's display rotation (frames stay as stored)
+            self.video.set_display_rotation(source.rotation)
         self.tb = source.time_base  # the muxer may change the stream's; frames keep this one
         self.video.time_base = source.time_base
         self.video.codec_context.time_base = source.time_base
@@ -224,6 +285,8 @@ __all__ = [
     "VideoError",
     "VideoInfo",
     "VideoWriter",
+    "check_codec",
+    "check_output_container",
     "open_video",
     "probe",
     "read_frames",

@@ -1,0 +1,30 @@
+"""Checkpoints that are whole or absent: Lightning's ``CheckpointIO`` writing to a temporary
+sibling, renamed onto the target only once complete (:mod:`colorgan.utils.atomic`).
+
+Without it a full disk mid-save leaves a truncated ``epoch_001-psnr_14.58.ckpt`` whose name
+marks it as the best model. Plugged into every trainer by ``conf/trainer/default.yaml``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from pytorch_lightning.plugins.io import TorchCheckpointIO
+
+from colorgan.utils.atomic import atomic_output
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """``torch.save`` into ``.NAME.partial-PID.ckpt``, then rename; on any error, no file."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path,
+                        storage_options: Any | None = None) -> None:
+        if storage_options is not None or "://" in str(path):  # remote storage: Lightning's way
+            return super().save_checkpoint(checkpoint, path, storage_options)
+        with atomic_output(Path(path), overwrite=True) as tmp:  # creates the folder
+            torch.save(checkpoint, tmp)
+        return None
+
+
+__all__ = ["AtomicCheckpointIO"]
