@@ -30,7 +30,8 @@ def test_grid_multirun_keeps_going_after_a_failure_and_reports(tmp_path: Path) -
     cmd = [sys.executable, str(ROOT / "train.py"), "-m", "sweep=grid", *tiny,
            "model/netG=unet_32,resnet_6", "data.image_size=32,36", "model/netD=pixel",
            "model.lambda_rec=10", "model.netD.ndf=8", "data.num_train=8", "data.num_val=4",
-           "callbacks.model_checkpoint=null", "callbacks.sample_grid=null",
+           "callbacks.model_checkpoint=null", "callbacks.last_checkpoint=null",
+           "callbacks.sample_grid=null",
            "+trainer.num_sanity_val_steps=0", f"hydra.sweep.dir={sweep}",
            f"paths.log_dir={tmp_path / 'logs'}"]
     env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1"}  # tiny nets: 1 thread
