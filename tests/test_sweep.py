@@ -130,6 +130,35 @@ def test_callback_records_failures_and_only_swallows_them_in_a_multirun(tmp_path
     assert data["status"] == "failed" and data["global_step"] == 7  # train()'s numbers kept
 
 
+class PublicJobReturn:
+    """Only Hydra's public JobReturn API: ``status`` and ``return_value`` (which raises the
+    exception of a failed job), nothing private."""
+
+    def __init__(self, status: JobStatus, value) -> None:
+        self.status, self.__value = status, value
+
+    @property
+    def return_value(self):
+        if self.status == JobStatus.FAILED:
+            raise self.__value
+        return self.__value
+
+    @return_value.setter
+    def return_value(self, value) -> None:
+        self.__value = value
+
+
+def test_callback_uses_only_the_public_job_return_api(tmp_path: Path) -> None:
+    job = PublicJobReturn(JobStatus.FAILED, RuntimeError("out of memory"))
+    SweepCallback().on_job_end(_job_cfg(tmp_path / "c", RunMode.MULTIRUN), job)
+    assert job.status == JobStatus.COMPLETED and math.isnan(job.return_value)
+    data = json.loads((tmp_path / "c" / "metrics.json").read_text())
+    assert data["error"] == "RuntimeError: out of memory"
+    ok = PublicJobReturn(JobStatus.COMPLETED, 31.5)
+    SweepCallback().on_job_end(_job_cfg(tmp_path / "d", RunMode.MULTIRUN), ok)
+    assert ok.return_value == 31.5 and not (tmp_path / "d" / "metrics.json").exists()
+
+
 def test_sweep_folders_are_unique(tmp_path: Path) -> None:
     cfg = make_cfg(tmp_path, list(TINY))
     assert re.search(r"multiruns/\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_\d{6}$", cfg.hydra.sweep.dir)
