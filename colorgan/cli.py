@@ -2,6 +2,7 @@
 
     colorgan train [hydra overrides]        train (same as python train.py)
     colorgan eval  [hydra overrides]        evaluate a checkpoint on a test split
+    colorgan eval ckpt_path=... --images DIR  ... on every image of a folder (data=folder)
     colorgan report SWEEP_DIR               one table for a (partly) finished sweep
     colorgan colorize INPUT -o OUT --ckpt   colorize an image, a folder or a video
     colorgan scenes VIDEO                   print scene-cut timestamps
@@ -30,6 +31,20 @@ def usage() -> str:
     return "\n".join(lines)
 
 
+def images_option(args: list[str]) -> list[str]:
+    """``--images DIR`` (or ``--images=DIR``) -> the Hydra overrides ``data=folder data.root=DIR``."""
+    out, it = [], iter(args)
+    for arg in it:
+        if arg == "--images" or arg.startswith("--images="):
+            folder = arg.split("=", 1)[1] if "=" in arg else next(it, None)
+            if not folder:
+                raise SystemExit("colorgan eval: --images needs a folder, e.g. --images my_photos/")
+            out += ["data=folder", f"data.root={folder}"]
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
@@ -41,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     module, func, _ = COMMANDS[name]
     fn = getattr(importlib.import_module(module), func)
+    if name == "eval":
+        rest = images_option(rest)
     if name in HYDRA_COMMANDS:
         sys.argv = [f"colorgan {name}", *rest]
         fn()

@@ -89,6 +89,12 @@ def check_eval_config(cfg: DictConfig) -> None:
     check_config(cfg)  # ckpt_path exists
 
 
+def is_folder_without_test_split(data: DictConfig) -> bool:
+    """``data=folder`` with no held-out test fraction: eval then uses every image of the folder."""
+    return (str(data.get("_target_", "")).endswith(".FolderDataModule")
+            and float(data.get("test_fraction") or 0.0) == 0.0)
+
+
 @torch.no_grad()
 def save_samples(model: ColorizationGAN, datamodule: pl.LightningDataModule, split: str,
                  n: int, target: Path) -> torch.Tensor:
@@ -112,15 +118,17 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     out_dir = Path(cfg.paths.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model = load_model(str(cfg.ckpt_path))
+    split = cfg.get("split", "test")
     with open_dict(cfg):  # null: the image size the checkpoint was trained at
         if cfg.data.get("image_size") is None:
             cfg.data.image_size = model.hparams.get("train_image_size") or 64
+        if split == "test" and is_folder_without_test_split(cfg.data):
+            cfg.data.test_fraction = 1.0  # any folder of photos: every image is the test set
     check_config(cfg, model=model)
     datamodule = hydra.utils.instantiate(cfg.data)
     loggers = instantiate_loggers(cfg.get("logger"))
     trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, logger=loggers or False,
                                                   callbacks=[])
-    split = cfg.get("split", "test")
     try:
         run = trainer.test if split == "test" else trainer.validate
         results = run(model, datamodule=datamodule, verbose=False)
@@ -137,7 +145,9 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         }
         write_text_atomic(out_dir / "metrics.json", json.dumps(payload, indent=2))
         table = format_table(summary)
-        write_text_atomic(out_dir / "metrics.md", f"Checkpoint: {cfg.ckpt_path}, split: {split}"
+        where = (f"every image of data.root={cfg.data.root}"
+                 if float(cfg.data.get("test_fraction") or 0) == 1.0 else f"split: {split}")
+        write_text_atomic(out_dir / "metrics.md", f"Checkpoint: {cfg.ckpt_path}, {where}"
                           f", {payload['num_images']} images\n\n{table}\n")
         print(f"\nEvaluation on the {split} split ({out_dir}):\n{table}\n", flush=True)
     finally:

@@ -86,7 +86,11 @@ class SweepCallback(Callback):
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         if job_return.status != JobStatus.FAILED:
             return
-        error = job_return._return_value  # the exception (return_value would raise it)
+        try:  # Hydra's public API: return_value raises the job's exception
+            _ = job_return.return_value
+            return
+        except BaseException as e:  # any failure of the job is recorded
+            error = e
         job_dir = Path(str(config.hydra.runtime.output_dir))
         elapsed = time.time() - self._t0 if self._t0 is not None else None
         path = record_failure(job_dir, error, elapsed)

@@ -17,6 +17,7 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import CSVLogger
 
+from colorgan.callbacks import LastCheckpoint
 from colorgan.plots import plot_training_curves
 from colorgan.utils.config import (
     CONFIG_DIR,
@@ -52,6 +53,19 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def checkpoint_summary(trainer: pl.Trainer) -> dict[str, Any]:
+    """``last_checkpoint`` (resumable, :class:`LastCheckpoint`) and ``best_checkpoint``:
+    path, monitored metric and score of ModelCheckpoint's best."""
+    last = next((c.last_model_path for c in trainer.callbacks if isinstance(c, LastCheckpoint)),
+                None)
+    best = trainer.checkpoint_callback
+    score = getattr(best, "best_model_score", None)
+    return {"last_checkpoint": last,
+            "best_checkpoint": getattr(best, "best_model_path", None) or None,
+            "best_monitor": getattr(best, "monitor", None),
+            "best_score": None if score is None else float(score)}
+
+
 def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     """Fit one model; returns (final validation metrics, objects)."""
     check_config(cfg)  # every bad option fails here, before any training starts
@@ -77,19 +91,11 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     try:
         if cfg.get("train", True):
             trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-            ckpt_cb = trainer.checkpoint_callback
-            if getattr(ckpt_cb, "save_last", False) and ckpt_cb.dirpath:
-                # Lightning 2.6 rewrites last.ckpt only when the best checkpoint changes:
-                # make it hold the final weights, as eval and resume expect
-                last = Path(ckpt_cb.dirpath) / f"{ckpt_cb.CHECKPOINT_NAME_LAST}{ckpt_cb.FILE_EXTENSION}"
-                trainer.save_checkpoint(last)
-                ckpt_cb.last_model_path = str(last)
         train_time = time.time() - t0
         if cfg.get("validate_after_fit", True):
             results = trainer.validate(model, datamodule=datamodule, verbose=False)
             metrics = {k: float(v) for k, v in (results[0] if results else {}).items()}
         summary = metrics_summary(metrics)
-        ckpt_cb = trainer.checkpoint_callback
         payload = {
             **summary,
             "metrics": metrics,
@@ -97,8 +103,7 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
             "global_step": int(trainer.global_step),
             "epochs": int(trainer.current_epoch),
             "status": "ok",
-            "last_checkpoint": getattr(ckpt_cb, "last_model_path", None) or None,
-            "best_checkpoint": getattr(ckpt_cb, "best_model_path", None) or None,
+            **checkpoint_summary(trainer),
         }
         (out_dir / "metrics.json").write_text(json.dumps(payload, indent=2))
         for lg in loggers:  # loss curves + val PSNR vs gray baseline, as a picture

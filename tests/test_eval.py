@@ -80,3 +80,48 @@ def test_colorgan_eval_command_reports_a_bad_checkpoint(tmp_path: Path, monkeypa
         cli.main(["eval", "ckpt_path=nope.ckpt", f"paths.log_dir={tmp_path}"])
     assert exit_.value.code == 1
     assert "ckpt_path=nope.ckpt does not exist" in capsys.readouterr().err
+
+
+def _photos(folder: Path, n: int) -> Path:
+    """``n`` small colour photos in a tree, as a user's own folder would be."""
+    g = torch.Generator().manual_seed(1)
+    for i in range(n):
+        sub = folder / ("holidays" if i % 2 else "")
+        sub.mkdir(parents=True, exist_ok=True)
+        pixels = (torch.rand(40, 48, 3, generator=g) * 255).to(torch.uint8).numpy()
+        Image.fromarray(pixels).save(sub / f"photo_{i}.png")
+    return folder
+
+
+def test_eval_on_any_folder_uses_every_image(tmp_path: Path, monkeypatch) -> None:
+    tcfg = make_cfg(tmp_path / "train", [*TINY, "callbacks.sample_grid=null"])
+    train(tcfg)
+    ckpt = tmp_path / "train" / "run" / "checkpoints" / "last.ckpt"
+    photos = _photos(tmp_path / "my photos", 5)
+    payload, _ = evaluate(make_cfg(tmp_path / "ev", [
+        f"ckpt_path={ckpt}", "data=folder", f"data.root={photos}", "data.num_workers=0",
+        "trainer.enable_progress_bar=false"], config_name="eval.yaml"))
+    assert payload["num_images"] == 5 and payload["split"] == "test"
+    assert payload["image_size"] == 32 and payload["status"] == "ok"
+    assert "every image of data.root=" in (tmp_path / "ev" / "run" / "metrics.md").read_text()
+
+    # the same through the command: colorgan eval ckpt_path=... --images DIR
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["eval", f"ckpt_path={ckpt}", "--images", str(photos), "data.num_workers=0",
+                     "trainer.enable_progress_bar=false", f"paths.log_dir={tmp_path / 'cli'}"]) == 0
+    (saved,) = (tmp_path / "cli").rglob("metrics.json")
+    assert json.loads(saved.read_text())["num_images"] == 5
+
+
+def test_a_test_only_folder_cannot_train(tmp_path: Path) -> None:
+    from colorgan.data.folder import FolderDataModule
+
+    dm = FolderDataModule(root=str(_photos(tmp_path / "p", 3)), test_fraction=1.0, image_size=32)
+    with pytest.raises(ValueError, match="data.test_fraction=1.0 makes every image .* the test set"):
+        dm.setup("fit")
+    dm.setup("test")
+    assert len(dm.data_test) == 3 and dm.data_train is None and dm.data_val is None
+    assert cli.images_option(["a=1", "--images=x y/"]) == ["a=1", "data=folder", "data.root=x y/"]
+    with pytest.raises(SystemExit, match="--images needs a folder"):
+        cli.images_option(["--images"])

@@ -3,13 +3,18 @@ import pytest
 import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
 
 from colorgan.data.synthetic import SyntheticDataModule
 from colorgan.models.gan_module import ColorizationGAN
 from colorgan.models.losses import GANLoss
+from colorgan.utils.config import CONFIG_DIR
 
 G = {"_target_": "colorgan.models.unet.UNetGenerator", "num_downs": 5, "ngf": 8}
 D = {"_target_": "colorgan.models.discriminators.NLayerDiscriminator", "ndf": 8, "n_layers": 2}
+# the optimizers as every model config composes them (the defaults live only in YAML)
+_YAML = OmegaConf.load(CONFIG_DIR / "model" / "unet_gan.yaml")
+OPT = {k: OmegaConf.to_container(_YAML[k]) for k in ("optimizer_G", "optimizer_D")}
 
 
 def _flat(net):
@@ -43,7 +48,7 @@ def _fit(model, steps=1, **kw):
 
 
 def test_one_step_updates_both_and_never_the_other():
-    model = Recorder(netG=G, netD=D, d_steps_per_g_step=2)
+    model = Recorder(netG=G, netD=D, d_steps_per_g_step=2, **OPT)
     g0, d0 = _flat(model.netG), _flat(model.netD)
     trainer = _fit(model, steps=3)  # global_step counts both optimizers: D, D, G
     assert trainer.global_step == 3
@@ -56,7 +61,7 @@ def test_one_step_updates_both_and_never_the_other():
 
 
 def test_regression_baseline_builds_no_discriminator():
-    model = Recorder(netG=G, netD=D, adversarial=False, rec_loss="mse", lambda_rec=1.0)
+    model = Recorder(netG=G, netD=D, adversarial=False, rec_loss="mse", lambda_rec=1.0, **OPT)
     assert model.netD is None
     assert len(model.configure_optimizers()) == 1
     _fit(model, steps=2)
@@ -124,7 +129,7 @@ def test_lr_schedulers_are_stepped_by_hand_each_epoch():
     sched = {"_target_": "torch.optim.lr_scheduler.LambdaLR", "_partial_": True,
              "lr_lambda": {"_target_": "colorgan.models.gan_module.linear_decay",
                            "n_epochs": 1, "n_epochs_decay": 3}}
-    model = ColorizationGAN(netG=G, netD=D, scheduler_G=sched, scheduler_D=sched)
+    model = ColorizationGAN(netG=G, netD=D, scheduler_G=sched, scheduler_D=sched, **OPT)
     dm = SyntheticDataModule(image_size=32, batch_size=4, num_train=8, num_val=4)
     trainer = pl.Trainer(max_epochs=3, accelerator="cpu", logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0)
@@ -132,3 +137,41 @@ def test_lr_schedulers_are_stepped_by_hand_each_epoch():
     # pix2pix 'linear': factor 1, 0.75, 0.5 for epochs 0-2; stepped 3 times -> 0.25 for epoch 3
     for opt in trainer.optimizers:
         assert opt.param_groups[0]["lr"] == pytest.approx(2e-4 * 0.25)
+
+
+def test_missing_optimizer_config_is_named():
+    model = ColorizationGAN(netG=G, netD=D, optimizer_G=OPT["optimizer_G"])
+    with pytest.raises(ValueError, match="model.optimizer_D is not set: give a _partial_"):
+        model.configure_optimizers()
+    opt_G, opt_D = ColorizationGAN(netG=G, netD=D, **OPT).configure_optimizers()
+    assert opt_G.defaults["lr"] == 2e-4 and opt_D.defaults["betas"] == (0.5, 0.999)
+
+
+def test_reduce_lr_on_plateau_steps_with_the_monitored_metric():
+    plateau = {"_target_": "torch.optim.lr_scheduler.ReduceLROnPlateau", "_partial_": True,
+               "mode": "max", "patience": 0, "factor": 0.5, "threshold": 0.0}
+    model = ColorizationGAN(netG=G, netD=D, scheduler_G=plateau, scheduler_D=plateau, **OPT)
+    dm = SyntheticDataModule(image_size=32, batch_size=4, num_train=8, num_val=4)
+    trainer = pl.Trainer(max_epochs=2, accelerator="cpu", logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False,
+                         num_sanity_val_steps=0)
+    trainer.fit(model, dm)
+    psnr = float(trainer.callback_metrics["val/psnr"])
+    for s in model.lr_schedulers():
+        assert s.last_epoch == 2 and s.best >= psnr  # mode=max: the best val PSNR seen
+    model.hparams.scheduler_monitor = "val/psnrr"
+    with pytest.warns(UserWarning, match="model.scheduler_monitor='val/psnrr' was not logged"):
+        model.on_train_epoch_end()
+
+
+def test_self_previous_frame_pass_keeps_batchnorm_statistics_clean():
+    model = ColorizationGAN(netG=G, netD=D, temporal={"enabled": True, "prev_source": "self"})
+    model.train()
+    stats = {k: v.clone() for k, v in model.netG.state_dict().items() if "running" in k
+             or "num_batches" in k}
+    batch = {"rgb": torch.rand(2, 3, 32, 32), "prev_rgb": torch.rand(2, 3, 32, 32)}
+    _, _, g_in = model.prepare_batch(batch)
+    assert g_in[:, 1:].abs().sum() > 0  # the model's own previous colour was used
+    assert model.netG.training  # back in train mode for the real step
+    after = model.netG.state_dict()
+    assert stats and all(torch.equal(v, after[k]) for k, v in stats.items())

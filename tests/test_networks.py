@@ -55,3 +55,32 @@ def test_discriminator_output_maps():
     assert patchgan_basic(3)(torch.randn(1, 3, 256, 256)).shape == (1, 1, 30, 30)
     assert patchgan_small(3)(torch.randn(1, 3, 64, 64)).shape == (1, 1, 8, 8)
     assert PixelDiscriminator(3)(torch.randn(2, 3, 64, 64)).shape == (2, 1, 64, 64)
+
+
+def _dropout_blocks(net: torch.nn.Module) -> int:
+    return sum(isinstance(m, torch.nn.Dropout) for m in net.modules())
+
+
+# pix2pix's UnetGenerator builds num_downs - 5 dropout blocks (3 for unet_256, 2 for unet_128);
+# unet_64 and unet_32 are colorgan designs with their own counts
+REFERENCE_DROPOUT = {"unet_256": 3, "unet_128": 2, "unet_64": 3, "unet_32": 2}
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE_DROPOUT))
+def test_unet_presets_have_the_reference_dropout_blocks(name):
+    from omegaconf import OmegaConf
+
+    from colorgan.models import unet
+    from colorgan.utils.config import CONFIG_DIR
+
+    cfg = OmegaConf.load(CONFIG_DIR / "model" / "netG" / f"{name}.yaml")
+    cfg.pop("_target_")
+    yaml_net = UNetGenerator(1, 2, **{**cfg, "ngf": 4} if "ngf" in cfg else cfg)
+    factory_net = getattr(unet, name)(1, 2)
+    assert _dropout_blocks(yaml_net) == _dropout_blocks(factory_net) == REFERENCE_DROPOUT[name]
+
+
+def test_unet_default_dropout_follows_pix2pix_rule():
+    for num_downs in (5, 6, 7, 8, 9):
+        net = UNetGenerator(1, 2, num_downs=num_downs, ngf=2)
+        assert _dropout_blocks(net) == num_downs - 5

@@ -20,7 +20,7 @@ def test_optuna_search_runs_trials_and_reports(tmp_path: Path) -> None:
     cmd = [sys.executable, str(ROOT / "train.py"), "hparams_search=optuna", *TINY,
            "hydra.sweeper.n_trials=2", "hydra.sweeper.sampler.n_startup_trials=2",
            "data.num_train=8", "data.num_val=4", "callbacks.model_checkpoint=null",
-           "callbacks.sample_grid=null", f"hydra.sweep.dir={sweep}",
+           "callbacks.last_checkpoint=null", "callbacks.sample_grid=null", f"hydra.sweep.dir={sweep}",
            f"paths.log_dir={tmp_path / 'logs'}"]
     env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, check=False, cwd=tmp_path, env=env, capture_output=True, text=True,

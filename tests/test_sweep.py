@@ -30,7 +30,8 @@ def test_grid_multirun_keeps_going_after_a_failure_and_reports(tmp_path: Path) -
     cmd = [sys.executable, str(ROOT / "train.py"), "-m", "sweep=grid", *tiny,
            "model/netG=unet_32,resnet_6", "data.image_size=32,36", "model/netD=pixel",
            "model.lambda_rec=10", "model.netD.ndf=8", "data.num_train=8", "data.num_val=4",
-           "callbacks.model_checkpoint=null", "callbacks.sample_grid=null",
+           "callbacks.model_checkpoint=null", "callbacks.last_checkpoint=null",
+           "callbacks.sample_grid=null",
            "+trainer.num_sanity_val_steps=0", f"hydra.sweep.dir={sweep}",
            f"paths.log_dir={tmp_path / 'logs'}"]
     env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1"}  # tiny nets: 1 thread
@@ -127,6 +128,35 @@ def test_callback_records_failures_and_only_swallows_them_in_a_multirun(tmp_path
     assert multi.status == JobStatus.COMPLETED and math.isnan(multi.return_value)
     data = json.loads((tmp_path / "b" / "metrics.json").read_text())
     assert data["status"] == "failed" and data["global_step"] == 7  # train()'s numbers kept
+
+
+class PublicJobReturn:
+    """Only Hydra's public JobReturn API: ``status`` and ``return_value`` (which raises the
+    exception of a failed job), nothing private."""
+
+    def __init__(self, status: JobStatus, value) -> None:
+        self.status, self.__value = status, value
+
+    @property
+    def return_value(self):
+        if self.status == JobStatus.FAILED:
+            raise self.__value
+        return self.__value
+
+    @return_value.setter
+    def return_value(self, value) -> None:
+        self.__value = value
+
+
+def test_callback_uses_only_the_public_job_return_api(tmp_path: Path) -> None:
+    job = PublicJobReturn(JobStatus.FAILED, RuntimeError("out of memory"))
+    SweepCallback().on_job_end(_job_cfg(tmp_path / "c", RunMode.MULTIRUN), job)
+    assert job.status == JobStatus.COMPLETED and math.isnan(job.return_value)
+    data = json.loads((tmp_path / "c" / "metrics.json").read_text())
+    assert data["error"] == "RuntimeError: out of memory"
+    ok = PublicJobReturn(JobStatus.COMPLETED, 31.5)
+    SweepCallback().on_job_end(_job_cfg(tmp_path / "d", RunMode.MULTIRUN), ok)
+    assert ok.return_value == 31.5 and not (tmp_path / "d" / "metrics.json").exists()
 
 
 def test_sweep_folders_are_unique(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+import pytorch_lightning as pl
 import torch
 from hydra.errors import MissingConfigException
 
@@ -49,7 +50,11 @@ def test_run_folder_holds_config_metrics_checkpoints_and_samples(tmp_path):
     assert saved["gray_baseline"]["colorfulness"] < 1.0  # no colour at all
     assert saved["colorfulness_gt"] > 10
     assert (run / "config.yaml").is_file() and (run / "checkpoints" / "last.ckpt").is_file()
-    assert list((run / "checkpoints").glob("epoch_*-psnr_*.ckpt"))  # best val PSNR
+    best = list((run / "checkpoints").glob("epoch_*-psnr_*.ckpt"))  # best val PSNR
+    assert [str(p) for p in best] == [saved["best_checkpoint"]]
+    assert saved["best_monitor"] == "val/psnr"  # one epoch: the best is the final weights
+    assert saved["best_score"] == pytest.approx(metrics["val/psnr"], rel=1e-5)
+    assert saved["last_checkpoint"] == str(run / "checkpoints" / "last.ckpt")
     assert list((run / "samples").glob("*.png"))
     assert (run / "curves.png").stat().st_size > 1000  # loss curves picture
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
@@ -100,3 +105,71 @@ def test_non_finite_loss_stops_and_keeps_last_checkpoint(tmp_path):
     with pytest.raises(FloatingPointError, match="Non-finite loss at global step"):
         train(cfg2)
     assert hashlib.sha256(last.read_bytes()).hexdigest() == digest
+
+
+class CrashAtEpoch(pl.Callback):
+    """Stands in for a crash (killed job, lost node) at the start of an epoch."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        if trainer.current_epoch == self.epoch:
+            raise RuntimeError("simulated crash")
+
+
+def test_crash_resumes_from_the_last_epoch_not_the_best(tmp_path):
+    # a monitored metric that cannot improve after epoch 0: the best checkpoint stays at epoch 0
+    crash = "+callbacks.crash={_target_:tests.test_train.CrashAtEpoch,epoch:2}"
+    cfg = make_cfg(tmp_path / "a", TINY + ["trainer.max_epochs=3", crash,
+                                           "callbacks.model_checkpoint.monitor=val/colorfulness_gt"])
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(cfg)
+    last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    per_epoch = 16 // 4 * 2  # 4 batches, 2 optimizer steps each
+    assert torch.load(last, map_location="cpu", weights_only=False)["global_step"] == 2 * per_epoch
+    cfg2 = make_cfg(tmp_path / "b", TINY + [f"ckpt_path={last}", "trainer.max_epochs=3"])
+    _, resumed = train(cfg2)
+    assert resumed["trainer"].global_step == 3 * per_epoch
+
+
+def test_last_checkpoint_every_n_batches(tmp_path, monkeypatch):
+    saved = []
+    original = pl.Trainer.save_checkpoint
+
+    def spy(self, filepath, *args, **kwargs):
+        if Path(filepath).name == "last.ckpt":
+            saved.append(self.fit_loop.epoch_loop._batches_that_stepped)
+        return original(self, filepath, *args, **kwargs)
+
+    monkeypatch.setattr(pl.Trainer, "save_checkpoint", spy)
+    cfg = make_cfg(tmp_path, TINY + ["trainer.max_epochs=2",
+                                     "callbacks.last_checkpoint.every_n_batches=3"])
+    train(cfg)
+    # batches 3 and 6 (counted before the batch is), the end of epochs 0 and 1
+    assert saved == [2, 4, 5, 8]
+    from colorgan.callbacks import LastCheckpoint
+    with pytest.raises(ValueError, match="every_n_batches=-1 must be >= 0"):
+        LastCheckpoint(tmp_path, every_n_batches=-1)
+
+
+def test_sample_images_share_the_step_of_the_scalars(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    cfg = make_cfg(tmp_path, TINY + ["logger=tensorboard", "trainer.max_epochs=2",
+                                     "callbacks.model_checkpoint=null",
+                                     "callbacks.last_checkpoint=null"])
+    train(cfg)
+    image_steps, scalar_steps = [], []
+    for f in sorted((tmp_path / "run").rglob("events.out.tfevents.*")):
+        events = EventAccumulator(str(f), size_guidance={"images": 0}).Reload()
+        tags = events.Tags()
+        image_steps += [e.step for e in events.Images("val/samples")] if "val/samples" in tags[
+            "images"] else []
+        scalar_steps += [e.step for e in events.Scalars("val/psnr")] if "val/psnr" in tags[
+            "scalars"] else []
+    # 4 batches per epoch: the last one's index, then the final validation after fit
+    assert image_steps == scalar_steps == [3, 7, 8]
+    names = sorted(p.name for p in (tmp_path / "run" / "samples").glob("*.png"))
+    assert names == ["epoch_000_step_000003.png", "epoch_001_step_000007.png",
+                     "epoch_002_step_000008.png"]

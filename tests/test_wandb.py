@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 import wandb
@@ -17,13 +18,16 @@ from colorgan.utils import wandb as cw
 
 @pytest.fixture
 def no_credentials(tmp_path: Path, monkeypatch) -> Path:
-    """No API key, no W&B mode, a netrc without W&B: a fresh user's machine."""
-    for var in ("WANDB_API_KEY", "WANDB_MODE"):
+    """No API key, no W&B mode or server, a netrc without W&B: a fresh user's machine."""
+    for var in ("WANDB_API_KEY", "WANDB_MODE", "WANDB_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "wandb_config"))  # no settings file
     netrc = tmp_path / "netrc"
     netrc.write_text("machine example.org login me password x\n")
     monkeypatch.setenv("NETRC", str(netrc))
-    return netrc
+    wandb.teardown()  # wandb reads its settings once per process: start afresh
+    yield netrc
+    wandb.teardown()
 
 
 def test_offline_run_holds_metrics_sample_images_and_config(tmp_path: Path, monkeypatch) -> None:
@@ -50,10 +54,23 @@ def test_offline_unless_configured(no_credentials: Path, tmp_path: Path, monkeyp
     logger = cw.make_wandb_logger(save_dir=tmp_path / "w", project="p")
     assert logger._offline and logger._wandb_init["settings"].init_timeout == 30.0
     monkeypatch.delenv("WANDB_MODE")  # set by make_wandb_logger for this process
-    no_credentials.write_text("machine api.wandb.ai login user password k\n")
+    host = urlparse(wandb.setup().settings.base_url).hostname  # wandb's default server
+    no_credentials.write_text(f"machine {host} login user password {'k' * 40}\n")
     assert cw.wandb_configured()
     monkeypatch.setenv("WANDB_MODE", "offline")
+    wandb.teardown()
     assert not cw.wandb_configured()  # the user's WANDB_MODE=offline wins
+
+
+@pytest.mark.parametrize("how", ["api_key", "self_hosted_netrc"])
+def test_wandb_settings_decide_online(no_credentials: Path, monkeypatch, how: str) -> None:
+    if how == "api_key":
+        monkeypatch.setenv("WANDB_API_KEY", "k" * 40)
+    else:  # a self-hosted server: its netrc entry, found through WANDB_BASE_URL
+        monkeypatch.setenv("WANDB_BASE_URL", "https://wandb.example-corp.org")
+        no_credentials.write_text(f"machine wandb.example-corp.org login me password {'s' * 40}\n")
+    wandb.teardown()
+    assert cw.wandb_configured()
 
 
 def test_online_start_failure_falls_back_to_offline(no_credentials: Path, tmp_path: Path,

@@ -68,6 +68,7 @@ class FileDataModule(ColorDataModule):
         self.cache_dir = cache_dir
         self.classes: list[str] | None = None
         self.skipped: list[tuple[Path, str]] = []
+        self.test_only = False  # True: every image is the test set (evaluation on any folder)
 
     def list_files(self, root: Path) -> dict[str, list[Path]]:
         """{"train": [...], "val": [...], "test": [...]} in a seeded order (test may be empty)."""
@@ -80,7 +81,11 @@ class FileDataModule(ColorDataModule):
         return self.classes.index(path.parent.name) if path.parent.name in self.classes else None
 
     def setup(self, stage: str | None = None) -> None:
-        if self.data_train is not None:
+        if self.test_only and stage in ("fit", "validate"):
+            raise ValueError(f"data.test_fraction=1.0 makes every image of data.root={self.root} "
+                             "the test set, for eval.py; to train or validate, set "
+                             "data.test_fraction below 1 (e.g. 0.1).")
+        if self.data_train is not None or self.data_test is not None:
             return  # Lightning calls setup once per stage; the split is fixed
         root = require_dir(self.root, hint=self.layout_hint)
         pools = self.list_files(root)
@@ -95,6 +100,8 @@ class FileDataModule(ColorDataModule):
                 good = cap(files, self.caps[split])
             chosen[split] = good
         report_bad(self.skipped, f"data.root={root}")
+        if self.test_only:
+            return self._set_splits(chosen, root)
         if not chosen["train"]:
             n = sum(len(v) for v in pools.values())
             why = (f"none of its {n} image file(s) could be read" if n else
@@ -105,6 +112,12 @@ class FileDataModule(ColorDataModule):
             raise ValueError(f"data.root={root}: the validation split is empty "
                              f"({sum(len(v) for v in chosen.values())} usable images); add images "
                              "or raise the validation fraction/size (data.max_val=null).")
+        self._set_splits(chosen, root)
+
+    def _set_splits(self, chosen: dict[str, list[Path]], root: Path) -> None:
+        if not any(chosen.values()):
+            raise ValueError(f"data.root={root} has no usable image; point data.root at a "
+                             f"folder of images{self.layout_hint}.")
         make = lambda fs: ImageFiles(fs, self.image_size, [self.label_of(f) for f in fs],
                                      self.classes) if fs else None
         self.data_train, self.data_val = make(chosen["train"]), make(chosen["val"])

@@ -18,7 +18,8 @@ def class_folders(root: Path) -> list[str]:
 
 
 class FolderDataModule(FileDataModule):
-    """``data=folder``: every image under ``root`` (recursive), split by fractions."""
+    """``data=folder``: every image under ``root`` (recursive), split by fractions.
+    ``test_fraction=1.0``: every image is the test set, no train/val split (evaluation)."""
 
     layout_hint = " (any tree of .jpg/.png/.webp/.bmp/.tiff files)"
 
@@ -28,9 +29,12 @@ class FolderDataModule(FileDataModule):
         self.fractions = (1.0 - val_fraction - test_fraction, float(val_fraction),
                           float(test_fraction))
         self.recursive = bool(recursive)
+        self.test_only = float(test_fraction) == 1.0
 
     def list_files(self, root: Path) -> dict[str, list[Path]]:
         files = seeded_shuffle(find_images(root, self.recursive), self.split_seed)
+        if self.test_only:
+            return {"train": [], "val": [], "test": files}
         counts = split_counts(len(files), None, self.fractions) if files else [0, 0, 0]
         return dict(zip(("train", "val", "test"), split_list(files, counts)))
 

@@ -13,6 +13,7 @@ import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.utilities import rank_zero_warn
 
 from colorgan.color import ColorSpace
 from colorgan.metrics import ColorMetrics
@@ -42,6 +43,7 @@ class ColorizationGAN(pl.LightningModule):
         optimizer_D: dict | None = None,
         scheduler_G: dict | None = None,
         scheduler_D: dict | None = None,
+        scheduler_monitor: str = "val/psnr",
         color_space: str = "lab",
         adversarial: bool = True,
         gan_mode: str = "vanilla",
@@ -91,9 +93,15 @@ class ColorizationGAN(pl.LightningModule):
         if "prev_rgb" in batch:
             prev_A, prev_B = self.cs.encode(batch["prev_rgb"])
             if self.prev_source == "self" and self.training:
-                with torch.no_grad():  # the model's own colorization of the previous frame
+                # the model's own colorization of the previous frame, in eval mode as at
+                # inference: this extra pass must not move BatchNorm's running statistics
+                with torch.no_grad():
                     zeros = torch.zeros_like(prev_ab)
-                    prev_ab = self.cs.chroma(prev_A, self.netG(torch.cat([prev_A, zeros], 1)))
+                    self.netG.eval()
+                    try:
+                        prev_ab = self.cs.chroma(prev_A, self.netG(torch.cat([prev_A, zeros], 1)))
+                    finally:
+                        self.netG.train()
             else:
                 prev_ab = self.cs.chroma(prev_A, prev_B)
             has_prev = batch.get("has_prev")
@@ -162,8 +170,21 @@ class ColorizationGAN(pl.LightningModule):
     def on_train_epoch_end(self) -> None:
         schedulers = self.lr_schedulers()
         for s in (schedulers if isinstance(schedulers, list) else [schedulers]):
-            if s is not None:
+            if isinstance(s, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                self._step_on_plateau(s)
+            elif s is not None:
                 s.step()
+
+    def _step_on_plateau(self, scheduler) -> None:
+        """ReduceLROnPlateau steps with the monitored metric of this epoch's validation."""
+        name = self.hparams.get("scheduler_monitor", "val/psnr")
+        value = self.trainer.callback_metrics.get(name)
+        if value is None:  # no validation this epoch (check_val_every_n_epoch), or a typo
+            rank_zero_warn(f"model.scheduler_monitor={name!r} was not logged this epoch "
+                           f"(logged: {sorted(self.trainer.callback_metrics)}); "
+                           "ReduceLROnPlateau was not stepped.")
+            return
+        scheduler.step(float(value))
 
     # ------------------------------------------------------------ evaluation
     @torch.no_grad()
@@ -200,18 +221,27 @@ class ColorizationGAN(pl.LightningModule):
     # ------------------------------------------------------------ optimizers
     def configure_optimizers(self):
         h = self.hparams
-        default = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 2e-4,
-                   "betas": [0.5, 0.999]}
-        opt_G = instantiate(h.optimizer_G or default)(params=self.netG.parameters())
+        opt_G = make_optimizer(h.optimizer_G, "optimizer_G", self.netG)
         optimizers, schedulers = [opt_G], []
         if h.scheduler_G:
             schedulers.append(instantiate(h.scheduler_G)(optimizer=opt_G))
         if self.adversarial:
-            opt_D = instantiate(h.optimizer_D or default)(params=self.netD.parameters())
+            opt_D = make_optimizer(h.optimizer_D, "optimizer_D", self.netD)
             optimizers.append(opt_D)
             if h.scheduler_D:
                 schedulers.append(instantiate(h.scheduler_D)(optimizer=opt_D))
         return optimizers if not schedulers else (optimizers, schedulers)
+
+
+def make_optimizer(cfg: dict | None, name: str, net: torch.nn.Module) -> torch.optim.Optimizer:
+    """``model.optimizer_G/D`` (a ``_partial_`` factory) applied to ``net``'s parameters.
+    The defaults (Adam, lr 2e-4, betas (0.5, 0.999)) live in conf/model/unet_gan.yaml only."""
+    if not cfg:
+        raise ValueError(
+            f"model.{name} is not set: give a _partial_ optimizer factory, e.g. "
+            f"{{_target_: torch.optim.Adam, _partial_: true, lr: 0.0002, betas: [0.5, 0.999]}} "
+            "(the pix2pix default of conf/model/unet_gan.yaml, which every model config extends).")
+    return instantiate(cfg)(params=net.parameters())
 
 
 def linear_decay(n_epochs: int, n_epochs_decay: int):
@@ -219,4 +249,4 @@ def linear_decay(n_epochs: int, n_epochs_decay: int):
     return lambda epoch: 1.0 - max(0, epoch + 1 - n_epochs) / float(n_epochs_decay + 1)
 
 
-__all__ = ["ColorizationGAN", "build_generator", "linear_decay"]
+__all__ = ["ColorizationGAN", "build_generator", "linear_decay", "make_optimizer"]

@@ -4,6 +4,8 @@ Encoder blocks are LeakyReLU(0.2) -> Conv(4, stride 2) -> Norm; decoder blocks a
 ReLU -> ConvTranspose(4, stride 2) -> Norm [-> Dropout], with skip connections by
 concatenation and a tanh output. Presets: ``unet_256`` / ``unet_128`` / ``unet_32``
 (pix2pix widths) and ``unet_64`` (widths 32-64-128-256-256-256-256, stride-1 first layer).
+Dropout goes in the ``num_downs - 5`` up blocks next to the innermost one, as in pix2pix
+(3 for unet_256, 2 for unet_128); unet_32 and unet_64 are colorgan designs and name their own.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ def pix2pix_widths(num_downs: int, ngf: int, max_mult: int = 8) -> list[int]:
 class UNetGenerator(nn.Module):
     def __init__(self, in_channels: int = 1, out_channels: int = 2, num_downs: int = 8,
                  ngf: int = 64, widths: Sequence[int] | None = None, norm: str = "batch",
-                 dropout: float = 0.5, n_dropout: int = 3, first_stride: int = 2) -> None:
+                 dropout: float = 0.5, n_dropout: int | None = None, first_stride: int = 2) -> None:
         super().__init__()
         widths = list(widths) if widths else pix2pix_widths(int(num_downs), int(ngf))
         if len(widths) < 2:
@@ -31,6 +33,7 @@ class UNetGenerator(nn.Module):
         if first_stride not in (1, 2):
             raise ValueError(f"netG.first_stride={first_stride} must be 1 or 2.")
         n, Norm, bias = len(widths), norm_layer(norm), conv_bias(norm)
+        n_dropout = max(n - 5, 0) if n_dropout is None else int(n_dropout)  # pix2pix rule
         self.widths, self.first_stride = widths, first_stride
         self.size_multiple = 2 ** (n - 1) * first_stride  # input H, W must divide by this
 
@@ -79,15 +82,19 @@ def unet_256(in_channels: int = 1, out_channels: int = 2, **kw) -> UNetGenerator
 
 
 def unet_128(in_channels: int = 1, out_channels: int = 2, **kw) -> UNetGenerator:
+    """pix2pix unet_128: 7 downsamplings, ngf 64, dropout 0.5 in the 2 inner up blocks."""
     return UNetGenerator(in_channels, out_channels, **{"num_downs": 7, "ngf": 64, **kw})
 
 
 def unet_64(in_channels: int = 1, out_channels: int = 2, **kw) -> UNetGenerator:
     """Small 64 px design: widths 32-64-128-256-256-256-256, stride-1 first layer, dropout 0.3."""
-    cfg = {"widths": [32, 64, 128, 256, 256, 256, 256], "first_stride": 1, "dropout": 0.3}
+    cfg = {"widths": [32, 64, 128, 256, 256, 256, 256], "first_stride": 1, "dropout": 0.3,
+           "n_dropout": 3}
     return UNetGenerator(in_channels, out_channels, **{**cfg, **kw})
 
 
 def unet_32(in_channels: int = 1, out_channels: int = 2, **kw) -> UNetGenerator:
-    """CIFAR-size: 5 downsamplings, 32 px -> 1 px bottleneck."""
-    return UNetGenerator(in_channels, out_channels, **{"num_downs": 5, "ngf": 64, **kw})
+    """CIFAR-size: 5 downsamplings, 32 px -> 1 px bottleneck. Deviation from the pix2pix rule
+    (num_downs - 5 = 0 dropout blocks): dropout in the 2 inner up blocks, as trained so far."""
+    return UNetGenerator(in_channels, out_channels,
+                         **{"num_downs": 5, "ngf": 64, "n_dropout": 2, **kw})

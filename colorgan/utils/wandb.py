@@ -1,4 +1,4 @@
-"""W&B logger that never blocks: offline unless the user has configured W&B.
+"""W&B logger that never blocks: offline unless wandb's own settings say online.
 
 ``logger=wandb`` logs the losses and metrics (``self.log``), the validation sample grids
 (``SampleGridCallback``) and the resolved config (``train()``). In a multirun each job is its
@@ -6,6 +6,7 @@ own run (``finish_wandb()`` after each job) and the jobs of one sweep share a W&
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 from pathlib import Path
@@ -19,16 +20,24 @@ OFFLINE_MODES = ("offline", "disabled", "dryrun")
 
 
 def wandb_configured() -> bool:
-    """True when W&B credentials exist (env key or a netrc entry) and WANDB_MODE is not offline."""
-    if os.environ.get("WANDB_MODE", "").lower() in OFFLINE_MODES:
+    """True when wandb's own settings say online and it has credentials for its server.
+
+    wandb decides, as ``wandb.init`` would: ``WANDB_MODE`` (or a settings file) for the mode,
+    and for the key ``WANDB_API_KEY``, its settings files or the netrc entry of its base URL
+    (``WANDB_BASE_URL``: self-hosted servers included). No prompt and no network access.
+    """
+    import wandb
+
+    settings = wandb.setup().settings  # reads the environment and the settings files
+    if str(settings.mode).lower() in OFFLINE_MODES:
         return False
-    if os.environ.get("WANDB_API_KEY"):
-        return True
-    netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
-    try:
-        return "api.wandb.ai" in netrc.read_text()
-    except OSError:
-        return False
+    if "prompt" in inspect.signature(wandb.login).parameters:
+        return bool(wandb.login(prompt=False, verify=False))
+    # older wandb (no `prompt`, login could ask): look the key up where it does
+    import requests
+
+    return bool(os.environ.get("WANDB_API_KEY")
+                or requests.utils.get_netrc_auth(str(settings.base_url)))
 
 
 def sweep_identity(sweep_name: str | None = None) -> tuple[str | None, str | None]:
@@ -77,11 +86,11 @@ def make_wandb_logger(offline: bool | None = None, group: str | None = None,
     """
     import wandb
 
+    os.environ.setdefault("WANDB_SILENT", "true")
     if offline is None:
         offline = not wandb_configured()
     if offline:
         os.environ["WANDB_MODE"] = "offline"
-    os.environ.setdefault("WANDB_SILENT", "true")
     auto_group, auto_name = sweep_identity(sweep_name)
     save_dir = kwargs.pop("save_dir", ".")
     Path(save_dir).mkdir(parents=True, exist_ok=True)
