@@ -11,6 +11,8 @@
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import os
@@ -86,8 +88,9 @@ class SweepCallback(Callback):
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         if job_return.status != JobStatus.FAILED:
             return
-        try:  # Hydra's public API: return_value raises the job's exception
-            _ = job_return.return_value
+        try:  # Hydra's public API: return_value raises the job's exception (and prints an
+            with contextlib.redirect_stderr(io.StringIO()):  # "Error executing job" line that
+                _ = job_return.return_value  # Hydra prints itself when it re-raises: once)
             return
         except BaseException as e:  # any failure of the job is recorded
             error = e
