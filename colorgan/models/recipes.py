@@ -144,6 +144,16 @@ class RecipeMixin:
             self.netG_ema.update_parameters(self.netG)
 
     # ----------------------------------------------------------- inference
+    def set_temperature(self, temperature: float, option: str = "temperature") -> None:
+        """Annealed-mean temperature of a classification model (raw and EMA weights)."""
+        if not self.classify:
+            raise ValueError(f"{option}={temperature}: this model predicts ab directly; a "
+                             "temperature needs model.classification.enabled=true.")
+        if not float(temperature) > 0:
+            raise ValueError(f"{option}={temperature} must be > 0 (1 = mean, small = vivid).")
+        for net in (self.netG, self.eval_generator()):
+            net.temperature = float(temperature)
+
     def eval_generator(self) -> torch.nn.Module:
         """The weights used for validation, test and the checkpoint's inference."""
         return self.netG_ema.module if self.netG_ema is not None else self.netG
