@@ -118,6 +118,10 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     out_dir = Path(cfg.paths.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model = load_model(str(cfg.ckpt_path))
+    if cfg.get("temperature") is not None:  # classification models: annealed-mean T
+        model.set_temperature(cfg.temperature)
+    if cfg.get("tta_flip") is not None:
+        model.hparams.tta_flip = bool(cfg.tta_flip)
     split = cfg.get("split", "test")
     with open_dict(cfg):  # null: the image size the checkpoint was trained at
         if cfg.data.get("image_size") is None:

@@ -35,8 +35,12 @@ class ArrayImages(Dataset):
     def __getitem__(self, i: int) -> dict:
         arr = self.data[self.indices[i]]  # (H, W, 3) uint8
         if arr.shape[0] == self.size and arr.shape[1] == self.size:
-            return {"rgb": hwc_to_chw(arr)}
-        return {"rgb": fit_rgb(Image.fromarray(arr), self.size)}
+            item = {"rgb": hwc_to_chw(arr)}
+        else:
+            item = {"rgb": fit_rgb(Image.fromarray(arr), self.size)}
+        if self.labels is not None:
+            item["label"] = self.labels[i]
+        return item
 
 
 class CIFAR10DataModule(FileDataModule):

@@ -24,14 +24,18 @@ class FolderDataModule(FileDataModule):
     layout_hint = " (any tree of .jpg/.png/.webp/.bmp/.tiff files)"
 
     def __init__(self, root: str | None = None, val_fraction: float = 0.1,
-                 test_fraction: float = 0.0, recursive: bool = True, **kwargs) -> None:
+                 test_fraction: float = 0.0, recursive: bool = True,
+                 class_labels: bool = False, **kwargs) -> None:
         super().__init__(root=root, **kwargs)
         self.fractions = (1.0 - val_fraction - test_fraction, float(val_fraction),
                           float(test_fraction))
         self.recursive = bool(recursive)
         self.test_only = float(test_fraction) == 1.0
+        self.class_labels = bool(class_labels)
 
     def list_files(self, root: Path) -> dict[str, list[Path]]:
+        if self.class_labels:  # labels from the first-level sub-folders (scene classes)
+            self.classes = class_folders(root) or None
         files = seeded_shuffle(find_images(root, self.recursive), self.split_seed)
         if self.test_only:
             return {"train": [], "val": [], "test": files}

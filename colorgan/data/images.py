@@ -206,7 +206,11 @@ class ImageFiles(Dataset):
         for k in range(min(len(self.files), 8)):
             path = self.files[(i + k) % len(self.files)]
             try:
-                return {"rgb": load_rgb(path, self.size)}
+                item = {"rgb": load_rgb(path, self.size)}
+                if self.labels is not None:  # class-folder data: -1 = no class
+                    label = self.labels[(i + k) % len(self.files)]
+                    item["label"] = -1 if label is None else int(label)
+                return item
             except Exception as e:  # noqa: BLE001 - keep the run alive, never silently
                 warnings.warn(f"Could not decode {path} ({type(e).__name__}: {e}); using the "
                               f"next file of the list for sample {i}.", BadInputWarning, stacklevel=2)

@@ -17,7 +17,11 @@ from pytorch_lightning.utilities import rank_zero_warn
 
 from colorgan.color import ColorSpace
 from colorgan.metrics import ColorMetrics
+from colorgan.models.color_classes import BinnedGenerator, ColorBins
 from colorgan.models.losses import GANLoss, reconstruction_loss
+from colorgan.models.recipes import RecipeMixin
+from colorgan.models.regularizers import r1_penalty
+from colorgan.selection import selection_score
 
 PREV_SOURCES = ("gt", "self")
 
@@ -27,14 +31,27 @@ def _plain(cfg: Any) -> Any:
     return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
 
 
-def build_generator(netG: dict, color_space: str, temporal: dict | None) -> torch.nn.Module:
-    """Rebuild netG from its config alone (used by training, eval and colorize)."""
+def build_generator(netG: dict, color_space: str, temporal: dict | None,
+                    classification: dict | None = None) -> torch.nn.Module:
+    """Rebuild netG from its config alone (used by training, eval and colorize).
+
+    With ``classification.enabled`` netG predicts Q colour-bin logits per pixel, wrapped in a
+    :class:`BinnedGenerator` that returns their annealed mean (Lab only).
+    """
     cs = ColorSpace(color_space)
     extra = 2 if (temporal or {}).get("enabled", False) else 0  # previous frame's ab
-    return instantiate(netG, in_channels=cs.in_channels + extra, out_channels=cs.out_channels)
+    cls = dict(classification or {})
+    if not cls.get("enabled", False):
+        return instantiate(netG, in_channels=cs.in_channels + extra, out_channels=cs.out_channels)
+    if color_space != "lab":
+        raise ValueError("model.classification.enabled=true needs model.color_space=lab "
+                         "(the bins are in ab).")
+    bins = ColorBins(cls.get("grid", 10.0), cls.get("neighbours", 5), cls.get("sigma", 5.0))
+    net = instantiate(netG, in_channels=cs.in_channels + extra, out_channels=bins.num_bins)
+    return BinnedGenerator(net, bins, cls.get("temperature", 0.38))
 
 
-class ColorizationGAN(pl.LightningModule):
+class ColorizationGAN(RecipeMixin, pl.LightningModule):
     def __init__(
         self,
         netG: dict,
@@ -55,6 +72,14 @@ class ColorizationGAN(pl.LightningModule):
         temporal: dict | None = None,
         num_samples: int = 8,
         train_image_size: int | None = None,
+        classification: dict | None = None,
+        pretrain_epochs: int = 0,
+        ema: dict | None = None,
+        class_guidance: dict | None = None,
+        r1_gamma: float = 0.0,
+        spectral_norm: bool = False,
+        tta_flip: bool = False,
+        selection: dict | None = None,
     ) -> None:
         super().__init__()
         args = {k: _plain(v) for k, v in locals().items() if k not in ("self", "__class__")}
@@ -69,7 +94,7 @@ class ColorizationGAN(pl.LightningModule):
         self.temporal = temporal.get("enabled", False)
         self.prev_source = temporal.get("prev_source", "gt")
         self.cs = ColorSpace(color_space)
-        self.netG = build_generator(args["netG"], color_space, temporal)
+        self.netG = build_generator(args["netG"], color_space, temporal, args["classification"])
         self.adversarial = bool(adversarial)
         self.netD = None
         if self.adversarial:
@@ -77,6 +102,7 @@ class ColorizationGAN(pl.LightningModule):
                 raise ValueError("model.adversarial=true needs a discriminator: set model/netD.")
             d_in = self.cs.in_channels + self.cs.out_channels  # conditional: cat(real_A, B)
             self.netD = instantiate(args["netD"], in_channels=d_in)
+        self.build_recipes(args)  # classification, EMA, class guidance, stabilisers, selection
         self.criterionGAN = GANLoss(gan_mode, label_smoothing)
         self.criterionRec = reconstruction_loss(rec_loss)
         self.val_metrics = ColorMetrics("val/")
@@ -112,6 +138,12 @@ class ColorizationGAN(pl.LightningModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.netG(x)
 
+    def setup(self, stage: str) -> None:
+        self.setup_class_guidance()  # needs the datamodule's classes; before the optimizers
+
+    def on_fit_start(self) -> None:
+        self.setup_color_prior()  # classification: class-rebalancing weights
+
     # -------------------------------------------------------------- training
     def _check_finite(self, **losses: torch.Tensor) -> None:
         bad = {k: v.item() for k, v in losses.items() if not torch.isfinite(v)}
@@ -131,17 +163,25 @@ class ColorizationGAN(pl.LightningModule):
 
     def discriminator_loss(self, real_A, real_B, fake_B) -> dict[str, torch.Tensor]:
         pred_fake = self.netD(torch.cat([real_A, fake_B.detach()], 1))  # (B, 1, h, w)
-        pred_real = self.netD(torch.cat([real_A, real_B], 1))
+        real_in = torch.cat([real_A, real_B], 1)
+        gamma = float(self.hparams.r1_gamma)
+        if gamma > 0:
+            real_in = real_in.detach().requires_grad_(True)
+        pred_real = self.netD(real_in)
         loss_D_fake = self.criterionGAN(pred_fake, False, for_discriminator=True)
         loss_D_real = self.criterionGAN(pred_real, True, for_discriminator=True)
-        return {"loss_D": 0.5 * (loss_D_fake + loss_D_real), "loss_D_real": loss_D_real,
-                "loss_D_fake": loss_D_fake}
+        out = {"loss_D": 0.5 * (loss_D_fake + loss_D_real), "loss_D_real": loss_D_real,
+               "loss_D_fake": loss_D_fake}
+        if gamma > 0:  # R1 on real data (Mescheder et al. 2018)
+            out["loss_D_R1"] = r1_penalty(pred_real, real_in)
+            out["loss_D"] = out["loss_D"] + gamma * out["loss_D_R1"]
+        return out
 
     def training_step(self, batch: dict, batch_idx: int) -> None:
         real_A, real_B, g_in = self.prepare_batch(batch)
-        fake_B = self.netG(g_in)  # (B, C_out, H, W)
+        fake_B, logits = self.generate(g_in)  # (B, C_out, H, W), bin logits or None
         logs: dict[str, torch.Tensor] = {}
-        if self.adversarial:
+        if self.adversarial_now():
             opt_G, opt_D = self.optimizers()
             self.toggle_optimizer(opt_D)  # only D's parameters require grad
             for _ in range(self.hparams.d_steps_per_g_step):
@@ -153,16 +193,19 @@ class ColorizationGAN(pl.LightningModule):
             self.toggle_optimizer(opt_G)  # D is frozen during the G step
             loss_G_GAN = self.criterionGAN(self.netD(torch.cat([real_A, fake_B], 1)), True,
                                            for_discriminator=False)
-        else:
-            opt_G = self.optimizers()
+        else:  # regression baseline, or the reconstruction warm-up (model.pretrain_epochs)
+            opts = self.optimizers()
+            opt_G = opts[0] if isinstance(opts, (list, tuple)) else opts
             loss_G_GAN = torch.zeros((), device=fake_B.device)
         loss_G_rec = self.criterionRec(fake_B, real_B) * self.hparams.lambda_rec
-        loss_G = loss_G_GAN + loss_G_rec
+        extra = self.recipe_losses(logits, real_B, batch)  # classification, class guidance
+        loss_G = loss_G_GAN + loss_G_rec + sum(v for k, v in extra.items() if k.startswith("loss"))
         self._check_finite(loss_G=loss_G)
         self._step(opt_G, loss_G)
-        if self.adversarial:
+        self.update_ema()
+        if self.adversarial_now():
             self.untoggle_optimizer(opt_G)
-        logs.update(loss_G_GAN=loss_G_GAN, loss_G_rec=loss_G_rec, loss_G=loss_G)
+        logs.update(loss_G_GAN=loss_G_GAN, loss_G_rec=loss_G_rec, loss_G=loss_G, **extra)
         self.log_dict({f"train/{k}": v.detach() for k, v in logs.items()}, prog_bar=False,
                       on_step=True, on_epoch=True, batch_size=real_A.shape[0])
         self.log("loss_G", loss_G.detach(), prog_bar=True, logger=False, batch_size=real_A.shape[0])
@@ -191,7 +234,7 @@ class ColorizationGAN(pl.LightningModule):
     def colorize_batch(self, batch: dict) -> dict[str, torch.Tensor]:
         """RGB batch -> gray input, generated and ground-truth RGB, each (B, 3, H, W) in [0, 1]."""
         real_A, real_B, g_in = self.prepare_batch(batch)
-        fake_B = self.netG(g_in)
+        fake_B = self.predict(g_in)  # EMA weights and flip averaging when switched on
         return {"gray": self.cs.gray_rgb(real_A), "fake": self.cs.decode(real_A, fake_B),
                 "real": batch["rgb"].float().clamp(0, 1)}
 
@@ -207,7 +250,9 @@ class ColorizationGAN(pl.LightningModule):
             self.val_samples = {k: v[:n].detach().float().cpu() for k, v in out.items()}
 
     def on_validation_epoch_end(self) -> None:
-        self.log_dict(self.val_metrics.compute(), prog_bar=False)
+        metrics = self.val_metrics.compute()
+        metrics["val/select"] = selection_score(metrics, self.selection)  # checkpoint rule
+        self.log_dict(metrics, prog_bar=False)
         self.log("val_psnr", self.val_metrics.model["psnr"].compute(), prog_bar=True, logger=False)
         self.val_metrics.reset()
 
@@ -221,27 +266,30 @@ class ColorizationGAN(pl.LightningModule):
     # ------------------------------------------------------------ optimizers
     def configure_optimizers(self):
         h = self.hparams
-        opt_G = make_optimizer(h.optimizer_G, "optimizer_G", self.netG)
+        params_G = list(self.netG.parameters())
+        if self.guidance is not None:  # the auxiliary classifier trains with netG
+            params_G += list(self.guidance.parameters())
+        opt_G = make_optimizer(h.optimizer_G, "optimizer_G", params_G)
         optimizers, schedulers = [opt_G], []
         if h.scheduler_G:
             schedulers.append(instantiate(h.scheduler_G)(optimizer=opt_G))
         if self.adversarial:
-            opt_D = make_optimizer(h.optimizer_D, "optimizer_D", self.netD)
+            opt_D = make_optimizer(h.optimizer_D, "optimizer_D", self.netD.parameters())
             optimizers.append(opt_D)
             if h.scheduler_D:
                 schedulers.append(instantiate(h.scheduler_D)(optimizer=opt_D))
         return optimizers if not schedulers else (optimizers, schedulers)
 
 
-def make_optimizer(cfg: dict | None, name: str, net: torch.nn.Module) -> torch.optim.Optimizer:
-    """``model.optimizer_G/D`` (a ``_partial_`` factory) applied to ``net``'s parameters.
+def make_optimizer(cfg: dict | None, name: str, params) -> torch.optim.Optimizer:
+    """``model.optimizer_G/D`` (a ``_partial_`` factory) applied to ``params``.
     The defaults (Adam, lr 2e-4, betas (0.5, 0.999)) live in conf/model/unet_gan.yaml only."""
     if not cfg:
         raise ValueError(
             f"model.{name} is not set: give a _partial_ optimizer factory, e.g. "
             f"{{_target_: torch.optim.Adam, _partial_: true, lr: 0.0002, betas: [0.5, 0.999]}} "
             "(the pix2pix default of conf/model/unet_gan.yaml, which every model config extends).")
-    return instantiate(cfg)(params=net.parameters())
+    return instantiate(cfg)(params=params)
 
 
 def linear_decay(n_epochs: int, n_epochs_decay: int):

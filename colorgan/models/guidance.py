@@ -1,0 +1,59 @@
+"""Class guidance (ChromaGAN, Vitoria et al. 2020, arXiv:1907.09837): an auxiliary classifier
+on the generator's bottleneck, trained on the labels that class-folder datasets already have
+(CIFAR-10 classes, scene or landscape folders), so the encoder learns what the picture shows.
+
+The head reads the bottleneck through a forward hook, so the generator itself is unchanged and
+inference (``colorgan colorize``) never needs the head.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def bottleneck_module(netG: nn.Module) -> tuple[nn.Module, int]:
+    """The module whose output is netG's bottleneck, and its channel count."""
+    net = getattr(netG, "net", netG)  # a BinnedGenerator wraps the U-Net
+    down = getattr(net, "down", None)
+    widths = getattr(net, "widths", None)
+    if down is None or widths is None:
+        raise ValueError(f"model.class_guidance needs a U-Net generator (model/netG=unet_*); "
+                         f"{type(net).__name__} has no bottleneck to attach the classifier to.")
+    return down[-1], int(widths[-1])
+
+
+class ClassGuidance(nn.Module):
+    """Global-average-pooled bottleneck -> class logits; ``loss(labels)`` after a netG pass."""
+
+    def __init__(self, netG: nn.Module, num_classes: int, hidden: int = 256) -> None:
+        super().__init__()
+        if num_classes < 2:
+            raise ValueError(f"model.class_guidance: the dataset has {num_classes} class(es); "
+                             "class guidance needs at least 2 (a class-folder dataset).")
+        module, channels = bottleneck_module(netG)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                  nn.Linear(channels, hidden), nn.ReLU(True),
+                                  nn.Linear(hidden, num_classes))
+        self._features: torch.Tensor | None = None
+        module.register_forward_hook(self._keep)
+
+    def _keep(self, _module, _inputs, output: torch.Tensor) -> None:
+        self._features = output  # (B, C, h, w) of the latest netG pass
+
+    def loss(self, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Cross-entropy of the latest bottleneck against ``labels`` (-1 = unknown, ignored)
+        -> (loss, accuracy over the labelled items)."""
+        if self._features is None:
+            raise RuntimeError("ClassGuidance.loss called before a generator pass.")
+        logits = self.head(self._features.float())  # (B, K)
+        known = labels >= 0
+        if not bool(known.any()):
+            zero = logits.sum() * 0.0
+            return zero, zero.detach()
+        loss = F.cross_entropy(logits[known], labels[known])
+        acc = (logits[known].argmax(1) == labels[known]).float().mean()
+        return loss, acc.detach()
+
+
+__all__ = ["ClassGuidance", "bottleneck_module"]

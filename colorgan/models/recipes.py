@@ -1,0 +1,170 @@
+"""Recipe switches that compose with every ColorizationGAN model (see conf/model/*.yaml):
+
+- ``classification``: colour as classification over ab bins with class rebalancing and
+  annealed-mean decoding (Zhang, Isola & Efros 2016, arXiv:1603.08511).
+- ``pretrain_epochs``: reconstruction only first, then the adversarial phase (DeOldify's
+  "NoGAN" idea); resumable, since the phase follows the epoch.
+- ``ema``: an exponential moving average of netG's weights for validation, checkpoints'
+  inference and colorize (Polyak averaging; torch.optim.swa_utils.AveragedModel).
+- ``class_guidance``: an auxiliary classifier on netG's bottleneck (ChromaGAN, arXiv:1907.09837).
+- ``r1_gamma``, ``spectral_norm``: discriminator stabilisers (:mod:`colorgan.models.regularizers`).
+- ``tta_flip``: average the prediction with that of the horizontally flipped input.
+- ``selection``: the checkpoint rule (:mod:`colorgan.selection`).
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+
+import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from colorgan.color import uint8_to_float
+from colorgan.models.color_classes import (
+    BinnedGenerator,
+    ClassRebalance,
+    cached_prior,
+    empirical_prior,
+    soft_cross_entropy,
+)
+from colorgan.models.guidance import ClassGuidance
+from colorgan.models.regularizers import apply_spectral_norm
+from colorgan.selection import check_rule
+
+log = logging.getLogger("colorgan")
+
+
+class RecipeMixin:
+    """The recipe switches' state and hooks; mixed into :class:`ColorizationGAN`."""
+
+    def build_recipes(self, args: dict) -> None:
+        self.classify = isinstance(self.netG, BinnedGenerator)
+        if int(args["pretrain_epochs"]) < 0:
+            raise ValueError(f"model.pretrain_epochs={args['pretrain_epochs']} must be >= 0.")
+        if args["spectral_norm"] and self.netD is not None:
+            apply_spectral_norm(self.netD)
+        if float(args["r1_gamma"]) < 0:
+            raise ValueError(f"model.r1_gamma={args['r1_gamma']} must be >= 0 (0 = off).")
+        cls = dict(args["classification"] or {})
+        self.rebalance: ClassRebalance | None = None
+        if self.classify:  # the training set's colour prior, estimated at fit start
+            self.register_buffer("color_prior", torch.zeros(self.netG.bins.num_bins))
+            lam = cls.get("rebalance", 0.5)
+            if lam is not None and not 0.0 <= float(lam) <= 1.0:
+                raise ValueError(f"model.classification.rebalance={lam} must be in [0, 1] "
+                                 "(0.5 in Zhang et al.) or null for no rebalancing.")
+        ema = dict(args["ema"] or {})
+        self.netG_ema = None
+        if ema.get("enabled", False):
+            decay = float(ema.get("decay", 0.999))
+            if not 0.0 < decay < 1.0:
+                raise ValueError(f"model.ema.decay={decay} must be in (0, 1), e.g. 0.999.")
+            self.netG_ema = AveragedModel(self.netG, multi_avg_fn=get_ema_multi_avg_fn(decay),
+                                          use_buffers=True)
+            self.netG_ema.requires_grad_(False)
+        self.guidance: ClassGuidance | None = None
+        cg = dict(args["class_guidance"] or {})
+        if cg.get("enabled", False) and cg.get("num_classes"):  # known: rebuilt from a checkpoint
+            self.guidance = ClassGuidance(self.netG, int(cg["num_classes"]), cg.get("hidden", 256))
+        self.selection = check_rule(args["selection"])
+
+    # ---------------------------------------------------------------- setup
+    def setup_class_guidance(self) -> None:
+        """Build the classifier once the datamodule's classes are known (or warn it is off)."""
+        cg = self.hparams.class_guidance
+        if not (cg or {}).get("enabled", False) or self.guidance is not None:
+            return
+        dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        classes = getattr(dm, "classes", None)
+        if not classes or len(classes) < 2:
+            warnings.warn("model.class_guidance.enabled=true, but the dataset has no class labels "
+                          f"({type(dm).__name__}); class guidance is off for this run. Use a "
+                          "class-folder dataset (cifar10, landscapes, data=folder "
+                          "data.class_labels=true).", stacklevel=2)
+            return
+        cg["num_classes"] = len(classes)  # saved with the hyper-parameters
+        self.guidance = ClassGuidance(self.netG, len(classes), cg.get("hidden", 256))
+
+    def setup_color_prior(self) -> None:
+        """Estimate (or load from the cache) the training set's ab prior -> rebalance weights."""
+        if not self.classify:
+            return
+        cls = dict(self.hparams.classification or {})
+        if not bool(self.color_prior.sum() > 0):
+            dm = self.trainer.datamodule
+            data = dm.data_train
+            n = min(len(data), int(cls.get("prior_images", 2000)))
+            key = (f"{type(dm).__name__}|{getattr(dm, 'root', '')}|{dm.image_size}|{len(data)}|"
+                   f"{n}|{cls.get('grid', 10.0)}")
+
+            def compute() -> torch.Tensor:
+                def batches(bs: int = 64):
+                    for i in range(0, n, bs):
+                        yield uint8_to_float(torch.stack([data[j]["rgb"]
+                                                          for j in range(i, min(n, i + bs))]))
+                return empirical_prior(batches(), self.netG.bins.cpu(), max_batches=10 ** 9)
+
+            prior = cached_prior(cls.get("cache_dir"), key, compute)
+            self.color_prior.copy_(prior.to(self.color_prior.device))
+        lam = cls.get("rebalance", 0.5)
+        self.rebalance = None if lam is None else ClassRebalance(
+            self.color_prior.cpu(), self.netG.bins.centres.cpu(), float(lam),
+            float(cls.get("sigma", 5.0))).to(self.device)
+
+    # ------------------------------------------------------------- training
+    def generate(self, g_in: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """netG pass -> (fake_B (B, C_out, H, W), bin logits (B, Q, H, W) or None)."""
+        if not self.classify:
+            return self.netG(g_in), None
+        logits = self.netG.logits(g_in)
+        return self.netG.bins.decode(logits, self.netG.temperature), logits
+
+    def adversarial_now(self) -> bool:
+        """Whether the GAN terms are on this epoch (off during the reconstruction warm-up)."""
+        return self.adversarial and self.current_epoch >= int(self.hparams.pretrain_epochs)
+
+    def recipe_losses(self, logits: torch.Tensor | None, real_B: torch.Tensor,
+                      batch: dict) -> dict[str, torch.Tensor]:
+        """The extra generator terms, each already weighted: loss_G_cls, loss_G_class."""
+        out: dict[str, torch.Tensor] = {}
+        if self.classify and logits is not None:
+            bins = self.netG.bins
+            target = bins.soft_encode(real_B)  # (B, Q, H, W)
+            w = None if self.rebalance is None else self.rebalance(bins.nearest(real_B))
+            weight = float((self.hparams.classification or {}).get("weight", 1.0))
+            out["loss_G_cls"] = soft_cross_entropy(logits, target, w) * weight
+        if self.guidance is not None and "label" in batch:
+            loss, acc = self.guidance.loss(batch["label"].long())
+            out["loss_G_class"] = loss * float(self.hparams.class_guidance.get("weight", 0.1))
+            out["class_acc"] = acc
+        return out
+
+    def update_ema(self) -> None:
+        if self.netG_ema is not None:
+            self.netG_ema.update_parameters(self.netG)
+
+    # ----------------------------------------------------------- inference
+    def set_temperature(self, temperature: float, option: str = "temperature") -> None:
+        """Annealed-mean temperature of a classification model (raw and EMA weights)."""
+        if not self.classify:
+            raise ValueError(f"{option}={temperature}: this model predicts ab directly; a "
+                             "temperature needs model.classification.enabled=true.")
+        if not float(temperature) > 0:
+            raise ValueError(f"{option}={temperature} must be > 0 (1 = mean, small = vivid).")
+        for net in (self.netG, self.eval_generator()):
+            net.temperature = float(temperature)
+
+    def eval_generator(self) -> torch.nn.Module:
+        """The weights used for validation, test and the checkpoint's inference."""
+        return self.netG_ema.module if self.netG_ema is not None else self.netG
+
+    def predict(self, g_in: torch.Tensor) -> torch.Tensor:
+        """Generator output for evaluation: EMA weights, optional horizontal-flip averaging."""
+        net = self.eval_generator()
+        fake_B = net(g_in)
+        if self.hparams.tta_flip:
+            fake_B = 0.5 * (fake_B + net(g_in.flip(-1)).flip(-1))
+        return fake_B
+
+
+__all__ = ["RecipeMixin"]

@@ -1,0 +1,16 @@
+# The rows of experiments/quality: name and overrides on top of experiment=scenes64_pix2pix.
+# Sourced by run.sh; every row has the same data, network sizes and training budget.
+ROWS=(
+  "mse|model.adversarial=false model.rec_loss=mse model.lambda_rec=1"
+  "l1|model.adversarial=false model.rec_loss=l1 model.lambda_rec=1"
+  "pix2pix|"
+  "cls|model.adversarial=false model.lambda_rec=0 model.classification.enabled=true"
+  "cls_norebal|model.adversarial=false model.lambda_rec=0 model.classification.enabled=true model.classification.rebalance=null"
+  "cls_gan|model.lambda_rec=0 model.classification.enabled=true"
+  "nogan|model.pretrain_epochs=15"
+  "ema|model.ema.enabled=true"
+  "guidance|data.class_labels=true model.class_guidance.enabled=true"
+  "r1_sn|model.r1_gamma=1.0 model.spectral_norm=true model.netD.norm=none"
+  "hinge|model.gan_mode=hinge"
+  "tta|model.tta_flip=true"
+)
