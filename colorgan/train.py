@@ -104,6 +104,7 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
             "epochs": int(trainer.current_epoch),
             "status": "ok",
             **checkpoint_summary(trainer),
+            "selection": getattr(model, "selection", None),  # the rule behind best_checkpoint
         }
         (out_dir / "metrics.json").write_text(json.dumps(payload, indent=2))
         for lg in loggers:  # loss curves + val PSNR vs gray baseline, as a picture

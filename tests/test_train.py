@@ -50,9 +50,10 @@ def test_run_folder_holds_config_metrics_checkpoints_and_samples(tmp_path):
     assert saved["gray_baseline"]["colorfulness"] < 1.0  # no colour at all
     assert saved["colorfulness_gt"] > 10
     assert (run / "config.yaml").is_file() and (run / "checkpoints" / "last.ckpt").is_file()
-    best = list((run / "checkpoints").glob("epoch_*-psnr_*.ckpt"))  # best val PSNR
+    best = list((run / "checkpoints").glob("epoch_*-select_*.ckpt"))  # best by the rule
     assert [str(p) for p in best] == [saved["best_checkpoint"]]
-    assert saved["best_monitor"] == "val/psnr"  # one epoch: the best is the final weights
+    assert saved["best_monitor"] == "val/select"  # one epoch: the best is the final weights
+    assert saved["selection"]["rule"] == "psnr"  # the default rule: val/select = val/psnr
     assert saved["best_score"] == pytest.approx(metrics["val/psnr"], rel=1e-5)
     assert saved["last_checkpoint"] == str(run / "checkpoints" / "last.ckpt")
     assert list((run / "samples").glob("*.png"))
