@@ -12,10 +12,10 @@ help:  ## show this help
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e ".[dev]"
+	$(PY) -m pip install -e ".[dev,app]"
 	@touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install colorgan with dev tools
+install: $(STAMP)  ## create .venv and install colorgan with dev tools and the web page
 
 train: $(STAMP)  ## train on built-in synthetic data (a few minutes on CPU, no download)
 	$(PY) train.py experiment=quickstart $(ARGS)

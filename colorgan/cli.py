@@ -7,6 +7,7 @@
     colorgan colorize INPUT -o OUT --ckpt   colorize an image, a folder or a video
     colorgan scenes VIDEO                   print scene-cut timestamps
     colorgan eval-video VIDEO --ckpt        per-frame and temporal metrics on a colour video
+    colorgan serve --ckpt CKPT              the web page: colorize uploaded photos and films
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "colorize": ("colorgan.colorize.cli", "colorize_main", "colorize an image, folder or video"),
     "scenes": ("colorgan.colorize.cli", "scenes_main", "print the scene cuts of a video"),
     "eval-video": ("colorgan.colorize.cli", "eval_video_main", "metrics of a colorized video"),
+    "serve": ("colorgan.app.cli", "serve_main", "web page for photos and films (extra: app)"),
 }
 HYDRA_COMMANDS = {"train", "eval"}  # these read sys.argv themselves
 

@@ -1,0 +1,76 @@
+"""``colorgan serve --ckpt CKPT``: the web page for colorizing photos and films.
+
+    colorgan serve --ckpt last.ckpt                 # http://127.0.0.1:7860, this machine only
+    colorgan serve --ckpt last.ckpt --host 0.0.0.0 --port 8000 --max-upload-mb 200
+"""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+
+from colorgan.app.uploads import Limits
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="colorgan serve",
+                                description="A web page that colorizes uploaded photos and films.")
+    p.add_argument("--ckpt", required=True, help="a .ckpt saved by `colorgan train`")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on; the default serves this machine only, 0.0.0.0 "
+                        "serves the network (anyone who can reach it can upload)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--device", default="auto", help="auto (GPU if any), cpu, cuda, cuda:1 ...")
+    p.add_argument("--max-upload-mb", type=float, default=Limits.max_upload_mb)
+    p.add_argument("--max-film-seconds", type=float, default=Limits.max_film_seconds)
+    p.add_argument("--max-pixels", type=int, default=Limits.max_pixels,
+                   help="largest photo / film frame, in pixels")
+    p.add_argument("--workers", type=int, default=2, help="uploads colorized at the same time")
+    p.add_argument("--workdir", default=None,
+                   help="where the temporary upload folder is made (default: the system's temp)")
+    return p
+
+
+def _check(a: argparse.Namespace) -> None:
+    for opt, value in (("--max-upload-mb", a.max_upload_mb), ("--max-film-seconds",
+                       a.max_film_seconds), ("--max-pixels", a.max_pixels), ("--workers", a.workers)):
+        if value <= 0:
+            raise ValueError(f"{opt} {value}: must be positive.")
+    if not 0 < a.port < 65536:
+        raise ValueError(f"--port {a.port}: must be in 1..65535.")
+
+
+def serve_main(argv: list[str]) -> int:
+    a = parser().parse_args(argv)
+    try:
+        import uvicorn
+
+        from colorgan.app.server import create_app
+    except ImportError as e:
+        print(f"error: colorgan serve needs the app extra ({e.name} is missing): "
+              "pip install -e '.[app]'  (make install does it).", file=sys.stderr)
+        return 1
+    from colorgan.colorize.colorizer import CheckpointError, Colorizer
+
+    try:
+        _check(a)
+        colorizer = Colorizer.from_checkpoint(a.ckpt, a.device)
+    except (CheckpointError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    try:
+        public = not ipaddress.ip_address(a.host).is_loopback
+    except ValueError:  # a host name
+        public = a.host != "localhost"
+    if public:
+        print(f"warning: --host {a.host} serves the page to the network: anyone who can reach "
+              "this machine can upload files.", file=sys.stderr)
+    app = create_app(colorizer, Limits(a.max_upload_mb, a.max_film_seconds, a.max_pixels),
+                     a.workdir, a.workers)
+    print(f"colorgan serve: open http://{'localhost' if not public else a.host}:{a.port} "
+          "(Ctrl+C stops it)", flush=True)
+    uvicorn.run(app, host=a.host, port=a.port, log_level="warning")
+    return 0
+
+
+__all__ = ["parser", "serve_main"]

@@ -1,0 +1,140 @@
+"""The FastAPI app behind ``colorgan serve``: one HTML page and a small JSON API.
+
+    GET  /                         the page (colorgan/app/static/index.html)
+    GET  /api/info                 limits, temporal modes the checkpoint accepts, slider ranges
+    POST /api/colorize?name=...    the raw file as the body; photos answer when done (200),
+                                   films at once (202) with a job to poll
+    GET  /api/jobs/{id}            state and progress of a job
+    GET  /api/jobs/{id}/{file}     a result (gray.png, color.png, original.png, color.mp4)
+
+Every refusal is JSON ``{"error": message}`` with a 4xx/5xx code; the server keeps serving.
+"""
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from colorgan.app.jobs import JobStore
+from colorgan.app.uploads import Limits, UploadError, identify, save_stream
+from colorgan.app.work import CHROMA_RANGE, colorize_film, colorize_photo
+from colorgan.colorize.colorizer import TEMPORAL_MODES, Colorizer
+
+PAGE = Path(__file__).with_name("static") / "index.html"
+MEDIA_TYPES = {".png": "image/png", ".mp4": "video/mp4"}
+
+
+def allowed_modes(colorizer: Colorizer) -> list[str]:
+    """The temporal modes this checkpoint's generator accepts (check_mode is the judge)."""
+    modes = []
+    for mode in TEMPORAL_MODES:
+        try:
+            colorizer.check_mode(mode)
+            modes.append(mode)
+        except ValueError:
+            pass
+    return modes
+
+
+def _check_params(chroma: float, temporal: str, strength: float, modes: list[str]) -> None:
+    lo, hi = CHROMA_RANGE
+    if not lo <= chroma <= hi:
+        raise UploadError(f"chroma={chroma}: the colour strength must be in [{lo:g}, {hi:g}].")
+    if temporal not in modes:
+        raise UploadError(f"temporal={temporal!r}: this checkpoint accepts {modes}.")
+    if not 0.0 <= strength < 1.0:
+        raise UploadError(f"strength={strength}: the smoothing strength must be in [0, 1).")
+
+
+def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str | None = None,
+               workers: int = 2, keep_seconds: float = 3600.0) -> FastAPI:
+    """The app for one loaded model; uploads and results live in a temporary folder that is
+    deleted when the app shuts down (or the process exits)."""
+    limits = limits or Limits()
+    store = JobStore(Path(tempfile.mkdtemp(prefix="colorgan-serve-", dir=workdir)), workers,
+                     keep_seconds=keep_seconds)
+    modes = allowed_modes(colorizer)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        store.close()
+
+    app = FastAPI(title="colorgan", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.store, app.state.limits = store, limits
+
+    @app.exception_handler(UploadError)
+    async def refused(request: Request, e: UploadError) -> JSONResponse:
+        return JSONResponse({"error": str(e)}, status_code=e.status)
+
+    @app.get("/", response_class=HTMLResponse)
+    async def page() -> str:
+        return PAGE.read_text(encoding="utf-8")
+
+    @app.get("/api/info")
+    async def info() -> dict:
+        return {"modes": modes, "chroma_range": CHROMA_RANGE, "max_upload_mb": limits.max_upload_mb,
+                "max_film_seconds": limits.max_film_seconds, "max_pixels": limits.max_pixels}
+
+    @app.post("/api/colorize")
+    async def colorize(request: Request, name: str = "upload", chroma: float = 1.0,
+                       temporal: str = "", strength: float = 0.6) -> JSONResponse:
+        name = Path(name).name[:200] or "upload"  # for messages only, never a path
+        temporal = temporal or modes[0]
+        _check_params(chroma, temporal, strength, modes)
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limits.max_bytes:  # refuse before reading it
+            raise UploadError(f"{name}: larger than the {limits.max_upload_mb:g} MB upload limit. "
+                              "Upload a smaller file, or start the server with a larger "
+                              "--max-upload-mb.", 413)
+        job = store.new(name)
+        try:
+            await save_stream(request.stream(), job.folder / "upload", name, limits)
+            upload = await run_in_threadpool(identify, job.folder / "upload", name, limits)
+        except (UploadError, ClientDisconnect):
+            store.remove(job)
+            raise
+        job.kind = upload.kind
+        if upload.kind == "film":
+            store.submit(job, partial(colorize_film, upload=upload, colorizer=colorizer,
+                                      limits=limits, temporal=temporal, strength=strength))
+            return JSONResponse(job.public(), status_code=202)
+        await asyncio.wrap_future(store.submit(job, partial(
+            colorize_photo, upload=upload, colorizer=colorizer, chroma=chroma)))
+        if job.state == "error":
+            store.remove(job)
+            return JSONResponse({"error": job.message}, status_code=422)
+        return JSONResponse(job.public())
+
+    def _job(job_id: str):
+        job = store.get(job_id)
+        if job is None:
+            raise UploadError(f"job {job_id[:40]}: unknown or expired; upload the file again.", 404)
+        return job
+
+    @app.get("/api/jobs/{job_id}")
+    async def job_state(job_id: str) -> dict:
+        return _job(job_id).public()
+
+    @app.get("/api/jobs/{job_id}/{file}")
+    async def job_file(job_id: str, file: str, download: bool = False) -> FileResponse:
+        job = _job(job_id)
+        if file not in job.files.values() or job.state != "done":
+            raise UploadError(f"{file[:60]}: no such result for this job.", 404)
+        stem = Path(job.name).stem or "colorgan"
+        return FileResponse(job.folder / file, media_type=MEDIA_TYPES[Path(file).suffix],
+                            filename=f"{stem}_{file}" if download else None,
+                            content_disposition_type="attachment" if download else "inline")
+
+    return app
+
+
+__all__ = ["allowed_modes", "create_app"]

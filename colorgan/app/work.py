@@ -1,0 +1,71 @@
+"""What a job does: colorize a photo (gray | colorized | original) or a film (streamed, audio kept).
+
+Both go through the same public functions as ``colorgan colorize``: ``Colorizer.colorize`` and
+``read_image``/``write_image`` for photos, ``colorize_video`` (the streaming pipeline) for films.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from colorgan.app.jobs import Job
+from colorgan.app.uploads import Limits, Upload
+from colorgan.color import float_to_uint8, lab_norm_to_rgb, rgb_to_lab_norm, uint8_to_float
+from colorgan.colorize.colorizer import Colorizer
+from colorgan.colorize.films import colorize_video, is_colour
+from colorgan.colorize.photos import read_image, write_image
+
+CHROMA_RANGE = (0.0, 2.0)  # the page's "colour strength" slider: 0 = gray, 1 = the model's output
+
+
+def gray_of(rgb: torch.Tensor) -> torch.Tensor:
+    """uint8 (B, 3, H, W) -> its Lab lightness as gray uint8 (B, 3, H, W): what the model sees."""
+    L, ab = rgb_to_lab_norm(uint8_to_float(rgb))  # (B, 1, H, W), (B, 2, H, W)
+    return float_to_uint8(lab_norm_to_rgb(L, torch.zeros_like(ab)))
+
+
+def scale_chroma(rgb: torch.Tensor, chroma: float) -> torch.Tensor:
+    """Multiply the a*b* chroma of uint8 (B, 3, H, W) by ``chroma``; 1 returns it unchanged."""
+    if chroma == 1.0:
+        return rgb
+    L, ab = rgb_to_lab_norm(uint8_to_float(rgb))
+    return float_to_uint8(lab_norm_to_rgb(L, (ab * chroma).clamp(-1, 1)))
+
+
+def colorize_photo(job: Job, upload: Upload, colorizer: Colorizer, chroma: float = 1.0) -> None:
+    """Write gray.png, color.png (full resolution) and, for a colour upload, original.png."""
+    rgb = read_image(upload.path).unsqueeze(0)  # (1, 3, H, W)
+    fake = scale_chroma(colorizer.colorize(rgb), chroma)  # (1, 3, H, W)
+    outputs = {"gray": gray_of(rgb), "color": fake}
+    if is_colour(rgb):
+        outputs["original"] = rgb
+    for role, img in outputs.items():
+        write_image(img[0], job.folder / f"{role}.png", overwrite=True)
+    job.files = {role: f"{role}.png" for role in outputs}
+    job.height, job.width = fake.shape[-2:]
+
+
+def colorize_film(job: Job, upload: Upload, colorizer: Colorizer, limits: Limits,
+                  temporal: str = "independent", strength: float = 0.6) -> None:
+    """color.mp4 through the streaming pipeline; ``job.done`` counts the frames as they pass."""
+    rate = upload.rate or 30.0
+    max_frames = None
+    if upload.seconds is None:  # a container without a duration: stop at the length limit
+        max_frames = math.ceil(limits.max_film_seconds * rate)
+    job.total = upload.frames or (round(upload.seconds * rate) if upload.seconds else 0)
+
+    def on_batch(done: int) -> None:
+        job.done = done
+        job.total = max(job.total, done)
+
+    result = colorize_video(upload.path, job.folder / "color.mp4", colorizer, temporal, strength,
+                            overwrite=True, max_frames=max_frames, progress=False,
+                            on_batch=on_batch)
+    job.total = job.done = result.frames
+    job.files = {"film": "color.mp4"}
+    job.width, job.height = upload.width, upload.height
+    job.message = f"{result.frames} frames in {result.seconds:.1f} s, {len(result.cuts)} scene cuts"
+
+
+__all__ = ["CHROMA_RANGE", "colorize_film", "colorize_photo", "gray_of", "scale_chroma"]

@@ -1,0 +1,80 @@
+"""Helpers for the web page tests: a real uvicorn server on a free local port, test files.
+
+(No tests here; imported by test_app.py and test_app_browser.py.)
+"""
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("fastapi", reason="the app extra is not installed: pip install -e '.[app]'")
+import uvicorn  # noqa: E402
+
+from colorgan.app.server import create_app  # noqa: E402
+from colorgan.app.uploads import Limits  # noqa: E402
+from colorgan.colorize.colorizer import Colorizer  # noqa: E402
+
+
+class LiveServer:
+    """``create_app(...)`` served by uvicorn in a thread, exactly as ``colorgan serve`` does."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]},
+                                       daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+
+    @property
+    def root(self) -> Path:
+        """The server's temporary folder of uploads and results."""
+        return self.app.state.store.root
+
+    def close(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+
+
+@contextmanager
+def live_server(ckpt: Path, tmp_path: Path, limits: Limits | None = None,
+                **kwargs) -> Iterator[LiveServer]:
+    app = create_app(Colorizer.from_checkpoint(ckpt, "cpu"), limits, str(tmp_path), **kwargs)
+    server = LiveServer(app)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def photo_bytes(h: int, w: int, seed: int = 0, mode: str = "L", fmt: str = "JPEG") -> bytes:
+    """A random-ish photo with structure (a gradient plus noise), encoded as ``fmt``."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = (xx * 255 / max(w - 1, 1) + rng.integers(0, 60, (h, w))) % 256
+    img = np.stack([base, np.roll(base, seed + 1, 0), 255 - base], -1).astype(np.uint8)
+    im = Image.fromarray(img).convert(mode)
+    buf = io.BytesIO()
+    im.save(buf, format=fmt, quality=95)
+    return buf.getvalue()
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(data)) as im:
+        return im.size
