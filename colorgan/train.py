@@ -16,6 +16,7 @@ import hydra
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from colorgan.plots import plot_training_curves
 from colorgan.utils.config import (
@@ -58,7 +59,8 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
         pl.seed_everything(cfg.seed, workers=True)
     out_dir = Path(cfg.paths.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    if rank_zero_only.rank == 0:  # DDP: every file of the run folder is written once
+        (out_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
     datamodule = hydra.utils.instantiate(cfg.data)
     model = hydra.utils.instantiate(cfg.model, _recursive_=False,
@@ -99,6 +101,8 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
             "last_checkpoint": getattr(ckpt_cb, "last_model_path", None) or None,
             "best_checkpoint": getattr(ckpt_cb, "best_model_path", None) or None,
         }
+        if not trainer.is_global_zero:  # metrics are already reduced over all ranks
+            return metrics, objects
         (out_dir / "metrics.json").write_text(json.dumps(payload, indent=2))
         for lg in loggers:  # loss curves + val PSNR vs gray baseline, as a picture
             if isinstance(lg, CSVLogger):

@@ -16,7 +16,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from colorgan.color import ColorSpace
 from colorgan.metrics import ColorMetrics
+from colorgan.models.ddp import ddp
 from colorgan.models.losses import GANLoss, reconstruction_loss
+from colorgan.utils import perf
 
 PREV_SOURCES = ("gt", "self")
 
@@ -53,6 +55,8 @@ class ColorizationGAN(pl.LightningModule):
         temporal: dict | None = None,
         num_samples: int = 8,
         train_image_size: int | None = None,
+        compile: bool | None = None,
+        channels_last: bool | None = None,
     ) -> None:
         super().__init__()
         args = {k: _plain(v) for k, v in locals().items() if k not in ("self", "__class__")}
@@ -80,6 +84,7 @@ class ColorizationGAN(pl.LightningModule):
         self.val_metrics = ColorMetrics("val/")
         self.test_metrics = ColorMetrics("test/")
         self.val_samples: dict[str, torch.Tensor] | None = None
+        self.finite_guard = perf.FiniteGuard()
 
     # ------------------------------------------------------------------ data
     def prepare_batch(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -106,24 +111,33 @@ class ColorizationGAN(pl.LightningModule):
 
     # -------------------------------------------------------------- training
     def _check_finite(self, **losses: torch.Tensor) -> None:
-        bad = {k: v.item() for k, v in losses.items() if not torch.isfinite(v)}
-        if bad:
-            raise FloatingPointError(
-                f"Non-finite loss at global step {self.global_step} (epoch {self.current_epoch}): "
-                f"{bad}. Training stopped; the last saved checkpoint is unchanged. Try a lower "
-                "model.optimizer_G.lr / model.optimizer_D.lr or model.grad_clip=1.0.")
+        self.finite_guard.update(self.global_step, losses)  # on the device: no host sync
+        if not perf.on_cuda(self.device):  # CPU: reading back is free, check at once
+            self.finite_guard.check(self.current_epoch)
+
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        if (batch_idx + 1) % max(1, self.trainer.log_every_n_steps) == 0:
+            self.finite_guard.check(self.current_epoch)  # GPU: one read per logging interval
+
+    def on_validation_start(self) -> None:  # before any checkpoint of this epoch is saved
+        self.finite_guard.check(self.current_epoch)
 
     def _step(self, opt, loss: torch.Tensor) -> None:
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
+        opt.step()  # clipping: on_before_optimizer_step
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        # Lightning calls this inside opt.step() after the AMP scaler has unscaled the
+        # gradients (16-mixed), so the norm is clipped in true units
         if self.hparams.grad_clip > 0:
-            self.clip_gradients(opt, gradient_clip_val=self.hparams.grad_clip,
+            self.clip_gradients(optimizer, gradient_clip_val=self.hparams.grad_clip,
                                 gradient_clip_algorithm="norm")
-        opt.step()
 
     def discriminator_loss(self, real_A, real_B, fake_B) -> dict[str, torch.Tensor]:
-        pred_fake = self.netD(torch.cat([real_A, fake_B.detach()], 1))  # (B, 1, h, w)
-        pred_real = self.netD(torch.cat([real_A, real_B], 1))
+        netD = ddp(self, "netD")  # its DDP wrapper under gan_ddp: loss_D reduces netD's grads
+        pred_fake = netD(torch.cat([real_A, fake_B.detach()], 1))  # (B, 1, h, w)
+        pred_real = netD(torch.cat([real_A, real_B], 1))
         loss_D_fake = self.criterionGAN(pred_fake, False, for_discriminator=True)
         loss_D_real = self.criterionGAN(pred_real, True, for_discriminator=True)
         return {"loss_D": 0.5 * (loss_D_fake + loss_D_real), "loss_D_real": loss_D_real,
@@ -131,7 +145,7 @@ class ColorizationGAN(pl.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> None:
         real_A, real_B, g_in = self.prepare_batch(batch)
-        fake_B = self.netG(g_in)  # (B, C_out, H, W)
+        fake_B = ddp(self, "netG")(g_in)  # (B, C_out, H, W); G step's netD stays unwrapped
         logs: dict[str, torch.Tensor] = {}
         if self.adversarial:
             opt_G, opt_D = self.optimizers()
@@ -158,6 +172,14 @@ class ColorizationGAN(pl.LightningModule):
         self.log_dict({f"train/{k}": v.detach() for k, v in logs.items()}, prog_bar=False,
                       on_step=True, on_epoch=True, batch_size=real_A.shape[0])
         self.log("loss_G", loss_G.detach(), prog_bar=True, logger=False, batch_size=real_A.shape[0])
+
+    def configure_model(self) -> None:
+        """The fast GPU path (model.channels_last, model.compile: null = on for CUDA)."""
+        device = self.trainer.strategy.root_device
+        if perf.resolve(self.hparams.get("channels_last"), device):
+            perf.to_channels_last(self.netG, self.netD)
+        if perf.resolve(self.hparams.get("compile"), device):
+            perf.compile_nets(self.netG, self.netD)
 
     def on_train_epoch_end(self) -> None:
         schedulers = self.lr_schedulers()
@@ -202,16 +224,22 @@ class ColorizationGAN(pl.LightningModule):
         h = self.hparams
         default = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 2e-4,
                    "betas": [0.5, 0.999]}
-        opt_G = instantiate(h.optimizer_G or default)(params=self.netG.parameters())
+        opt_G = self._optimizer(h.optimizer_G or default, self.netG)
         optimizers, schedulers = [opt_G], []
         if h.scheduler_G:
             schedulers.append(instantiate(h.scheduler_G)(optimizer=opt_G))
         if self.adversarial:
-            opt_D = instantiate(h.optimizer_D or default)(params=self.netD.parameters())
+            opt_D = self._optimizer(h.optimizer_D or default, self.netD)
             optimizers.append(opt_D)
             if h.scheduler_D:
                 schedulers.append(instantiate(h.scheduler_D)(optimizer=opt_D))
         return optimizers if not schedulers else (optimizers, schedulers)
+
+    def _optimizer(self, cfg: dict, net: torch.nn.Module):
+        """Instantiate a ``_partial_`` optimizer; fused Adam on CUDA where supported."""
+        factory, params = instantiate(cfg), list(net.parameters())
+        scaler = getattr(self.trainer.precision_plugin, "scaler", None) if self._trainer else None
+        return factory(params=params, **perf.fused_kwargs(factory, params, scaler is not None))
 
 
 def linear_decay(n_epochs: int, n_epochs_decay: int):
