@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from omegaconf import DictConfig, open_dict
 
 from colorgan.utils.config import CONFIG_DIR
 
+ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
@@ -55,3 +58,18 @@ TINY = [
 def tiny_overrides() -> list[str]:
     """Overrides that make any model train in about a second on CPU."""
     return list(TINY)
+
+
+def run_bounded(cmd: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
+    """Run in a new process group and kill the whole group (DDP's child ranks too) on timeout."""
+    env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        pytest.fail(f"{cmd[1:3]} did not finish in {timeout} s:\n{out[-3000:]}")
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, "")

@@ -2,34 +2,16 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY, make_cfg
+from conftest import TINY, make_cfg, run_bounded
 
 from colorgan.models.ddp import GANDDPStrategy, check_same, params_digest
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_bounded(cmd: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
-    """Run in a new process group and kill the whole group (DDP's child ranks too) on timeout."""
-    env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        pytest.fail(f"DDP run did not finish in {timeout} s:\n{out[-3000:]}")
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, "")
 
 
 def test_ddp_sim_trains_on_two_ranks_in_sync(tmp_path: Path) -> None:
