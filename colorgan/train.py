@@ -25,6 +25,7 @@ from colorgan.utils.config import (
     instantiate_callbacks,
     instantiate_loggers,
 )
+from colorgan.utils.launch import register_resolvers
 from colorgan.utils.wandb import finish_wandb
 
 log = logging.getLogger("colorgan")
@@ -112,6 +113,9 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     finally:
         finish_wandb()
     return metrics, objects
+
+
+register_resolvers()  # ${job_gpu:} (trainer=gpu_per_job)
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train.yaml")

@@ -50,3 +50,23 @@ def test_joblib_sweep_runs_jobs_in_parallel_and_reports(tmp_path: Path) -> None:
     assert {r["overrides"].split("model.lambda_rec=")[1][:3].rstrip(",") for r in rows} == {"10", "100"}
     assert all(5 < float(r["psnr"]) < 60 for r in rows)
     assert (sweep / "report.md").is_file() and (sweep / "report.png").is_file()
+
+
+def test_gpu_per_job_gives_each_parallel_job_its_own_gpu(tmp_path: Path, monkeypatch) -> None:
+    import torch
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf, open_dict
+
+    import colorgan.utils.launch  # noqa: F401  (registers ${job_gpu:})
+
+    cfg = make_cfg(tmp_path, ["trainer=gpu_per_job"])
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    for num, gpu in ((0, 0), (5, 1), (7, 3)):
+        OmegaConf.set_readonly(cfg.hydra, False)  # set_config froze it
+        with open_dict(cfg):
+            cfg.hydra.job.num = num
+        HydraConfig().set_config(cfg)
+        assert list(cfg.trainer.devices) == [gpu]
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    with pytest.raises(Exception, match="needs CUDA GPUs.*trainer=cpu"):
+        _ = cfg.trainer.devices
