@@ -46,6 +46,8 @@ def test_rank_check_names_the_ranks_that_differ() -> None:
 
 
 def test_ddp_configs(tmp_path: Path) -> None:
+    import colorgan.utils.launch  # noqa: F401  (registers ${cuda_accelerator:})
+
     sim = make_cfg(tmp_path, ["trainer=ddp_sim"]).trainer
     assert sim.strategy._target_.endswith("GANDDPStrategy")
     assert sim.strategy.process_group_backend == "gloo" and sim.accelerator == "cpu"
@@ -53,5 +55,7 @@ def test_ddp_configs(tmp_path: Path) -> None:
     gpu = make_cfg(tmp_path, ["trainer=ddp"]).trainer
     assert gpu.strategy.process_group_backend == "nccl" and gpu.sync_batchnorm is True
     assert gpu.accelerator == "gpu" and gpu.benchmark is True and "num_nodes" in gpu
+    on_cpu = make_cfg(tmp_path, ["trainer=ddp", "trainer.accelerator=cpu"]).trainer
+    assert on_cpu.sync_batchnorm is False  # SyncBatchNorm only where CUDA runs it
     strategy = GANDDPStrategy(process_group_backend="gloo")
     assert strategy.process_group_backend == "gloo"

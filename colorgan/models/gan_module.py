@@ -116,7 +116,7 @@ class ColorizationGAN(pl.LightningModule):
             self.finite_guard.check(self.current_epoch)
 
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
-        if (batch_idx + 1) % max(1, self.trainer.log_every_n_steps) == 0:
+        if (batch_idx + 1) % max(1, self.trainer.log_every_n_steps) == 0 or self.trainer.is_last_batch:
             self.finite_guard.check(self.current_epoch)  # GPU: one read per logging interval
 
     def on_validation_start(self) -> None:  # before any checkpoint of this epoch is saved

@@ -1,6 +1,10 @@
-"""Sweeps on one machine with several GPUs: ``trainer=gpu_per_job`` gives each job of a
-parallel multirun (``hydra/launcher=joblib``) its own GPU, ``hydra.job.num`` modulo the GPU
-count, through the ``${job_gpu:}`` resolver registered here."""
+"""Config resolvers for scaled-out runs, registered on import (``colorgan.train`` imports it).
+
+- ``${job_gpu:}``: ``trainer=gpu_per_job`` gives each job of a parallel multirun
+  (``hydra/launcher=joblib``) its own GPU, ``hydra.job.num`` modulo the GPU count;
+- ``${cuda_accelerator:${.accelerator}}``: true where the accelerator runs on CUDA, so
+  ``trainer=ddp`` turns SyncBatchNorm on only where it works (not on CPU processes).
+"""
 from __future__ import annotations
 
 import torch
@@ -18,9 +22,16 @@ def job_gpu() -> list[int]:
     return [int(num or 0) % count]
 
 
+def cuda_accelerator(accelerator: str) -> bool:
+    """Whether ``trainer.accelerator`` trains on CUDA devices."""
+    name = str(accelerator).lower()
+    return name in ("gpu", "cuda") or (name == "auto" and torch.cuda.is_available())
+
+
 def register_resolvers() -> None:
-    if not OmegaConf.has_resolver("job_gpu"):
-        OmegaConf.register_new_resolver("job_gpu", job_gpu)
+    for name, fn in (("job_gpu", job_gpu), ("cuda_accelerator", cuda_accelerator)):
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, fn)
 
 
 register_resolvers()
