@@ -175,7 +175,7 @@ class ColorizationGAN(pl.LightningModule):
 
     def configure_model(self) -> None:
         """The fast GPU path (model.channels_last, model.compile: null = on for CUDA)."""
-        device = self.trainer.strategy.root_device
+        device = self._trainer.strategy.root_device if self._trainer is not None else self.device
         if perf.resolve(self.hparams.get("channels_last"), device):
             perf.to_channels_last(self.netG, self.netD)
         if perf.resolve(self.hparams.get("compile"), device):
