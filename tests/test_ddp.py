@@ -9,6 +9,7 @@ import pytest
 import torch
 from conftest import TINY, make_cfg, run_bounded
 
+from colorgan.eval import evaluate
 from colorgan.models.ddp import GANDDPStrategy, check_same, params_digest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +34,14 @@ def test_ddp_sim_trains_on_two_ranks_in_sync(tmp_path: Path) -> None:
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["status"] == "ok" and metrics["global_step"] == 4
     assert 5 < metrics["model"]["psnr"] < 60 and 5 < metrics["gray_baseline"]["psnr"] < 60
+    # reduced over both ranks' shards (4 + 4 images): one process on all 8 gives the same numbers
+    one, _ = evaluate(make_cfg(tmp_path / "ev", [f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}",
+                                                 "split=val", "data.batch_size=4", "data.num_val=8",
+                                                 "trainer.enable_progress_bar=false"],
+                               config_name="eval.yaml"))
+    assert one["num_images"] == 8
+    for key in ("val/psnr", "val/ssim", "val/gray_psnr", "val/ciede2000", "val/colorfulness_gt"):
+        assert metrics["metrics"][key] == pytest.approx(one["metrics"][key], rel=1e-5), key
     state = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     keys = list(state["state_dict"])  # same keys as one-process training (wrappers unregistered)
     assert keys and all(k.startswith(("netG.", "netD.")) and ".module." not in k for k in keys)
