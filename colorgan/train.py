@@ -16,6 +16,7 @@ import hydra
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from colorgan.callbacks import LastCheckpoint
 from colorgan.plots import plot_training_curves
@@ -26,6 +27,7 @@ from colorgan.utils.config import (
     instantiate_loggers,
     short_errors,
 )
+from colorgan.utils.launch import register_resolvers
 from colorgan.utils.wandb import finish_wandb
 
 log = logging.getLogger("colorgan")
@@ -73,7 +75,8 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
         pl.seed_everything(cfg.seed, workers=True)
     out_dir = Path(cfg.paths.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    if rank_zero_only.rank == 0:  # DDP: every file of the run folder is written once
+        (out_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
     datamodule = hydra.utils.instantiate(cfg.data)
     model = hydra.utils.instantiate(cfg.model, _recursive_=False,
@@ -106,6 +109,8 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
             **checkpoint_summary(trainer),
             "selection": getattr(model, "selection", None),  # the rule behind best_checkpoint
         }
+        if not trainer.is_global_zero:  # metrics are already reduced over all ranks
+            return metrics, objects
         (out_dir / "metrics.json").write_text(json.dumps(payload, indent=2))
         for lg in loggers:  # loss curves + val PSNR vs gray baseline, as a picture
             if isinstance(lg, CSVLogger):
@@ -115,6 +120,9 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     finally:
         finish_wandb()
     return metrics, objects
+
+
+register_resolvers()  # ${job_gpu:} (trainer=gpu_per_job)
 
 
 @short_errors  # a config error: its message alone, not Hydra's traceback

@@ -2,16 +2,22 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from colorgan.utils.config import CONFIG_DIR
 
+ROOT = Path(__file__).resolve().parents[1]
+# the optimizers as every model config composes them (the defaults live only in YAML)
+OPT = {k: OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "model" / "unet_gan.yaml")[k])
+       for k in ("optimizer_G", "optimizer_D")}
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
@@ -55,3 +61,18 @@ TINY = [
 def tiny_overrides() -> list[str]:
     """Overrides that make any model train in about a second on CPU."""
     return list(TINY)
+
+
+def run_bounded(cmd: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
+    """Run in a new process group and kill the whole group (DDP's child ranks too) on timeout."""
+    env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        pytest.fail(f"{cmd[1:3]} did not finish in {timeout} s:\n{out[-3000:]}")
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, "")

@@ -2,19 +2,15 @@
 import pytest
 import pytorch_lightning as pl
 import torch
+from conftest import OPT
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
 
 from colorgan.data.synthetic import SyntheticDataModule
 from colorgan.models.gan_module import ColorizationGAN
 from colorgan.models.losses import GANLoss
-from colorgan.utils.config import CONFIG_DIR
 
 G = {"_target_": "colorgan.models.unet.UNetGenerator", "num_downs": 5, "ngf": 8}
 D = {"_target_": "colorgan.models.discriminators.NLayerDiscriminator", "ndf": 8, "n_layers": 2}
-# the optimizers as every model config composes them (the defaults live only in YAML)
-_YAML = OmegaConf.load(CONFIG_DIR / "model" / "unet_gan.yaml")
-OPT = {k: OmegaConf.to_container(_YAML[k]) for k in ("optimizer_G", "optimizer_D")}
 
 
 def _flat(net):

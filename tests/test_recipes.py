@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import pytorch_lightning as pl
 import torch
-from omegaconf import OmegaConf
+from conftest import OPT
 from PIL import Image
 
 from colorgan.color import normalize_ab
@@ -20,13 +20,9 @@ from colorgan.models.color_classes import (
 )
 from colorgan.models.gan_module import ColorizationGAN, build_generator
 from colorgan.selection import check_rule, selection_score
-from colorgan.utils.config import CONFIG_DIR
 
 G = {"_target_": "colorgan.models.unet.UNetGenerator", "num_downs": 5, "ngf": 8}
 D = {"_target_": "colorgan.models.discriminators.NLayerDiscriminator", "ndf": 8, "n_layers": 2}
-# the optimizers as every model config composes them (the defaults live only in YAML)
-_YAML = OmegaConf.load(CONFIG_DIR / "model" / "unet_gan.yaml")
-OPT = {k: OmegaConf.to_container(_YAML[k]) for k in ("optimizer_G", "optimizer_D")}
 CLS = {"enabled": True, "temperature": 0.38, "rebalance": 0.5, "prior_images": 16,
        "cache_dir": None}
 

@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from colorgan.color import uint8_to_float
+from colorgan.utils.perf import default_workers
 
 
 def build_augmentation(hflip: bool = True, vflip: bool = False, rot90: bool = False,
@@ -37,8 +38,8 @@ def build_augmentation(hflip: bool = True, vflip: bool = False, rot90: bool = Fa
 class ColorDataModule(pl.LightningDataModule):
     """Base class: subclasses implement ``setup`` and set ``data_train/data_val/data_test``."""
 
-    def __init__(self, image_size: int = 64, batch_size: int = 16, num_workers: int = 0,
-                 pin_memory: bool = False, augment: dict | None = None, seed: int = 0) -> None:
+    def __init__(self, image_size: int = 64, batch_size: int = 16, num_workers: int | None = 0,
+                 pin_memory: bool | None = False, augment: dict | None = None, seed: int = 0) -> None:
         super().__init__()
         if int(image_size) <= 0:
             raise ValueError(f"data.image_size={image_size} must be a positive number of pixels.")
@@ -46,8 +47,9 @@ class ColorDataModule(pl.LightningDataModule):
             raise ValueError(f"data.batch_size={batch_size} must be positive.")
         self.image_size = int(image_size)
         self.batch_size = int(batch_size)
-        self.num_workers = int(num_workers)
-        self.pin_memory = bool(pin_memory)
+        # null: enough workers to keep a GPU fed, pinned memory on CUDA (colorgan/utils/perf.py)
+        self.num_workers = default_workers() if num_workers is None else int(num_workers)
+        self.pin_memory = torch.cuda.is_available() if pin_memory is None else bool(pin_memory)
         self.seed = int(seed)
         aug = dict(augment or {})
         enabled = aug.pop("enabled", True)

@@ -138,8 +138,9 @@ class BinnedGenerator(torch.nn.Module):
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bins.decode(self.net(x), self.temperature)
+    def forward(self, x: torch.Tensor, return_logits: bool = False) -> torch.Tensor:
+        logits = self.net(x)  # (B, Q, H, W)
+        return logits if return_logits else self.bins.decode(logits, self.temperature)
 
 
 def empirical_prior(batches, bins: ColorBins, max_batches: int = 200) -> torch.Tensor:

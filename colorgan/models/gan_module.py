@@ -18,10 +18,12 @@ from pytorch_lightning.utilities import rank_zero_warn
 from colorgan.color import ColorSpace
 from colorgan.metrics import ColorMetrics
 from colorgan.models.color_classes import BinnedGenerator, ColorBins
+from colorgan.models.ddp import ddp
 from colorgan.models.losses import GANLoss, reconstruction_loss
 from colorgan.models.recipes import RecipeMixin
 from colorgan.models.regularizers import r1_penalty
 from colorgan.selection import selection_score
+from colorgan.utils import perf
 
 PREV_SOURCES = ("gt", "self")
 
@@ -80,6 +82,8 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         spectral_norm: bool = False,
         tta_flip: bool = False,
         selection: dict | None = None,
+        compile: bool | None = None,
+        channels_last: bool | None = None,
     ) -> None:
         super().__init__()
         args = {k: _plain(v) for k, v in locals().items() if k not in ("self", "__class__")}
@@ -108,6 +112,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         self.val_metrics = ColorMetrics("val/")
         self.test_metrics = ColorMetrics("test/")
         self.val_samples: dict[str, torch.Tensor] | None = None
+        self.finite_guard = perf.FiniteGuard()
 
     # ------------------------------------------------------------------ data
     def prepare_batch(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -146,28 +151,39 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
 
     # -------------------------------------------------------------- training
     def _check_finite(self, **losses: torch.Tensor) -> None:
-        bad = {k: v.item() for k, v in losses.items() if not torch.isfinite(v)}
-        if bad:
-            raise FloatingPointError(
-                f"Non-finite loss at global step {self.global_step} (epoch {self.current_epoch}): "
-                f"{bad}. Training stopped; the last saved checkpoint is unchanged. Try a lower "
-                "model.optimizer_G.lr / model.optimizer_D.lr or model.grad_clip=1.0.")
+        self.finite_guard.update(self.global_step, losses)  # on the device: no host sync
+        if not perf.on_cuda(self.device):  # CPU: reading back is free, check at once
+            self.finite_guard.check(self.current_epoch)
+
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        if (batch_idx + 1) % max(1, self.trainer.log_every_n_steps) == 0 or self.trainer.is_last_batch:
+            self.finite_guard.check(self.current_epoch)  # GPU: one read per logging interval
+
+    def on_validation_start(self) -> None:  # before any checkpoint of this epoch is saved
+        self.finite_guard.check(self.current_epoch)
 
     def _step(self, opt, loss: torch.Tensor) -> None:
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
+        opt.step()  # clipping: on_before_optimizer_step
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        # Lightning calls this inside opt.step() after the AMP scaler has unscaled the
+        # gradients (16-mixed), so the norm is clipped in true units
+        if self.guidance is not None and optimizer is self.optimizers()[0].optimizer:
+            self.sync_guidance_grads()  # gan_ddp: the head is outside netG's wrapper
         if self.hparams.grad_clip > 0:
-            self.clip_gradients(opt, gradient_clip_val=self.hparams.grad_clip,
+            self.clip_gradients(optimizer, gradient_clip_val=self.hparams.grad_clip,
                                 gradient_clip_algorithm="norm")
-        opt.step()
 
     def discriminator_loss(self, real_A, real_B, fake_B) -> dict[str, torch.Tensor]:
-        pred_fake = self.netD(torch.cat([real_A, fake_B.detach()], 1))  # (B, 1, h, w)
+        netD = ddp(self, "netD")  # its DDP wrapper under gan_ddp: loss_D reduces netD's grads
+        pred_fake = netD(torch.cat([real_A, fake_B.detach()], 1))  # (B, 1, h, w)
         real_in = torch.cat([real_A, real_B], 1)
         gamma = float(self.hparams.r1_gamma)
         if gamma > 0:
             real_in = real_in.detach().requires_grad_(True)
-        pred_real = self.netD(real_in)
+        pred_real = netD(real_in)
         loss_D_fake = self.criterionGAN(pred_fake, False, for_discriminator=True)
         loss_D_real = self.criterionGAN(pred_real, True, for_discriminator=True)
         out = {"loss_D": 0.5 * (loss_D_fake + loss_D_real), "loss_D_real": loss_D_real,
@@ -209,6 +225,14 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         self.log_dict({f"train/{k}": v.detach() for k, v in logs.items()}, prog_bar=False,
                       on_step=True, on_epoch=True, batch_size=real_A.shape[0])
         self.log("loss_G", loss_G.detach(), prog_bar=True, logger=False, batch_size=real_A.shape[0])
+
+    def configure_model(self) -> None:
+        """The fast GPU path (model.channels_last, model.compile: null = on for CUDA)."""
+        device = self._trainer.strategy.root_device if self._trainer is not None else self.device
+        if perf.resolve(self.hparams.get("channels_last"), device):
+            perf.to_channels_last(self.netG, self.netD)
+        if perf.resolve(self.hparams.get("compile"), device):
+            perf.compile_nets(self.netG, self.netD)
 
     def on_train_epoch_end(self) -> None:
         schedulers = self.lr_schedulers()
@@ -269,27 +293,35 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         params_G = list(self.netG.parameters())
         if self.guidance is not None:  # the auxiliary classifier trains with netG
             params_G += list(self.guidance.parameters())
-        opt_G = make_optimizer(h.optimizer_G, "optimizer_G", params_G)
+        opt_G = self._optimizer(h.optimizer_G, "optimizer_G", params_G)
         optimizers, schedulers = [opt_G], []
         if h.scheduler_G:
             schedulers.append(instantiate(h.scheduler_G)(optimizer=opt_G))
         if self.adversarial:
-            opt_D = make_optimizer(h.optimizer_D, "optimizer_D", self.netD.parameters())
+            opt_D = self._optimizer(h.optimizer_D, "optimizer_D", list(self.netD.parameters()))
             optimizers.append(opt_D)
             if h.scheduler_D:
                 schedulers.append(instantiate(h.scheduler_D)(optimizer=opt_D))
         return optimizers if not schedulers else (optimizers, schedulers)
 
+    def _optimizer(self, cfg: dict | None, name: str, params: list):
+        """``model.<name>`` applied to ``params``; fused Adam on CUDA where supported."""
+        scaler = getattr(self.trainer.precision_plugin, "scaler", None) if self._trainer else None
+        return make_optimizer(cfg, name, params,
+                              lambda factory: perf.fused_kwargs(factory, params, scaler is not None))
 
-def make_optimizer(cfg: dict | None, name: str, params) -> torch.optim.Optimizer:
-    """``model.optimizer_G/D`` (a ``_partial_`` factory) applied to ``params``.
+
+def make_optimizer(cfg: dict | None, name: str, params, extra=None) -> torch.optim.Optimizer:
+    """``model.optimizer_G/D`` (a ``_partial_`` factory) applied to ``params``; ``extra(factory)``
+    may add keyword arguments (fused Adam).
     The defaults (Adam, lr 2e-4, betas (0.5, 0.999)) live in conf/model/unet_gan.yaml only."""
     if not cfg:
         raise ValueError(
             f"model.{name} is not set: give a _partial_ optimizer factory, e.g. "
             f"{{_target_: torch.optim.Adam, _partial_: true, lr: 0.0002, betas: [0.5, 0.999]}} "
             "(the pix2pix default of conf/model/unet_gan.yaml, which every model config extends).")
-    return instantiate(cfg)(params=params)
+    factory = instantiate(cfg)
+    return factory(params=params, **(extra(factory) if extra is not None else {}))
 
 
 def linear_decay(n_epochs: int, n_epochs_decay: int):

@@ -17,6 +17,7 @@ import logging
 import warnings
 
 import torch
+import torch.distributed as dist
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from colorgan.color import uint8_to_float
@@ -27,6 +28,7 @@ from colorgan.models.color_classes import (
     empirical_prior,
     soft_cross_entropy,
 )
+from colorgan.models.ddp import ddp
 from colorgan.models.guidance import ClassGuidance
 from colorgan.models.regularizers import apply_spectral_norm
 from colorgan.selection import check_rule
@@ -114,10 +116,21 @@ class RecipeMixin:
     # ------------------------------------------------------------- training
     def generate(self, g_in: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """netG pass -> (fake_B (B, C_out, H, W), bin logits (B, Q, H, W) or None)."""
+        net = ddp(self, "netG")  # its DDP wrapper under gan_ddp
         if not self.classify:
-            return self.netG(g_in), None
-        logits = self.netG.logits(g_in)
+            return net(g_in), None
+        logits = net(g_in, return_logits=True)
         return self.netG.bins.decode(logits, self.netG.temperature), logits
+
+    def sync_guidance_grads(self) -> None:
+        """Under DDP the classifier head is outside netG's wrapper: average its gradients."""
+        if self.guidance is None or not dist.is_available() or not dist.is_initialized():
+            return
+        world = dist.get_world_size()
+        for p in self.guidance.parameters():
+            if p.grad is not None and world > 1:
+                dist.all_reduce(p.grad)
+                p.grad /= world
 
     def adversarial_now(self) -> bool:
         """Whether the GAN terms are on this epoch (off during the reconstruction warm-up)."""
