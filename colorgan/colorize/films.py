@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from colorgan.colorize.colorizer import Colorizer
-from colorgan.colorize.pipeline import Pipeline, Prefetch
+from colorgan.colorize.pipeline import Pipeline
 from colorgan.colorize.temporal import TemporalColorizer
 from colorgan.utils.atomic import atomic_output
 from colorgan.video.io import ColourTags, Frame, VideoWriter, probe, read_frames
@@ -154,7 +154,6 @@ def _done(result: VideoResult, bar: tqdm, on_batch: Callable[[int], None] | None
 __all__ = [
     "QUEUE_DEPTH",
     "RECOMBINE_MODES",
-    "Prefetch",
     "VideoResult",
     "batched",
     "colorize_planes",
