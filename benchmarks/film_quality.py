@@ -12,6 +12,10 @@ the frame is rebuilt with ``lab`` (full-resolution L + ab -> RGB) and with ``yuv
 kept, Cb/Cr at chroma resolution, shown as a player would: swscale with the stream's matrix),
 each with the generator input kept at the frame's aspect ratio (``keep``) or squashed to a
 square (``square``). PSNR (RGB, dB) and mean CIEDE2000 against the original, before encoding.
+
+``--photos DIR`` measures the same two recombinations on colour photos (Y' of BT.601 full
+range, as JPEG stores it; chroma at half resolution, then Y'CbCr -> RGB at full size), with
+the time each takes per photo.
 """
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from colorgan.color import rgb_to_lab_norm
+from colorgan.color import rgb_to_lab_norm, yuv_to_rgb
 from colorgan.colorize.colorizer import Colorizer
 from colorgan.metrics import rgb_ciede2000
 from colorgan.video.io import ColourTags, probe, read_frames, to_rgb
@@ -75,13 +79,62 @@ def evaluate(clip: Path, c: Colorizer, source: str, recombine: str, max_frames: 
             "frames": n}
 
 
+def photo_yuv(c: Colorizer, rgb: torch.Tensor, ab_of) -> torch.Tensor:
+    """uint8 RGB (1, 3, H, W) -> colorized RGB float via Y' kept + Cb/Cr at half resolution."""
+    x = rgb.float()
+    y = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).round()[:, None]  # JPEG's Y'
+    prep = c.prepare_luma(y, full_range=True)
+    uv = c.finish_planes(prep.gray_c, ab_of(prep), "bt601", True)  # (1, 2, H/2, W/2)
+    uv = F.interpolate(uv.float(), size=y.shape[-2:], mode="bilinear", align_corners=False)
+    return yuv_to_rgb(y, uv, "bt601", True)
+
+
+def photos(folder: Path, c: Colorizer, limit: int) -> None:
+    from PIL import Image
+
+    files = sorted(folder.rglob("*.jpg"))[:limit]
+    print(f"\n{len(files)} photos from {folder}\n\n| chroma | recombine | PSNR (dB) | "
+          "CIEDE2000 | ms/photo |\n|---|---|---|---|---|")
+    for source in ("oracle", "model"):
+        for recombine in ("lab", "yuv"):
+            psnr, de, seconds = [], [], 0.0
+            for path in files:
+                rgb = torch.from_numpy(np.asarray(Image.open(path).convert("RGB")).copy())
+                real = rgb.permute(2, 0, 1)[None]  # (1, 3, H, W)
+                real_f = real.float() / 255
+
+                def ab_of(prep, source=source, real_f=real_f):
+                    if source == "model":
+                        return c.predict_ab(prep.real_A)
+                    small = F.interpolate(real_f, size=prep.real_A.shape[-2:], mode="bilinear",
+                                          antialias=True, align_corners=False)
+                    return rgb_to_lab_norm(small.clamp(0, 1))[1]
+
+                t0 = time.perf_counter()
+                if recombine == "lab":
+                    prep = c.prepare(real)
+                    fake = c.finish(prep.L_full, ab_of(prep)).float() / 255
+                else:
+                    fake = photo_yuv(c, real, ab_of)
+                seconds += time.perf_counter() - t0
+                psnr.append(float(10 * torch.log10(1 / F.mse_loss(fake, real_f))))
+                de.append(float(rgb_ciede2000(fake, real_f).mean()))
+            print(f"| {source} | {recombine} | {np.mean(psnr):.2f} | {np.mean(de):.2f} | "
+                  f"{1000 * seconds / len(files):.1f} |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ckpt", type=Path, required=True)
     ap.add_argument("--clip", type=Path, action="append", default=None)
     ap.add_argument("--max-frames", type=int, default=None)
+    ap.add_argument("--photos", type=Path, default=None, help="folder of colour .jpg photos")
+    ap.add_argument("--max-photos", type=int, default=200)
     a = ap.parse_args()
     torch.set_grad_enabled(False)
+    if a.photos is not None:
+        photos(a.photos, Colorizer.from_checkpoint(a.ckpt, "cpu"), a.max_photos)
+        return
     print("| clip | chroma | input | recombine | frames | PSNR (dB) | CIEDE2000 | ms/frame |\n"
           "|---|---|---|---|---|---|---|---|")
     for clip in a.clip or CLIPS:

@@ -68,6 +68,9 @@ def _colorize(argv: list[str]) -> int:
                    help="quality for x264/x265/vp9, cq for nvenc (lower = better)")
     p.add_argument("--preset", default=None, help="encoder speed preset: x264/x265 ultrafast.."
                    "veryslow, nvenc p1..p7, vp9 realtime/good/best (default: the encoder's)")
+    p.add_argument("--frame-step", type=int, default=None,
+                   help="--temporal dependent: show the colour of the frame this many frames "
+                        "back (default: from the checkpoint's training pair spacing, else 1)")
     p.add_argument("--recombine", default="yuv", choices=["yuv", "lab"],
                    help="films: yuv keeps the decoded luma and computes chroma only (default); "
                         "lab recombines full-resolution L with ab through RGB")
@@ -89,7 +92,7 @@ def _colorize(argv: list[str]) -> int:
         r = colorize_video(a.input, a.output, colorizer, a.temporal, a.strength,
                            a.scene_threshold, a.batch_size, a.codec, a.crf, a.compare,
                            a.overwrite, a.max_frames, progress=not a.no_progress,
-                           recombine=a.recombine, preset=a.preset)
+                           recombine=a.recombine, preset=a.preset, frame_step=a.frame_step)
         print(f"{a.output}: {r.frames} frames in {r.seconds:.1f}s ({r.fps:.1f} frames/s), "
               f"{len(r.cuts)} scene cuts, temporal={a.temporal}, recombine={r.recombine}")
         return 0

@@ -91,6 +91,7 @@ class Colorizer:
         self.resize = resize
         self.size_multiple = int(getattr(netG, "size_multiple", 1))
         self.temporal = bool(temporal)  # generator takes cat(L, previous ab)
+        self.pair_fps: float | None = None  # dependent: fps of the training pairs (None: 1 frame)
         if precision == "auto":
             precision = "bf16" if self.device.type == "cuda" else "fp32"
         dtypes = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -120,8 +121,10 @@ class Colorizer:
             raise CheckpointError(f"--ckpt {path}: weights do not fit the generator described "
                                   f"in its hyper-parameters ({str(e).splitlines()[0]}).") from None
         size = hp.get("train_image_size") or 256
-        return cls(netG, hp.get("color_space", "lab"), size, temporal.get("enabled", False),
-                   pick_device(device), precision, resize)
+        c = cls(netG, hp.get("color_space", "lab"), size, temporal.get("enabled", False),
+                pick_device(device), precision, resize)
+        c.pair_fps = float(temporal["pair_fps"]) if temporal.get("pair_fps") else None
+        return c
 
     def check_mode(self, mode: str, source: str = "--ckpt") -> None:
         """The temporal mode must match the generator's input channels (1, or 1 + 2)."""

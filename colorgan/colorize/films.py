@@ -90,7 +90,7 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
                    crf: int = 18, compare: bool = False, overwrite: bool = False,
                    max_frames: int | None = None, progress: bool = True,
                    on_batch: Callable[[int], None] | None = None, recombine: str = "yuv",
-                   preset: str | None = None) -> VideoResult:
+                   preset: str | None = None, frame_step: int | None = None) -> VideoResult:
     """Colorize ``src`` into ``dst`` (same frame count, timestamps, size; audio copied).
 
     ``compare=True`` writes gray | colorized | original (when the input has colour) side by side
@@ -101,7 +101,8 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
     info = probe(src)
     if compare or info.width % 2 or info.height % 2:  # panels are RGB; 4:2:0 needs even sizes
         recombine = "lab"
-    tc = TemporalColorizer(colorizer, temporal, strength, scene_threshold)
+    tc = TemporalColorizer(colorizer, temporal, strength, scene_threshold, rate=info.rate,
+                           frame_step=frame_step)
     result, t0 = VideoResult(recombine=recombine), time.perf_counter()
     with atomic_output(dst, overwrite) as tmp:
         bar = tqdm(total=(max_frames or info.frames) or None, unit="frame", disable=not progress,
