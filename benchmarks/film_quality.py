@@ -9,7 +9,8 @@ For each clip (colour, so it has ground truth) and each chroma source:
 - ``model``: the checkpoint's prediction from the luma alone;
 
 the frame is rebuilt with ``lab`` (full-resolution L + ab -> RGB) and with ``yuv`` (decoded Y'
-kept, Cb/Cr at chroma resolution, shown as a player would: swscale with the stream's matrix),
+kept, Cb/Cr converted at the generator's size, ``net``, or at chroma resolution, ``planes``;
+shown as a player would: swscale with the stream's matrix),
 each with the generator input kept at the frame's aspect ratio (``keep``) or squashed to a
 square (``square``). PSNR (RGB, dB) and mean CIEDE2000 against the original, before encoding.
 
@@ -49,6 +50,7 @@ def yuv_frame_rgb(y: np.ndarray, uv: np.ndarray, tags: ColourTags) -> np.ndarray
 def evaluate(clip: Path, c: Colorizer, source: str, recombine: str, max_frames: int | None,
              ) -> dict[str, float]:
     tags = probe(clip).tags
+    recombine, _, c.chroma_at = recombine.partition(" ")  # "yuv net" / "yuv planes"
     psnr, de, n, seconds = [], [], 0, 0.0
     for f in read_frames(clip, max_frames, planes=True):
         rgb = to_rgb(av.VideoFrame.from_ndarray(  # the original, decoded with its own tags
@@ -65,7 +67,7 @@ def evaluate(clip: Path, c: Colorizer, source: str, recombine: str, max_frames: 
         else:
             ab = c.predict_ab(prep.real_A)
         if recombine == "yuv":
-            uv = c.finish_planes(prep.gray_c, ab, tags.matrix, tags.full_range)[0].numpy()
+            uv = c.finish_planes(prep, ab, tags.matrix, tags.full_range)[0].numpy()
             seconds += time.perf_counter() - t0
             fake = torch.from_numpy(yuv_frame_rgb(f.yuv[0], uv, tags)).permute(2, 0, 1)[None]
         else:
@@ -84,7 +86,7 @@ def photo_yuv(c: Colorizer, rgb: torch.Tensor, ab_of) -> torch.Tensor:
     x = rgb.float()
     y = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).round()[:, None]  # JPEG's Y'
     prep = c.prepare_luma(y, full_range=True)
-    uv = c.finish_planes(prep.gray_c, ab_of(prep), "bt601", True)  # (1, 2, H/2, W/2)
+    uv = c.finish_planes(prep, ab_of(prep), "bt601", True)  # (1, 2, H/2, W/2)
     uv = F.interpolate(uv.float(), size=y.shape[-2:], mode="bilinear", align_corners=False)
     return yuv_to_rgb(y, uv, "bt601", True)
 
@@ -96,7 +98,8 @@ def photos(folder: Path, c: Colorizer, limit: int) -> None:
     print(f"\n{len(files)} photos from {folder}\n\n| chroma | recombine | PSNR (dB) | "
           "CIEDE2000 | ms/photo |\n|---|---|---|---|---|")
     for source in ("oracle", "model"):
-        for recombine in ("lab", "yuv"):
+        for recombine in ("lab", "yuv net", "yuv planes"):
+            c.chroma_at = recombine.partition(" ")[2]
             psnr, de, seconds = [], [], 0.0
             for path in files:
                 rgb = torch.from_numpy(np.asarray(Image.open(path).convert("RGB")).copy())
@@ -111,7 +114,7 @@ def photos(folder: Path, c: Colorizer, limit: int) -> None:
                     return rgb_to_lab_norm(small.clamp(0, 1))[1]
 
                 t0 = time.perf_counter()
-                if recombine == "lab":
+                if c.chroma_at == "":
                     prep = c.prepare(real)
                     fake = c.finish(prep.L_full, ab_of(prep)).float() / 255
                 else:
@@ -143,7 +146,7 @@ def main() -> None:
             for resize in ("keep", "square"):
                 c = Colorizer.from_checkpoint(a.ckpt, "cpu", resize=resize)
                 size = "x".join(map(str, c.net_size(info.height, info.width)))
-                for recombine in ("lab", "yuv"):
+                for recombine in ("lab", "yuv net", "yuv planes"):
                     r = evaluate(clip, c, source, recombine, a.max_frames)
                     print(f"| {clip.name} {info.width}x{info.height} | {source} | {resize} "
                           f"{size} | {recombine} | {r['frames']} | {r['psnr']:.2f} | "

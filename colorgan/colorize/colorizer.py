@@ -90,6 +90,7 @@ class Colorizer:
             raise ValueError(f"--resize {resize!r}: choose one of {list(RESIZE_MODES)}.")
         self.resize = resize
         self.size_multiple = int(getattr(netG, "size_multiple", 1))
+        self.chroma_at = "net"  # yuv path: where ab becomes Cb, Cr (see finish_planes)
         self.temporal = bool(temporal)  # generator takes cat(L, previous ab)
         self.pair_fps: float | None = None  # dependent: fps of the training pairs (None: 1 frame)
         if precision == "auto":
@@ -192,17 +193,26 @@ class Colorizer:
         return float_to_uint8(recombine_full_resolution(L_full, ab_small)).cpu()
 
     @torch.no_grad()
-    def finish_planes(self, gray_c: torch.Tensor, ab_small: torch.Tensor, matrix: str,
+    def finish_planes(self, prep: Prepared, ab_small: torch.Tensor, matrix: str,
                       full_range: bool) -> torch.Tensor:
-        """Gray at chroma resolution + small ab -> Cb, Cr planes uint8 (B, 2, H/2, W/2) on the CPU.
+        """Prepared batch + its ab -> Cb, Cr planes uint8 (B, 2, H/2, W/2) on the CPU.
 
-        Colour is computed only at the chroma planes' resolution (a quarter of the pixels for
-        4:2:0); the original Y' plane is left untouched by the caller.
+        Colour is converted where the chroma was predicted: at the generator's input size
+        (``chroma_at="net"``, default: negligible cost) or at the chroma planes' resolution
+        (``chroma_at="planes"``: a quarter of a frame's pixels through Lab -> RGB); the Cb, Cr
+        planes are then upsampled. The original Y' plane is left untouched by the caller.
         """
-        ab = F.interpolate(ab_small.float(), size=gray_c.shape[-2:], mode="bilinear",
-                           align_corners=False)  # (B, 2, H/2, W/2)
-        rgb_c = lab_norm_to_rgb(gray_to_l_norm(gray_c), ab)  # (B, 3, H/2, W/2)
-        return rgb_to_chroma_planes(rgb_c, matrix, full_range).cpu()
+        gray = prep.luma if self.chroma_at == "net" else prep.gray_c  # (B, 1, h, w)
+        ab = ab_small.float()
+        if ab.shape[-2:] != gray.shape[-2:]:
+            ab = F.interpolate(ab, size=gray.shape[-2:], mode="bilinear", align_corners=False)
+        rgb = lab_norm_to_rgb(gray_to_l_norm(gray), ab)  # (B, 3, h, w)
+        uv = rgb_to_chroma_planes(rgb, matrix, full_range)  # (B, 2, h, w)
+        if uv.shape[-2:] != prep.gray_c.shape[-2:]:
+            lo, hi = (0, 255) if full_range else (16, 240)
+            uv = F.interpolate(uv.float(), size=prep.gray_c.shape[-2:], mode="bilinear",
+                               align_corners=False).round_().clamp_(lo, hi).to(torch.uint8)
+        return uv.cpu()
 
     def colorize(self, frames: torch.Tensor) -> torch.Tensor:
         """Frames one by one (no temporal link): uint8 (B, 3, H, W) -> uint8 (B, 3, H, W)."""

@@ -69,7 +69,7 @@ def colorize_planes(frames: Iterable[Frame], temporal: TemporalColorizer, tags: 
         y = torch.from_numpy(np.stack([f.yuv[0] for f in batch]))[:, None]  # (B, 1, H, W)
         prep = c.prepare_luma(y, tags.full_range)
         ab = temporal(prep)  # (B, 2, h, w)
-        yield batch, c.finish_planes(prep.gray_c, ab, tags.matrix, tags.full_range).numpy()
+        yield batch, c.finish_planes(prep, ab, tags.matrix, tags.full_range).numpy()
 
 
 @dataclass
