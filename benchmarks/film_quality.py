@@ -120,9 +120,9 @@ def photos(folder: Path, c: Colorizer, limit: int) -> None:
                 else:
                     fake = photo_yuv(c, real, ab_of)
                 seconds += time.perf_counter() - t0
-                psnr.append(float(10 * torch.log10(1 / F.mse_loss(fake, real_f))))
+                psnr.append(float(F.mse_loss(fake, real_f)))  # PSNR of the mean MSE below
                 de.append(float(rgb_ciede2000(fake, real_f).mean()))
-            print(f"| {source} | {recombine} | {np.mean(psnr):.2f} | {np.mean(de):.2f} | "
+            print(f"| {source} | {recombine} | {-10 * np.log10(np.mean(psnr)):.2f} | {np.mean(de):.2f} | "
                   f"{1000 * seconds / len(files):.1f} |", flush=True)
 
 

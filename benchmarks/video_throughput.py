@@ -6,9 +6,11 @@
 Rows per clip, each in a fresh (spawned) process, so its peak memory is its own:
 decode only (PyAV, frames as planes), transcode only (decode + encode with the same encoder
 settings, no model: the ceiling of any colorizer), the colorgan pipeline (luma passthrough,
-the default), the pipeline with ``--recombine lab``, and the serial loop (same steps as the
-pipeline, one thread). Frames/s, ratio to transcode-only and peak RSS. Goal: pipeline >= 0.8x
-transcode-only. The generator has random weights: speed does not depend on them.
+the default), the pipeline with ``--recombine lab``, the serial loop (same steps as the
+pipeline, one thread), and the generator alone (its own ceiling). Frames/s, ratio to
+transcode-only and peak RSS. Goal: pipeline >= 0.8x transcode-only. The generator has random
+weights: speed does not depend on them. Ready for ``--device cuda`` (and ``--netG unet_256
+--size 256``, a 1080p ``--clip``) on a GPU machine.
 """
 from __future__ import annotations
 
@@ -59,6 +61,18 @@ def transcode_only(a, clip: Path, out: Path, c: Colorizer) -> int:
     return n
 
 
+def generator_only(a, clip: Path, out: Path, c: Colorizer) -> int:
+    """The generator alone on inputs of the clip's net size, in batches: no I/O, no colour."""
+    info = probe(clip)
+    n = min(a.max_frames or info.frames or 100, info.frames or 100)
+    x = torch.zeros(a.batch_size, 1, *c.net_size(info.height, info.width), device=c.device)
+    for i in range(0, n, a.batch_size):
+        c.predict_ab(x[:min(a.batch_size, n - i)])
+    if c.device.type == "cuda":
+        torch.cuda.synchronize()
+    return n
+
+
 def pipeline(a, clip: Path, out: Path, c: Colorizer, recombine: str = "yuv") -> int:
     return colorize_video(clip, out, c, batch_size=a.batch_size, codec=a.codec, crf=a.crf,
                           preset=a.preset, overwrite=True, max_frames=a.max_frames,
@@ -85,7 +99,8 @@ def serial(a, clip: Path, out: Path, c: Colorizer) -> int:
 ROWS = [("decode only", decode_only), ("transcode only (no model)", transcode_only),
         ("colorgan pipeline (yuv, default)", pipeline),
         ("colorgan pipeline (--recombine lab)", pipeline_lab),
-        ("serial loop (yuv, one thread)", serial)]
+        ("serial loop (yuv, one thread)", serial),
+        ("generator only (no I/O, no colour)", generator_only)]
 
 
 def _child(row: int, a, clip: Path, out: Path, q: mp.Queue) -> None:
