@@ -167,3 +167,19 @@ def test_memory_is_bounded_by_the_queues(colorizer, tmp_path, monkeypatch):
     assert written[0] == 60
     assert max(ahead) <= 4 + 4 + 4 + 2  # decode queue + batch + encode queue + in hand
     assert np.mean(ahead) > 1  # the stages did overlap
+
+
+def test_cli_film_options(ckpt, tmp_path, capsys):  # noqa: F811
+    from colorgan.colorize.cli import colorize_main
+
+    src = make_video(tmp_path / "in.mp4", scene_frames(4, 6))
+    out = tmp_path / "out.mkv"
+    rc = colorize_main([str(src), "-o", str(out), "--ckpt", str(ckpt), "--no-progress",
+                        "--recombine", "lab", "--resize", "square", "--preset", "ultrafast",
+                        "--codec", "libx265", "--crf", "28"])
+    assert rc == 0 and "recombine=lab" in capsys.readouterr().out
+    assert video_stats(out)["frames"] == 4
+    rc = colorize_main([str(src), "-o", str(tmp_path / "x.mp4"), "--ckpt", str(ckpt),
+                        "--no-progress", "--preset", "warp"])
+    assert rc == 1 and "--preset warp" in capsys.readouterr().err
+    assert not (tmp_path / "x.mp4").exists()
