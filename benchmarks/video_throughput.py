@@ -1,37 +1,42 @@
-"""Frames per second of film colorization, against baselines measured in the same run.
+"""Frames per second of film colorization, against decode and transcode measured in the same run.
 
-    python benchmarks/video_throughput.py                                  # fire2.mp4, 720p
+    python benchmarks/video_throughput.py                       # fire2.mp4 (720p) + test.webm (480p)
     python benchmarks/video_throughput.py --clip film.mp4 --netG unet_256 --size 256 --device cuda
 
-Rows: decode-only (PyAV decode + RGB conversion: the ceiling), the colorgan pipeline (decoder
-thread -> batched model -> encoder thread), the same steps serially in one thread, and a naive
-baseline that writes every frame to disk as PNG, colorizes one frame at a time and re-encodes.
-Goal on a GPU machine: pipeline >= 0.8x decode-only. The generator has random weights: speed
-does not depend on them.
+Rows per clip, each in a fresh (spawned) process, so its peak memory is its own:
+decode only (PyAV, frames as planes), transcode only (decode + encode with the same encoder
+settings, no model: the ceiling of any colorizer), the colorgan pipeline (luma passthrough,
+the default), the pipeline with ``--recombine lab``, the serial loop (same steps as the
+pipeline, one thread), and the generator alone (its own ceiling). Frames/s, ratio to
+transcode-only and peak RSS. Goal: pipeline >= 0.8x transcode-only. The generator has random
+weights: speed does not depend on them. Ready for ``--device cuda`` (and ``--netG unet_256
+--size 256``, a 1080p ``--clip``) on a GPU machine.
 """
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
+import resource
+import subprocess
 import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 from omegaconf import OmegaConf
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from colorgan.colorize.colorizer import Colorizer, pick_device
-from colorgan.colorize.films import colorize_stream, colorize_video
+from colorgan.colorize.films import colorize_planes, colorize_video
 from colorgan.colorize.temporal import TemporalColorizer
 from colorgan.models.gan_module import build_generator
 from colorgan.utils.config import CONFIG_DIR
-from colorgan.video.io import VideoWriter, probe, read_frames
+from colorgan.video.io import VideoWriter, open_video, probe, read_frames
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+CLIPS = [SHARED / "videos" / "fire2.mp4", SHARED / "videos" / "test.webm"]
 
 
 def make_colorizer(netG: str, size: int, device: str | None) -> Colorizer:
@@ -39,86 +44,124 @@ def make_colorizer(netG: str, size: int, device: str | None) -> Colorizer:
     return Colorizer(build_generator(cfg, "lab", None), "lab", size, device=pick_device(device))
 
 
-def timed(fn) -> tuple[int, float]:
-    t0 = time.perf_counter()
-    n = fn()
-    return n, time.perf_counter() - t0
+def decode_only(a, clip: Path, out: Path, c: Colorizer) -> int:
+    with open_video(clip) as container:
+        s = container.streams.video[0]
+        s.thread_type = "AUTO"
+        return sum(1 for i, _ in zip(range(a.max_frames or 10**9), container.decode(s)))
 
 
-def decode_only(clip: Path, max_frames: int | None) -> int:
-    return sum(1 for _ in read_frames(clip, max_frames))
-
-
-def pipeline(clip: Path, out: Path, c: Colorizer, batch: int, max_frames: int | None) -> int:
-    return colorize_video(clip, out, c, batch_size=batch, overwrite=True, max_frames=max_frames,
-                          progress=False).frames
-
-
-def serial(clip: Path, out: Path, c: Colorizer, batch: int, max_frames: int | None) -> int:
-    """Same steps, one thread: decode a batch, colorize it, encode it, repeat."""
+def transcode_only(a, clip: Path, out: Path, c: Colorizer) -> int:
     info, n = probe(clip), 0
-    w = VideoWriter(out, info, info.width, info.height)
-    for frames, fake, _ in colorize_stream(read_frames(clip, max_frames), TemporalColorizer(c),
-                                           batch):
-        for f, img in zip(frames, fake.permute(0, 2, 3, 1).numpy()):
-            w.write(img, f.pts, f.duration)
+    w = VideoWriter(out, info, info.width, info.height, a.codec, a.crf, preset=a.preset)
+    for f in read_frames(clip, a.max_frames, planes=True):
+        w.write_yuv(*f.yuv, f.pts, f.duration)
+        n += 1
+    w.close()
+    return n
+
+
+def generator_only(a, clip: Path, out: Path, c: Colorizer) -> int:
+    """The generator alone on inputs of the clip's net size, in batches: no I/O, no colour."""
+    info = probe(clip)
+    n = min(a.max_frames or info.frames or 100, info.frames or 100)
+    x = torch.zeros(a.batch_size, 1, *c.net_size(info.height, info.width), device=c.device)
+    for i in range(0, n, a.batch_size):
+        c.predict_ab(x[:min(a.batch_size, n - i)])
+    if c.device.type == "cuda":
+        torch.cuda.synchronize()
+    return n
+
+
+def pipeline(a, clip: Path, out: Path, c: Colorizer, recombine: str = "yuv") -> int:
+    return colorize_video(clip, out, c, batch_size=a.batch_size, codec=a.codec, crf=a.crf,
+                          preset=a.preset, overwrite=True, max_frames=a.max_frames,
+                          progress=False, recombine=recombine).frames
+
+
+def pipeline_lab(a, clip: Path, out: Path, c: Colorizer) -> int:
+    return pipeline(a, clip, out, c, recombine="lab")
+
+
+def serial(a, clip: Path, out: Path, c: Colorizer) -> int:
+    """The pipeline's steps in one thread: decode a batch, colorize it, encode it, repeat."""
+    info, n = probe(clip), 0
+    w = VideoWriter(out, info, info.width, info.height, a.codec, a.crf, preset=a.preset)
+    for frames, uv in colorize_planes(read_frames(clip, a.max_frames, planes=True),
+                                      TemporalColorizer(c), info.tags, a.batch_size):
+        for f, (u, v) in zip(frames, uv):
+            w.write_yuv(f.yuv[0], u, v, f.pts, f.duration)
         n += len(frames)
     w.close()
     return n
 
 
-def frames_on_disk(clip: Path, out: Path, c: Colorizer, max_frames: int | None) -> int:
-    """The naive way: PNG per frame, model one frame at a time, PNGs re-encoded."""
+ROWS = [("decode only", decode_only), ("transcode only (no model)", transcode_only),
+        ("colorgan pipeline (yuv, default)", pipeline),
+        ("colorgan pipeline (--recombine lab)", pipeline_lab),
+        ("serial loop (yuv, one thread)", serial),
+        ("generator only (no I/O, no colour)", generator_only)]
+
+
+def _child(row: int, a, clip: Path, out: Path, q: mp.Queue) -> None:
+    warnings.filterwarnings("ignore", message=".*cannot be stored.*")
+    torch.set_grad_enabled(False)
+    c = make_colorizer(a.netG, a.size, a.device)
     info = probe(clip)
-    with tempfile.TemporaryDirectory() as tmp:
-        d = Path(tmp)
-        pts = []
-        for f in read_frames(clip, max_frames):
-            Image.fromarray(f.rgb).save(d / f"in_{f.index:06d}.png")
-            pts.append((f.pts, f.duration))
-        for i in range(len(pts)):
-            rgb = torch.from_numpy(np.array(Image.open(d / f"in_{i:06d}.png"))).permute(2, 0, 1)
-            out_rgb = c.colorize(rgb[None])[0].permute(1, 2, 0).numpy()
-            Image.fromarray(out_rgb).save(d / f"out_{i:06d}.png")
-        w = VideoWriter(out, info, info.width, info.height)
-        for i, (p, dur) in enumerate(pts):
-            w.write(np.asarray(Image.open(d / f"out_{i:06d}.png")), p, dur)
-        w.close()
-    return len(pts)
+    c.colorize(torch.zeros(1, 3, info.height, info.width, dtype=torch.uint8))  # warm-up
+    t0 = time.perf_counter()
+    n = ROWS[row][1](a, clip, out, c)
+    seconds = time.perf_counter() - t0
+    q.put((n, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+
+def measure(row: int, a, clip: Path, out: Path) -> tuple[int, float, float]:
+    ctx = mp.get_context("spawn")  # fork after torch/FFmpeg threads can deadlock
+    q = ctx.Queue()
+    p = ctx.Process(target=_child, args=(row, a, clip, out, q))
+    p.start()
+    result = q.get()
+    p.join()
+    return result
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--clip", type=Path, default=SHARED / "videos" / "fire2.mp4")
+    ap.add_argument("--clip", type=Path, action="append", default=None,
+                    help="video to measure (repeatable); default: fire2.mp4 and test.webm")
     ap.add_argument("--netG", default="unet_64", help="conf/model/netG preset")
     ap.add_argument("--size", type=int, default=64, help="the generator's training size")
-    ap.add_argument("--device", default=None)
+    ap.add_argument("--device", default=None, help="cpu, cuda (default: the GPU if any)")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--max-frames", type=int, default=None)
+    ap.add_argument("--codec", default="libx264")
+    ap.add_argument("--crf", type=int, default=18)
+    ap.add_argument("--preset", default=None)
     a = ap.parse_args()
-    if not a.clip.is_file():
-        sys.exit(f"{a.clip}: clip not found; pass --clip VIDEO.")
-    warnings.filterwarnings("ignore", message=".*cannot be stored.*")
+    clips = a.clip or CLIPS
+    for clip in clips:
+        if not clip.is_file():
+            sys.exit(f"{clip}: clip not found; pass --clip VIDEO.")
     c = make_colorizer(a.netG, a.size, a.device)
     torch.set_grad_enabled(False)
-    info = probe(a.clip)
-    c.colorize(torch.zeros(1, 3, info.height, info.width, dtype=torch.uint8))  # warm-up
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / f"out{a.clip.suffix if a.clip.suffix != '.webm' else '.mkv'}"
-        rows.append(("decode only", *timed(lambda: decode_only(a.clip, a.max_frames))))
-        rows.append(("colorgan pipeline (threads, batches)",
-                     *timed(lambda: pipeline(a.clip, out, c, a.batch_size, a.max_frames))))
-        rows.append(("serial decode-model-encode",
-                     *timed(lambda: serial(a.clip, out, c, a.batch_size, a.max_frames))))
-        rows.append(("frames on disk, 1 frame at a time",
-                     *timed(lambda: frames_on_disk(a.clip, out, c, a.max_frames))))
-    base = rows[0][1] / rows[0][2]
-    print(f"\n{a.clip.name}: {info.width}x{info.height}, {a.netG} at {a.size} px, "
-          f"device {c.device}, batch {a.batch_size}, torch threads {torch.get_num_threads()}\n")
-    print("| method | frames | seconds | frames/s | x decode-only |\n|---|---|---|---|---|")
-    for name, n, s in rows:
-        print(f"| {name} | {n} | {s:.2f} | {n / s:.1f} | {n / s / base:.2f} |")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, cwd=Path(__file__).parent).stdout.strip()
+    print(f"commit {commit}; {a.netG} at {a.size} px, device {c.device}, batch {a.batch_size}, "
+          f"{a.codec} crf {a.crf} preset {a.preset or 'default'}, torch threads "
+          f"{torch.get_num_threads()}", flush=True)
+    for clip in clips:
+        info = probe(clip)
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "out.mkv"
+            rows = [(name, *measure(i, a, clip, out)) for i, (name, _) in enumerate(ROWS)]
+        base = rows[1][1] / rows[1][2]
+        print(f"\n{clip.name}: {info.width}x{info.height}, net input "
+              f"{'x'.join(map(str, c.net_size(info.height, info.width)))}\n")
+        print("| method | frames | seconds | frames/s | x transcode-only | peak RSS (MiB) |\n"
+              "|---|---|---|---|---|---|")
+        for name, n, s, rss in rows:
+            print(f"| {name} | {n} | {s:.2f} | {n / s:.1f} | {n / s / base:.2f} | {rss:.0f} |",
+                  flush=True)
 
 
 if __name__ == "__main__":

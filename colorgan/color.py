@@ -130,3 +130,49 @@ def recombine_full_resolution(L_full: torch.Tensor, ab_small: torch.Tensor) -> t
     if ab.shape[-2:] != L_full.shape[-2:]:
         ab = F.interpolate(ab, size=L_full.shape[-2:], mode="bilinear", align_corners=False)
     return lab_norm_to_rgb(L_full, ab)
+
+
+# ----------------------------------------------------------------- Y'CbCr (films)
+# Luma coefficients (Kr, Kb) of ITU-R BT.601-7, BT.709-6 and BT.2020-2 (non-constant luminance).
+YUV_MATRICES = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722), "bt2020": (0.2627, 0.0593)}
+
+
+def _kr_kb(matrix: str) -> tuple[float, float]:
+    if matrix not in YUV_MATRICES:
+        raise ValueError(f"colour matrix {matrix!r}: choose one of {list(YUV_MATRICES)}.")
+    return YUV_MATRICES[matrix]
+
+
+def luma_to_gray(y: torch.Tensor, full_range: bool) -> torch.Tensor:
+    """8-bit Y' plane (uint8 or float levels) -> gray in [0, 1] (limited range: 16..235)."""
+    y = y.float()
+    return (y / 255.0 if full_range else (y - 16.0) / 219.0).clamp(0.0, 1.0)
+
+
+def gray_to_l_norm(gray: torch.Tensor) -> torch.Tensor:
+    """Gray sRGB in [0, 1] (B, 1, H, W) -> normalised L: the L of rgb_to_lab on (g, g, g), 3x cheaper."""
+    lin = torch.where(gray > 0.04045, ((gray + 0.055) / 1.055).pow(2.4), gray / 12.92)
+    f = torch.where(lin > 0.008856, lin.clamp_min(1e-12).pow(1.0 / 3.0), 7.787 * lin + 4.0 / 29.0)
+    return normalize_l(116.0 * f - 16.0)
+
+
+def rgb_to_chroma_planes(rgb: torch.Tensor, matrix: str, full_range: bool) -> torch.Tensor:
+    """RGB in [0, 1] (B, 3, H, W) -> 8-bit Cb, Cr planes (B, 2, H, W) uint8 of ``matrix``."""
+    kr, kb = _kr_kb(matrix)
+    r, g, b = rgb.float().unbind(1)
+    y = kr * r + (1.0 - kr - kb) * g + kb * b
+    pbpr = torch.stack([(b - y) / (2.0 * (1.0 - kb)), (r - y) / (2.0 * (1.0 - kr))], 1)  # [-.5, .5]
+    if full_range:
+        return (128.0 + 255.0 * pbpr).round_().clamp_(0, 255).to(torch.uint8)
+    return (128.0 + 224.0 * pbpr).round_().clamp_(16, 240).to(torch.uint8)
+
+
+def yuv_to_rgb(y: torch.Tensor, uv: torch.Tensor, matrix: str, full_range: bool) -> torch.Tensor:
+    """8-bit Y' (B, 1, H, W) + Cb, Cr (B, 2, H, W) at the same size -> RGB in [0, 1]."""
+    kr, kb = _kr_kb(matrix)
+    yf = luma_to_gray(y, full_range)
+    pb, pr = ((uv.float() - 128.0) / (255.0 if full_range else 224.0)).unbind(1)
+    r = yf[:, 0] + 2.0 * (1.0 - kr) * pr
+    b = yf[:, 0] + 2.0 * (1.0 - kb) * pb
+    g = (yf[:, 0] - kr * r - kb * b) / (1.0 - kr - kb)
+    return torch.stack([r, g, b], 1).clamp(0.0, 1.0)

@@ -45,6 +45,31 @@ def test_dependent_input_is_zero_at_start_and_after_cut(ckpt_dependent, cut_vide
     assert zero == [0, CUT]
 
 
+def test_dependent_pair_spacing_is_used_at_colorize_time(ckpt_dependent, cut_video, tmp_path):  # noqa: F811
+    """Trained on pairs sampled at 8 fps, a 25 fps film shows each frame the colour it gave
+    the frame 3 back (the scene's first frame while the scene is younger)."""
+    c = Colorizer.from_checkpoint(ckpt_dependent, device="cpu")
+    assert c.pair_fps is None  # trained on synthetic consecutive pairs: 1 frame back
+    assert TemporalColorizer(c, "dependent", rate=25).frame_step == 1
+    c.pair_fps = 8.0           # as written by data=video_frames data.fps=8
+    assert TemporalColorizer(c, "dependent", rate=25).frame_step == 3
+    assert TemporalColorizer(c, "dependent", rate=25, frame_step=2).frame_step == 2
+    with pytest.raises(ValueError, match="--frame-step 0"):
+        TemporalColorizer(c, "dependent", frame_step=0)
+    seen, given = [], []
+    c.netG.register_forward_pre_hook(lambda m, args: seen.append(args[0][:, 1:].clone()))
+    c.netG.register_forward_hook(lambda m, args, out: given.append(out[:, :2].clone()))
+    colorize_video(cut_video, tmp_path / "dep.mp4", c, temporal="dependent", batch_size=4,
+                   progress=False)
+    assert len(seen) == 14
+    for t in range(14):
+        start = 0 if t < CUT else CUT
+        if t == start:
+            assert seen[t].abs().max() == 0
+        else:
+            assert torch.equal(seen[t], given[max(start, t - 3)].float())
+
+
 def test_smooth_resets_at_cut_and_blends_within_a_scene(ckpt, cut_video):  # noqa: F811
     c = Colorizer.from_checkpoint(ckpt, device="cpu")
     frames = list(read_frames(cut_video))

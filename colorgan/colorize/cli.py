@@ -15,7 +15,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from colorgan.colorize.colorizer import TEMPORAL_MODES, CheckpointError, Colorizer
+from colorgan.colorize.colorizer import RESIZE_MODES, TEMPORAL_MODES, CheckpointError, Colorizer
 from colorgan.media import VIDEO_EXTS, InputError, input_kind
 from colorgan.scenes import DEFAULT_THRESHOLD, SceneDetector
 from colorgan.utils.atomic import OutputExistsError
@@ -34,6 +34,8 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scene-threshold", type=float, default=DEFAULT_THRESHOLD,
                    help="histogram distance above which a frame starts a new scene")
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    p.add_argument("--resize", default="keep", choices=RESIZE_MODES,
+                   help="generator input: keep the aspect ratio (default) or squash to a square")
 
 
 def _check_max_frames(n: int | None) -> None:
@@ -83,8 +85,18 @@ def _colorize(argv: list[str]) -> int:
                    help="output image / folder / video (the extension picks the container)")
     _model_args(p)
     p.add_argument("--temporal", default="independent", choices=TEMPORAL_MODES)
-    p.add_argument("--codec", default=None, help="video codec (default libx264; webm: libvpx-vp9)")
-    p.add_argument("--crf", type=int, default=18, help="quality for x264/x265/vp9 (lower = better)")
+    p.add_argument("--codec", default=None, help="video encoder: libx264 (default; webm: "
+                   "libvpx-vp9), libx265, libvpx-vp9, h264_nvenc/hevc_nvenc (NVIDIA GPU)")
+    p.add_argument("--crf", type=int, default=18,
+                   help="quality for x264/x265/vp9, cq for nvenc (lower = better)")
+    p.add_argument("--preset", default=None, help="encoder speed preset: x264/x265 ultrafast.."
+                   "veryslow, nvenc p1..p7, vp9 realtime/good/best (default: the encoder's)")
+    p.add_argument("--frame-step", type=int, default=None,
+                   help="--temporal dependent: show the colour of the frame this many frames "
+                        "back (default: from the checkpoint's training pair spacing, else 1)")
+    p.add_argument("--recombine", default="yuv", choices=["yuv", "lab"],
+                   help="films: yuv keeps the decoded luma and computes chroma only (default); "
+                        "lab recombines full-resolution L with ab through RGB")
     p.add_argument("--compare", action="store_true",
                    help="write gray | colorized | original (if colour) side by side")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
@@ -102,15 +114,16 @@ def _colorize(argv: list[str]) -> int:
                              f"({', '.join(VIDEO_EXTS)}).")
         check_output_container(a.output)
         check_codec(a.codec)
-    colorizer = Colorizer.from_checkpoint(a.ckpt, a.device, a.precision)
+    colorizer = Colorizer.from_checkpoint(a.ckpt, a.device, a.precision, a.resize)
     if kind == "video":
         from colorgan.colorize.films import colorize_video
         colorizer.check_mode(a.temporal, f"--ckpt {a.ckpt}")
         r = colorize_video(a.input, a.output, colorizer, a.temporal, a.strength,
                            a.scene_threshold, a.batch_size, a.codec, a.crf, a.compare,
-                           a.overwrite, a.max_frames, progress=not a.no_progress)
+                           a.overwrite, a.max_frames, progress=not a.no_progress,
+                           recombine=a.recombine, preset=a.preset, frame_step=a.frame_step)
         print(f"{a.output}: {r.frames} frames in {r.seconds:.1f}s ({r.fps:.1f} frames/s), "
-              f"{len(r.cuts)} scene cuts, temporal={a.temporal}")
+              f"{len(r.cuts)} scene cuts, temporal={a.temporal}, recombine={r.recombine}")
         return 0
     from colorgan.colorize.photos import colorize_folder, colorize_image, set_max_pixels
     if a.temporal != "independent":
@@ -139,7 +152,7 @@ def find_cuts(path: Path, threshold: float = DEFAULT_THRESHOLD, min_scene_len: i
     """(frame index, time in seconds) of every frame that starts a new scene."""
     import torch
 
-    from colorgan.colorize.films import Prefetch
+    from colorgan.colorize.pipeline import Prefetch
     from colorgan.colorize.temporal import frame_luma
     from colorgan.video.io import read_frames
 
@@ -188,7 +201,7 @@ def _eval_video(argv: list[str]) -> int:
     from colorgan.colorize.film_eval import evaluate_video, format_table
     from colorgan.utils.atomic import write_text_atomic
 
-    colorizer = Colorizer.from_checkpoint(a.ckpt, a.device, a.precision)
+    colorizer = Colorizer.from_checkpoint(a.ckpt, a.device, a.precision, a.resize)
     for mode in a.temporal:  # fail on a mode/model mismatch before any decoding
         colorizer.check_mode(mode, f"--ckpt {a.ckpt}")
     rows = [evaluate_video(a.video, colorizer, m, a.strength, a.scene_threshold, a.batch_size,

@@ -1,8 +1,14 @@
 """Load a colorgan checkpoint into a ``Colorizer`` that colours frames of any size.
 
-The generator runs at its training size (``hyper_parameters.train_image_size``); its chroma is
-upsampled and recombined with the full-resolution luminance (the "low-res chroma, full-res
-luma" trick of Zhang et al. 2016, arXiv:1603.08511), so outputs are as sharp as the input.
+The generator runs at its training size (``hyper_parameters.train_image_size``) on the short
+side, keeping the frame's aspect ratio (it is fully convolutional; ``resize="square"`` squashes
+instead); its chroma is upsampled and recombined with the full-resolution luminance (the
+"low-res chroma, full-res luma" trick of Zhang et al. 2016, arXiv:1603.08511), so outputs are
+as sharp as the input. Two recombinations:
+
+- ``lab``: RGB frames -> Lab; full-resolution L + upsampled ab -> RGB (photos, ``--recombine lab``).
+- ``yuv``: decoded Y'CbCr planes; Y' is kept as it is and only new Cb, Cr planes are computed,
+  at chroma resolution (films' default: no full-resolution colour conversion at all).
 """
 from __future__ import annotations
 
@@ -16,7 +22,11 @@ import torch.nn.functional as F
 from colorgan.color import (
     ColorSpace,
     float_to_uint8,
+    gray_to_l_norm,
+    lab_norm_to_rgb,
+    luma_to_gray,
     recombine_full_resolution,
+    rgb_to_chroma_planes,
     rgb_to_gray,
     rgb_to_lab_norm,
     uint8_to_float,
@@ -25,6 +35,7 @@ from colorgan.models.gan_module import build_generator
 from colorgan.utils.config import check_targets
 
 TEMPORAL_MODES = ("independent", "dependent", "smooth")
+RESIZE_MODES = ("keep", "square")  # generator input: aspect ratio kept, or squashed square
 
 
 class CheckpointError(ValueError):
@@ -54,11 +65,12 @@ def _load_checkpoint(path: Path) -> dict:
 
 @dataclass
 class Prepared:
-    """One batch of frames, ready for the generator."""
+    """One batch of frames, ready for the generator (h, w: the generator's input size)."""
 
-    L_full: torch.Tensor   # (B, 1, H, W) normalised L at the original size
-    real_A: torch.Tensor   # (B, 1, s, s) generator input at the training size
-    luma: torch.Tensor     # (B, 1, s, s) gray in [0, 1], for scene-cut detection
+    L_full: torch.Tensor | None   # (B, 1, H, W) normalised L at the original size (lab)
+    real_A: torch.Tensor          # (B, 1, h, w) generator input
+    luma: torch.Tensor            # (B, 1, h, w) gray in [0, 1], for scene-cut detection
+    gray_c: torch.Tensor | None = None  # (B, 1, H/2, W/2) gray at chroma resolution (yuv)
 
 
 class Colorizer:
@@ -70,12 +82,18 @@ class Colorizer:
 
     def __init__(self, netG: torch.nn.Module, color_space: str, image_size: int,
                  temporal: bool = False, device: torch.device | str = "cpu",
-                 precision: str = "auto") -> None:
+                 precision: str = "auto", resize: str = "keep") -> None:
         self.device = torch.device(device)
         self.netG = netG.to(self.device).eval()
         self.cs = ColorSpace(color_space)
         self.image_size = int(image_size)
+        if resize not in RESIZE_MODES:
+            raise ValueError(f"--resize {resize!r}: choose one of {list(RESIZE_MODES)}.")
+        self.resize = resize
+        self.size_multiple = int(getattr(netG, "size_multiple", 1))
+        self.chroma_at = "net"  # yuv path: where ab becomes Cb, Cr (see finish_planes)
         self.temporal = bool(temporal)  # generator takes cat(L, previous ab)
+        self.pair_fps: float | None = None  # dependent: fps of the training pairs (None: 1 frame)
         if precision == "auto":
             precision = "bf16" if self.device.type == "cuda" else "fp32"
         dtypes = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -85,7 +103,7 @@ class Colorizer:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | None = None,
-                        precision: str = "auto") -> Colorizer:
+                        precision: str = "auto", resize: str = "keep") -> Colorizer:
         path = Path(path)
         ckpt = _load_checkpoint(path)
         hp = ckpt.get("hyper_parameters") if isinstance(ckpt, dict) else None
@@ -106,8 +124,10 @@ class Colorizer:
             raise CheckpointError(f"--ckpt {path}: weights do not fit the generator described "
                                   f"in its hyper-parameters ({str(e).splitlines()[0]}).") from None
         size = hp.get("train_image_size") or 256
-        return cls(netG, hp.get("color_space", "lab"), size, temporal.get("enabled", False),
-                   pick_device(device), precision)
+        c = cls(netG, hp.get("color_space", "lab"), size, temporal.get("enabled", False),
+                pick_device(device), precision, resize)
+        c.pair_fps = float(temporal["pair_fps"]) if temporal.get("pair_fps") else None
+        return c
 
     def check_mode(self, mode: str, source: str = "--ckpt") -> None:
         """The temporal mode must match the generator's input channels (1, or 1 + 2)."""
@@ -129,15 +149,33 @@ class Colorizer:
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     # ----------------------------------------------------------------- steps
+    def net_size(self, height: int, width: int) -> tuple[int, int]:
+        """Generator input size for a frame: short side at the training size, aspect kept, both
+        sides rounded to the network's ``size_multiple`` (``resize="square"``: s x s)."""
+        s, m = self.image_size, self.size_multiple
+        if self.resize == "square":
+            return s, s
+        scale = s / min(height, width)
+        return tuple(max(m, round(x * scale / m) * m) for x in (height, width))  # type: ignore
+
     @torch.no_grad()
     def prepare(self, frames: torch.Tensor) -> Prepared:
         """uint8 or float RGB (B, 3, H, W) -> full-res L and the resized generator input."""
         rgb = uint8_to_float(frames.to(self.device, non_blocking=True))  # (B, 3, H, W)
         L_full, _ = rgb_to_lab_norm(rgb)  # (B, 1, H, W)
-        s = self.image_size
-        small = F.interpolate(rgb, size=(s, s), mode="bilinear", antialias=True,
-                              align_corners=False).clamp(0, 1)
+        small = F.interpolate(rgb, size=self.net_size(*rgb.shape[-2:]), mode="bilinear",
+                              antialias=True, align_corners=False).clamp(0, 1)
         return Prepared(L_full, self.cs.encode_input(small), rgb_to_gray(small))
+
+    @torch.no_grad()
+    def prepare_luma(self, y: torch.Tensor, full_range: bool = False) -> Prepared:
+        """8-bit Y' planes uint8 (B, 1, H, W) -> generator input; no colour conversion."""
+        gray = luma_to_gray(y.to(self.device, non_blocking=True), full_range)  # (B, 1, H, W)
+        gray_c = F.avg_pool2d(gray, 2)  # (B, 1, H/2, W/2): 4:2:0 chroma siting (centre)
+        small = F.interpolate(gray_c, size=self.net_size(*gray.shape[-2:]), mode="bilinear",
+                              antialias=True, align_corners=False).clamp(0, 1)
+        real_A = self.cs.encode_input(small.expand(-1, 3, -1, -1))  # (B, 1, h, w)
+        return Prepared(None, real_A, small, gray_c)
 
     @torch.no_grad()
     def predict_ab(self, real_A: torch.Tensor, prev_ab: torch.Tensor | None = None) -> torch.Tensor:
@@ -156,10 +194,32 @@ class Colorizer:
         """Full-res L + small ab -> uint8 RGB (B, 3, H, W) on the CPU."""
         return float_to_uint8(recombine_full_resolution(L_full, ab_small)).cpu()
 
+    @torch.no_grad()
+    def finish_planes(self, prep: Prepared, ab_small: torch.Tensor, matrix: str,
+                      full_range: bool) -> torch.Tensor:
+        """Prepared batch + its ab -> Cb, Cr planes uint8 (B, 2, H/2, W/2) on the CPU.
+
+        Colour is converted where the chroma was predicted: at the generator's input size
+        (``chroma_at="net"``, default: negligible cost) or at the chroma planes' resolution
+        (``chroma_at="planes"``: a quarter of a frame's pixels through Lab -> RGB); the Cb, Cr
+        planes are then upsampled. The original Y' plane is left untouched by the caller.
+        """
+        gray = prep.luma if self.chroma_at == "net" else prep.gray_c  # (B, 1, h, w)
+        ab = ab_small.float()
+        if ab.shape[-2:] != gray.shape[-2:]:
+            ab = F.interpolate(ab, size=gray.shape[-2:], mode="bilinear", align_corners=False)
+        rgb = lab_norm_to_rgb(gray_to_l_norm(gray), ab)  # (B, 3, h, w)
+        uv = rgb_to_chroma_planes(rgb, matrix, full_range)  # (B, 2, h, w)
+        if uv.shape[-2:] != prep.gray_c.shape[-2:]:
+            lo, hi = (0, 255) if full_range else (16, 240)
+            uv = F.interpolate(uv.float(), size=prep.gray_c.shape[-2:], mode="bilinear",
+                               align_corners=False).round_().clamp_(lo, hi).to(torch.uint8)
+        return uv.cpu()
+
     def colorize(self, frames: torch.Tensor) -> torch.Tensor:
         """Frames one by one (no temporal link): uint8 (B, 3, H, W) -> uint8 (B, 3, H, W)."""
         p = self.prepare(frames)
         return self.finish(p.L_full, self.predict_ab(p.real_A))
 
 
-__all__ = ["TEMPORAL_MODES", "CheckpointError", "Colorizer", "Prepared", "pick_device"]
+__all__ = ["RESIZE_MODES", "TEMPORAL_MODES", "CheckpointError", "Colorizer", "Prepared", "pick_device"]

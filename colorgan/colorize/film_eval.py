@@ -15,7 +15,8 @@ import torch.nn.functional as F
 
 from colorgan.color import rgb_to_lab_norm, uint8_to_float
 from colorgan.colorize.colorizer import Colorizer
-from colorgan.colorize.films import Prefetch, colorize_stream
+from colorgan.colorize.films import colorize_stream
+from colorgan.colorize.pipeline import Prefetch
 from colorgan.colorize.temporal import TemporalColorizer
 from colorgan.metrics import image_metrics
 from colorgan.video.io import read_frames

@@ -1,12 +1,13 @@
-"""Film colorization pipeline: decode -> batches -> model -> encode, overlapped.
+"""Film colorization: decode -> batches -> model -> encode, overlapped in a :class:`Pipeline`.
 
-A decoder thread and an encoder thread talk to the model loop through bounded queues, so the
-model does not wait for I/O and I/O does not wait for the model; no frame touches the disk.
+Default (``recombine="yuv"``, luma passthrough): frames are decoded as Y'CbCr planes, the
+generator sees a downscaled Y', and only new Cb, Cr planes are computed at chroma resolution;
+the decoded Y' plane goes to the encoder bit-exact, so the film keeps its own luma up to the
+encoder's loss. ``recombine="lab"`` decodes to RGB and recombines full-resolution L with the
+predicted ab in Lab (needed for ``compare`` and odd frame sizes). No frame touches the disk.
 """
 from __future__ import annotations
 
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,76 +18,13 @@ import torch
 from tqdm import tqdm
 
 from colorgan.colorize.colorizer import Colorizer
+from colorgan.colorize.pipeline import Pipeline
 from colorgan.colorize.temporal import TemporalColorizer
 from colorgan.utils.atomic import atomic_output
-from colorgan.video.io import Frame, VideoWriter, probe, read_frames
+from colorgan.video.io import ColourTags, Frame, VideoWriter, probe, read_frames
 
-_END = object()
-
-
-class Prefetch:
-    """Iterate ``source`` in a background thread, ``depth`` items ahead; errors re-raised here."""
-
-    def __init__(self, source: Iterable, depth: int = 16) -> None:
-        self.q: queue.Queue = queue.Queue(maxsize=max(1, depth))
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(iter(source),), daemon=True)
-        self.thread.start()
-
-    def _run(self, it: Iterator) -> None:
-        try:
-            for item in it:
-                while not self.stop.is_set():
-                    try:
-                        self.q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if self.stop.is_set():
-                    return
-            self.q.put(_END)
-        except BaseException as e:  # noqa: BLE001 - handed to the consumer
-            self.q.put(e)
-
-    def __iter__(self) -> Iterator:
-        try:
-            while (item := self.q.get()) is not _END:
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            self.stop.set()
-
-
-class BackgroundWriter:
-    """Encode frames in a thread; ``put`` blocks only when ``depth`` frames are waiting."""
-
-    def __init__(self, writer: VideoWriter, depth: int = 16) -> None:
-        self.writer, self.error, self.abort = writer, None, False
-        self.q: queue.Queue = queue.Queue(maxsize=max(1, depth))
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while (item := self.q.get()) is not _END:
-            if self.error is None and not self.abort:  # after an abort: drain, do not encode
-                try:
-                    self.writer.write(*item)
-                except BaseException as e:  # noqa: BLE001 - re-raised in put/close
-                    self.error = e
-
-    def put(self, rgb: np.ndarray, pts: int | None, duration: int | None = None) -> None:
-        if self.error is not None:
-            raise self.error
-        self.q.put((rgb, pts, duration))
-
-    def close(self, ok: bool = True) -> None:
-        self.abort = not ok
-        self.q.put(_END)
-        self.thread.join()
-        self.writer.close(ok=ok and self.error is None)
-        if ok and self.error is not None:
-            raise self.error
+RECOMBINE_MODES = ("yuv", "lab")
+QUEUE_DEPTH = 16  # frames waiting per hand-off: memory is bounded by this, not the film's length
 
 
 def batched(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
@@ -114,13 +52,24 @@ def is_colour(frames: torch.Tensor, tol: float = 8.0) -> bool:
 def colorize_stream(frames: Iterable[Frame], temporal: TemporalColorizer, batch_size: int = 8,
                     with_gray: bool = False,
                     ) -> Iterator[tuple[list[Frame], torch.Tensor, torch.Tensor | None]]:
-    """Frames -> per batch (frames, colorized uint8 (B, 3, H, W), gray uint8 (B, 3, H, W) or None)."""
+    """RGB frames -> per batch (frames, colorized uint8 (B, 3, H, W), gray (B, 3, H, W) or None)."""
     c = temporal.c
     for batch in batched(frames, batch_size):
         prep = c.prepare(to_tensor(batch))
-        ab = temporal(prep)  # (B, 2, s, s)
+        ab = temporal(prep)  # (B, 2, h, w)
         gray = c.finish(prep.L_full, torch.zeros_like(ab)) if with_gray else None
         yield batch, c.finish(prep.L_full, ab), gray
+
+
+def colorize_planes(frames: Iterable[Frame], temporal: TemporalColorizer, tags: ColourTags,
+                    batch_size: int = 8) -> Iterator[tuple[list[Frame], np.ndarray]]:
+    """Plane frames -> per batch (frames, new Cb, Cr planes uint8 (B, 2, H/2, W/2))."""
+    c = temporal.c
+    for batch in batched(frames, batch_size):
+        y = torch.from_numpy(np.stack([f.yuv[0] for f in batch]))[:, None]  # (B, 1, H, W)
+        prep = c.prepare_luma(y, tags.full_range)
+        ab = temporal(prep)  # (B, 2, h, w)
+        yield batch, c.finish_planes(prep, ab, tags.matrix, tags.full_range).numpy()
 
 
 @dataclass
@@ -128,6 +77,7 @@ class VideoResult:
     frames: int = 0
     seconds: float = 0.0
     cuts: list[int] = field(default_factory=list)
+    recombine: str = "yuv"
 
     @property
     def fps(self) -> float:
@@ -139,49 +89,75 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
                    scene_threshold: float = 0.35, batch_size: int = 8, codec: str | None = None,
                    crf: int = 18, compare: bool = False, overwrite: bool = False,
                    max_frames: int | None = None, progress: bool = True,
-                   on_batch: Callable[[int], None] | None = None) -> VideoResult:
+                   on_batch: Callable[[int], None] | None = None, recombine: str = "yuv",
+                   preset: str | None = None, frame_step: int | None = None) -> VideoResult:
     """Colorize ``src`` into ``dst`` (same frame count, timestamps, size; audio copied).
 
-    ``compare=True`` writes gray | colorized | original (when the input has colour) side by side.
-    ``on_batch(frames_done)`` is called after each batch (progress hooks, tests).
+    ``compare=True`` writes gray | colorized | original (when the input has colour) side by side
+    (always through ``lab``). ``on_batch(frames_done)`` is called after each batch.
     """
+    if recombine not in RECOMBINE_MODES:
+        raise ValueError(f"--recombine {recombine!r}: choose one of {list(RECOMBINE_MODES)}.")
     info = probe(src)
-    tc = TemporalColorizer(colorizer, temporal, strength, scene_threshold)
-    result, t0 = VideoResult(), time.perf_counter()
-    panels = None
+    if compare or info.width % 2 or info.height % 2:  # panels are RGB; 4:2:0 needs even sizes
+        recombine = "lab"
+    tc = TemporalColorizer(colorizer, temporal, strength, scene_threshold, rate=info.rate,
+                           frame_step=frame_step)
+    result, t0 = VideoResult(recombine=recombine), time.perf_counter()
     with atomic_output(dst, overwrite) as tmp:
         bar = tqdm(total=(max_frames or info.frames) or None, unit="frame", disable=not progress,
                    desc=Path(src).name, dynamic_ncols=True)
-        bw, ok = None, False
+        writer, ok = None, False
         try:
-            frames = Prefetch(read_frames(src, max_frames))
-            for batch, fake, gray in colorize_stream(frames, tc, batch_size, with_gray=compare):
-                if panels is None:  # decided on the first batch: is there an original to show?
-                    panels = (3 if is_colour(to_tensor(batch)) else 2) if compare else 1
-                    bw = BackgroundWriter(VideoWriter(tmp, info, info.width * panels, info.height,
-                                                      codec, crf, trim_copies=bool(max_frames)))
-                out = fake if panels == 1 else torch.cat(
-                    [gray, fake, to_tensor(batch)][:panels], dim=-1)  # (B, 3, H, W * panels)
-                for f, img in zip(batch, out.permute(0, 2, 3, 1).numpy()):
-                    bw.put(img, f.pts, f.duration)
-                result.frames += len(batch)
-                bar.update(len(batch))
-                if on_batch is not None:
-                    on_batch(result.frames)
+            with Pipeline() as pipe:
+                frames = pipe.source(read_frames(src, max_frames, planes=recombine == "yuv"),
+                                     QUEUE_DEPTH)
+                open_writer = lambda width: VideoWriter(  # noqa: E731
+                    tmp, info, width, info.height, codec, crf, trim_copies=bool(max_frames),
+                    preset=preset)
+                if recombine == "yuv":
+                    writer = open_writer(info.width)
+                    sink = pipe.sink(writer.write_yuv, QUEUE_DEPTH)
+                    for batch, uv in colorize_planes(frames, tc, info.tags, batch_size):
+                        for f, (u, v) in zip(batch, uv):
+                            sink.put(f.yuv[0], u, v, f.pts, f.duration)  # Y' as decoded
+                        _done(result, bar, on_batch, len(batch))
+                else:
+                    panels = None
+                    for batch, fake, gray in colorize_stream(frames, tc, batch_size, compare):
+                        if panels is None:  # decided on the first batch: is there an original?
+                            panels = (3 if is_colour(to_tensor(batch)) else 2) if compare else 1
+                            writer = open_writer(info.width * panels)
+                            sink = pipe.sink(writer.write, QUEUE_DEPTH)
+                        out = fake if panels == 1 else torch.cat(
+                            [gray, fake, to_tensor(batch)][:panels], dim=-1)  # (B, 3, H, W*p)
+                        for f, img in zip(batch, out.permute(0, 2, 3, 1).numpy()):
+                            sink.put(img, f.pts, f.duration)
+                        _done(result, bar, on_batch, len(batch))
+                if writer is not None:
+                    sink.close()
             ok = True
         finally:
             bar.close()
-            if bw is not None:
-                bw.close(ok=ok)
+            if writer is not None:
+                writer.close(ok=ok)
     result.seconds, result.cuts = time.perf_counter() - t0, tc.cuts
     return result
 
 
+def _done(result: VideoResult, bar: tqdm, on_batch: Callable[[int], None] | None, n: int) -> None:
+    result.frames += n
+    bar.update(n)
+    if on_batch is not None:
+        on_batch(result.frames)
+
+
 __all__ = [
-    "BackgroundWriter",
-    "Prefetch",
+    "QUEUE_DEPTH",
+    "RECOMBINE_MODES",
     "VideoResult",
     "batched",
+    "colorize_planes",
     "colorize_stream",
     "colorize_video",
     "is_colour",

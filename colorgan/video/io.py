@@ -15,13 +15,47 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 log = logging.getLogger("colorgan")
-CRF_CODECS = {"libx264", "libx265", "libvpx-vp9"}
+ENCODERS = ("libx264", "libx265", "libvpx-vp9", "h264_nvenc", "hevc_nvenc")
+X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                "slower", "veryslow", "placebo")
+# FFmpeg's AVColorSpace codes -> colorgan.color.YUV_MATRICES names, and back for tagging
+_MATRIX_OF = {1: "bt709", 5: "bt601", 6: "bt601", 9: "bt2020", 10: "bt2020"}
+_TAG_OF = {"bt709": (1, 1, 1), "bt601": (6, 6, 6), "bt2020": (9, 9, 14)}  # space, primaries, trc
 
 
 class VideoError(ValueError):
     """An unreadable or unusable video: the message names the file."""
+
+
+@dataclass(frozen=True)
+class ColourTags:
+    """How a stream's Y'CbCr maps to RGB: matrix (``bt601``/``bt709``/``bt2020``) and range.
+
+    Untagged streams get the common player default: BT.709 from 720 lines up, BT.601 below,
+    limited range (16..235) unless the pixel format is a full-range ``yuvj*`` one.
+    """
+
+    matrix: str = "bt709"
+    full_range: bool = False
+    tagged: bool = False
+
+    @classmethod
+    def of(cls, colorspace: int, color_range: int, height: int, pix_fmt: str = "") -> ColourTags:
+        matrix = _MATRIX_OF.get(int(colorspace or 2))
+        full = int(color_range or 0) == 2 or pix_fmt.startswith("yuvj")
+        return cls(matrix or ("bt709" if height >= 720 else "bt601"), full,
+                   matrix is not None or int(color_range or 0) in (1, 2))
+
+    @property
+    def av_colorspace(self) -> str:  # for VideoReformatter (swscale)
+        return {"bt709": "itu709", "bt601": "itu601", "bt2020": "bt2020"}[self.matrix]
+
+    @property
+    def av_range(self) -> str:
+        return "JPEG" if self.full_range else "MPEG"
 
 
 @dataclass
@@ -29,8 +63,9 @@ class Frame:
     index: int
     pts: int | None          # in ``time_base`` units
     time_base: Fraction
-    rgb: np.ndarray          # (H, W, 3) uint8
+    rgb: np.ndarray | None   # (H, W, 3) uint8; None when decoded as planes
     duration: int | None = None
+    yuv: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # Y (H, W), U, V (H/2, W/2)
 
     @property
     def time(self) -> float:
@@ -46,6 +81,8 @@ class VideoInfo:
     rate: Fraction | None
     time_base: Fraction
     rotation: int = 0        # display-matrix rotation (degrees, counter-clockwise)
+    tags: ColourTags = ColourTags()
+    pix_fmt: str = "yuv420p"
 
 
 def open_video(path: str | Path) -> av.container.InputContainer:
@@ -66,9 +103,12 @@ def open_video(path: str | Path) -> av.container.InputContainer:
 def probe(path: str | Path) -> VideoInfo:
     with open_video(path) as c:
         s = c.streams.video[0]
-        return VideoInfo(Path(path), s.codec_context.width, s.codec_context.height,
-                         int(s.frames or 0), s.average_rate or s.guessed_rate,
-                         s.time_base or Fraction(1, 1000), _rotation(c))
+        cc = s.codec_context
+        return VideoInfo(Path(path), cc.width, cc.height, int(s.frames or 0),
+                         s.average_rate or s.guessed_rate, s.time_base or Fraction(1, 1000),
+                         _rotation(c),
+                         ColourTags.of(cc.colorspace, cc.color_range, cc.height, cc.pix_fmt or ""),
+                         cc.pix_fmt or "yuv420p")
 
 
 def _rotation(container: av.container.InputContainer) -> int:
@@ -116,12 +156,32 @@ def check_codec(codec: str | None) -> None:
                          "libx264 (audio is copied from the input as it is).")
 
 
-def read_frames(path: str | Path, max_frames: int | None = None) -> Iterator[Frame]:
-    """Decoded frames in presentation order. A video broken mid-way ends early with a warning
-    that says where it stopped; the frames before it are kept."""
+def yuv420_planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Y (H, W), U, V (H/2, W/2) uint8 of a decoded frame; yuv420p/yuvj420p planes as they are
+    (luma bit-exact), any other format converted to 8-bit 4:2:0 first."""
+    if frame.format.name not in ("yuv420p", "yuvj420p"):
+        frame = VideoReformatter().reformat(frame, format="yuv420p")
+    return tuple(np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, :p.width]
+                 for p in frame.planes)  # type: ignore[return-value]
+
+
+def to_rgb(frame: av.VideoFrame, tags: ColourTags) -> np.ndarray:
+    """(H, W, 3) uint8 RGB, converted with the stream's colour matrix and range."""
+    return VideoReformatter().reformat(frame, format="rgb24", src_colorspace=tags.av_colorspace,
+                                       src_color_range=tags.av_range).to_ndarray()
+
+
+def read_frames(path: str | Path, max_frames: int | None = None,
+                planes: bool = False) -> Iterator[Frame]:
+    """Decoded frames in presentation order, as RGB or (``planes``) as Y, U, V planes.
+    Frames without a timestamp get one from the stream's frame rate. A video broken mid-way
+    ends early with a warning that says where it stopped; the frames before it are kept."""
     path = Path(path)
     container = open_video(path)
     stream = container.streams.video[0]
+    cc = stream.codec_context
+    tags = ColourTags.of(cc.colorspace, cc.color_range, cc.height, cc.pix_fmt or "")
+    rate = stream.average_rate or stream.guessed_rate or Fraction(25)
     stream.thread_type = "AUTO"  # FFmpeg's own frame/slice threads
     expected, n, last_t = int(stream.frames or 0), 0, 0.0
     # AVI stores no presentation times (FFmpeg's guesses are not monotonic): number the frames
@@ -145,12 +205,15 @@ def read_frames(path: str | Path, max_frames: int | None = None) -> Iterator[Fra
     try:
         try:
             for frame in decoded():
-                tb = frame.time_base or stream.time_base
-                if sequential:
-                    frame.pts, tb = n, Fraction(stream.time_base or Fraction(1, 25))
-                yield Frame(n, frame.pts, Fraction(tb), frame.to_ndarray(format="rgb24"),
-                            None if sequential else frame.duration or None)
-                last_t = float((frame.pts or 0) * tb)
+                tb = Fraction(frame.time_base or stream.time_base or Fraction(1, 1000))
+                if sequential:  # AVI: frames numbered at the stream's rate
+                    pts, tb = n, Fraction(stream.time_base or Fraction(1, 25))
+                else:  # no timestamp: one from the frame rate, not one tick of the time base
+                    pts = frame.pts if frame.pts is not None else round(n / (rate * tb))
+                yield Frame(n, pts, tb, None if planes else to_rgb(frame, tags),
+                            None if sequential else frame.duration or None,
+                            yuv420_planes(frame) if planes else None)
+                last_t = float(pts * tb)
                 n += 1
                 if max_frames is not None and n >= max_frames:
                     return
@@ -187,24 +250,52 @@ def _can_copy(fmt: str, template: av.stream.Stream) -> bool:
         return False
 
 
+def encoder_options(codec: str, crf: int = 18, preset: str | None = None) -> dict[str, str]:
+    """FFmpeg options for ``--codec``/``--crf``/``--preset``; a clear error when unusable here."""
+    if codec not in av.codecs_available:
+        raise VideoError(f"--codec {codec}: this PyAV/FFmpeg build has no such encoder; "
+                         f"use one of {[c for c in ENCODERS if c in av.codecs_available]}.")
+    if codec.endswith("_nvenc"):
+        import torch  # NVENC needs an NVIDIA GPU and driver; FFmpeg's own error is cryptic
+
+        if not torch.cuda.is_available():
+            raise VideoError(f"--codec {codec}: needs an NVIDIA GPU with NVENC and none is "
+                             "visible here; use --codec libx264 (or libx265).")
+        return {"rc": "vbr", "cq": str(int(crf)), "preset": preset or "p4"}
+    if not 0 <= int(crf) <= 63:
+        raise VideoError(f"--crf {crf}: must be in 0..51 (x264/x265) or 0..63 (vp9).")
+    if codec in ("libx264", "libx265"):
+        if preset is not None and preset not in X26X_PRESETS:
+            raise VideoError(f"--preset {preset}: {codec} knows {', '.join(X26X_PRESETS)}.")
+        return {"crf": str(int(crf)), **({"preset": preset} if preset else {})}
+    if codec == "libvpx-vp9":  # --preset = libvpx deadline: realtime, good, best
+        if preset is not None and preset not in ("realtime", "good", "best"):
+            raise VideoError(f"--preset {preset}: libvpx-vp9 knows realtime, good, best.")
+        return {"crf": str(int(crf)), "b": "0", **({"deadline": preset} if preset else {})}
+    return {}
+
+
 class VideoWriter:
-    """Encode RGB frames at given timestamps into ``path``; copy audio/subtitles from ``source``.
+    """Encode frames (RGB, or Y/U/V planes) at given timestamps into ``path``; copy
+    audio/subtitles from ``source``.
 
     The video stream keeps the source's time base and frame rate, so every frame's
-    presentation time (and thus a variable frame rate) is kept.
+    presentation time (and thus a variable frame rate) is kept. The output is tagged with the
+    colour matrix and range it was encoded with (``tags``, the source's by default).
     """
 
     def __init__(self, path: Path, source: VideoInfo, width: int, height: int,
                  codec: str | None = None, crf: int = 18, pix_fmt: str = "yuv420p",
-                 copy_streams: bool = True, trim_copies: bool = False) -> None:
+                 copy_streams: bool = True, trim_copies: bool = False,
+                 preset: str | None = None, tags: ColourTags | None = None) -> None:
         self.path = Path(path)
         check_output_container(self.path)
         check_codec(codec)
         self.trim_copies, self._end_t = trim_copies, 0.0  # trim: copy no audio past the video
+        codec = codec or ("libvpx-vp9" if self.path.suffix.lower() == ".webm" else "libx264")
+        options = encoder_options(codec, crf, preset)
         self.out = av.open(str(path), "w")
         fmt = self.out.format.name.split(",")[0]
-        codec = codec or ("libvpx-vp9" if fmt in ("webm", "matroska") and
-                          path.suffix == ".webm" else "libx264")
         if pix_fmt == "yuv420p" and (width % 2 or height % 2):
             pix_fmt = "yuv444p"  # 4:2:0 needs even sizes; keep the exact resolution instead
         try:
@@ -218,8 +309,13 @@ class VideoWriter:
         self.tb = source.time_base  # the muxer may change the stream's; frames keep this one
         self.video.time_base = source.time_base
         self.video.codec_context.time_base = source.time_base
-        if codec in CRF_CODECS:
-            self.video.options = {"crf": str(int(crf)), **({"b": "0"} if "vpx" in codec else {})}
+        self.video.options = options
+        self.tags = tags or source.tags
+        space, primaries, trc = _TAG_OF[self.tags.matrix]
+        cc = self.video.codec_context
+        cc.colorspace, cc.color_primaries, cc.color_trc = space, primaries, trc
+        cc.color_range = 2 if self.tags.full_range else 1
+        self._step = max(1, round(1 / ((source.rate or Fraction(25)) * self.tb)))  # ticks/frame
         self._next_pts = 0
         self._src, self._copy, self._pending = None, {}, None
         if copy_streams:
@@ -258,13 +354,30 @@ class VideoWriter:
             self._pending = None
 
     def write(self, rgb: np.ndarray, pts: int | None, duration: int | None = None) -> None:
-        """rgb (H, W, 3) uint8 at ``pts`` (source time base; None -> next in sequence)."""
+        """rgb (H, W, 3) uint8 at ``pts`` (source time base; None -> one frame after the last)."""
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame = VideoReformatter().reformat(  # RGB -> Y'CbCr with the matrix the output is tagged
+            frame, format=self.video.pix_fmt, dst_colorspace=self.tags.av_colorspace,
+            dst_color_range=self.tags.av_range)
+        self._encode(frame, pts, duration)
+
+    def write_yuv(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, pts: int | None,
+                  duration: int | None = None) -> None:
+        """Y (H, W) and U, V (H/2, W/2) uint8 planes, encoded as they are (yuv420p)."""
+        h, w = y.shape
+        frame = av.VideoFrame.from_ndarray(
+            np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(h * 3 // 2, w),
+            format="yuv420p")
+        self._encode(frame, pts, duration)
+
+    def _encode(self, frame: av.VideoFrame, pts: int | None, duration: int | None) -> None:
+        frame.colorspace = self.video.codec_context.colorspace
+        frame.color_range = self.video.codec_context.color_range
         frame.pts = self._next_pts if pts is None else pts
         if duration:
             frame.duration = duration  # keeps the last frame's length, hence the stream's
         frame.time_base = self.tb
-        self._next_pts = frame.pts + 1
+        self._next_pts = frame.pts + (duration or self._step)
         self._mux_copies_until(float(frame.pts * self.tb))
         self._end_t = float((frame.pts + (duration or 1)) * self.tb)
         self.out.mux(self.video.encode(frame))
@@ -281,13 +394,18 @@ class VideoWriter:
 
 
 __all__ = [
+    "ENCODERS",
+    "ColourTags",
     "Frame",
     "VideoError",
     "VideoInfo",
     "VideoWriter",
     "check_codec",
     "check_output_container",
+    "encoder_options",
     "open_video",
     "probe",
     "read_frames",
+    "to_rgb",
+    "yuv420_planes",
 ]
