@@ -15,7 +15,13 @@ from PIL import Image
 pytest.importorskip("fastapi", reason="the app extra is not installed: pip install -e '.[app]'")
 import httpx  # noqa: E402
 from test_app_helpers import live_server, photo_bytes, png_size  # noqa: E402
-from test_video_helpers import ckpt, make_video, scene_frames, video_stats  # noqa: E402, F401
+from test_video_helpers import (  # noqa: E402, F401
+    ckpt,
+    ckpt_classify,
+    make_video,
+    scene_frames,
+    video_stats,
+)
 
 from colorgan.app.uploads import Limits  # noqa: E402
 from colorgan.app.work import gray_of  # noqa: E402
@@ -60,6 +66,21 @@ def test_page_and_info(client):
     info = client.get("/api/info").json()
     assert info["modes"] == ["independent", "smooth"]  # not "dependent": a 1-channel generator
     assert info["max_upload_mb"] == 0.5 and info["max_film_seconds"] == 1.0
+    assert info["temperature"] is None  # a model that predicts ab directly: no slider
+
+
+def test_temperature_slider_of_a_classification_model(ckpt_classify, tmp_path):  # noqa: F811
+    with live_server(ckpt_classify, tmp_path, LIMITS) as s, \
+            httpx.Client(base_url=s.url, timeout=60) as c:
+        assert c.get("/api/info").json()["temperature"] == pytest.approx(0.38)
+        data = photo_bytes(40, 56, seed=2, mode="L")
+        with ThreadPoolExecutor(2) as pool:  # two settings at once: neither leaks into the other
+            jobs = list(pool.map(lambda t: post(c, data, temperature=t).json(), (1.0, 0.05)))
+        dull, vivid = (c.get(j["files"]["color"]).content for j in jobs)
+        assert dull != vivid
+        again = post(c, data, temperature=1.0).json()
+        assert c.get(again["files"]["color"]).content == dull
+        assert c.get("/api/info").json()["temperature"] == pytest.approx(0.38)
 
 
 def test_gray_photo_comes_back_colorized_at_full_size(client):
@@ -101,6 +122,8 @@ BAD_UPLOADS = [  # (what, bytes, params, HTTP code, words the message must conta
     ("colour strength out of range", photo_bytes(32, 32), {"chroma": 5}, 400, "chroma=5"),
     ("film mode the model lacks", photo_bytes(32, 32), {"temporal": "dependent"}, 400,
      "accepts ['independent', 'smooth']"),
+    ("temperature on a model without colour bins", photo_bytes(32, 32), {"temperature": 0.5},
+     400, "model.classification.enabled=true"),
 ]
 
 

@@ -16,15 +16,21 @@ from conftest import TINY, make_cfg
 
 from colorgan.data.synthetic import render_scene
 
+# colour classification + EMA generator + flip averaging (the recipe switches)
+CLASSIFY = ("model.classification.enabled=true", "model.lambda_rec=0",
+            "model.classification.prior_images=16", "model.classification.cache_dir=null",
+            "model.ema.enabled=true", "model.ema.decay=0.5")
+
 
 @functools.cache
-def tiny_checkpoint(root: Path, dependent: bool = False) -> Path:
+def tiny_checkpoint(root: Path, dependent: bool = False, recipe: tuple[str, ...] = ()) -> Path:
     """Train a tiny 32 px U-Net (seconds) once per test session; return its last.ckpt."""
     from colorgan.train import train
 
     extra = ["model=unet_gan_dependent", "data.pairs=true", "model.temporal.prev_source=self"] \
         if dependent else []
-    out = root / ("dependent" if dependent else "independent")
+    extra += list(recipe)
+    out = root / ("dependent" if dependent else "recipe" if recipe else "independent")
     train(make_cfg(out, TINY + extra + ["callbacks.sample_grid=null"]))
     ckpt = json.loads((out / "run" / "metrics.json").read_text())["last_checkpoint"]
     assert ckpt and Path(ckpt).is_file()
@@ -39,6 +45,11 @@ def ckpt(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def ckpt_dependent(tmp_path_factory) -> Path:
     return tiny_checkpoint(tmp_path_factory.getbasetemp() / "ckpts", dependent=True)
+
+
+@pytest.fixture(scope="session")
+def ckpt_classify(tmp_path_factory) -> Path:
+    return tiny_checkpoint(tmp_path_factory.getbasetemp() / "ckpts", recipe=CLASSIFY)
 
 
 def scene_frames(n: int, seed: int, h: int = 48, w: int = 64, dark: bool = False) -> list:

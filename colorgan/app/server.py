@@ -81,15 +81,22 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
 
     @app.get("/api/info")
     async def info() -> dict:
-        return {"modes": modes, "chroma_range": CHROMA_RANGE, "max_upload_mb": limits.max_upload_mb,
+        return {"modes": modes, "chroma_range": CHROMA_RANGE,
+                "temperature": colorizer.netG.temperature if colorizer.supports_temperature
+                else None, "max_upload_mb": limits.max_upload_mb,
                 "max_film_seconds": limits.max_film_seconds, "max_pixels": limits.max_pixels}
 
     @app.post("/api/colorize")
     async def colorize(request: Request, name: str = "upload", chroma: float = 1.0,
-                       temporal: str = "", strength: float = 0.6) -> JSONResponse:
+                       temporal: str = "", strength: float = 0.6,
+                       temperature: float | None = None) -> JSONResponse:
         name = Path(name).name[:200] or "upload"  # for messages only, never a path
         temporal = temporal or modes[0]
         _check_params(chroma, temporal, strength, modes)
+        try:  # classification models: this request's annealed-mean temperature
+            model = colorizer.with_temperature(temperature)
+        except ValueError as e:
+            raise UploadError(str(e)) from None
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limits.max_bytes:  # refuse before reading it
             raise UploadError(f"{name}: larger than the {limits.max_upload_mb:g} MB upload limit. "
@@ -104,11 +111,11 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
             raise
         job.kind = upload.kind
         if upload.kind == "film":
-            store.submit(job, partial(colorize_film, upload=upload, colorizer=colorizer,
+            store.submit(job, partial(colorize_film, upload=upload, colorizer=model,
                                       limits=limits, temporal=temporal, strength=strength))
             return JSONResponse(job.public(), status_code=202)
         await asyncio.wrap_future(store.submit(job, partial(
-            colorize_photo, upload=upload, colorizer=colorizer, chroma=chroma)))
+            colorize_photo, upload=upload, colorizer=model, chroma=chroma)))
         if job.state == "error":
             store.remove(job)
             return JSONResponse({"error": job.message}, status_code=422)

@@ -36,6 +36,21 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     p.add_argument("--resize", default="keep", choices=RESIZE_MODES,
                    help="generator input: keep the aspect ratio (default) or squash to a square")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="classification models: annealed-mean temperature (1 = mean, safe and "
+                        "dull; ~0.4 = vivid); default: the checkpoint's")
+    p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
+                   help="average with the horizontally flipped prediction (twice the model "
+                        "cost); default: the checkpoint's model.tta_flip")
+
+
+def _load_colorizer(a: argparse.Namespace) -> Colorizer:
+    """The checkpoint's Colorizer with the command line's --temperature / --flip applied."""
+    colorizer = Colorizer.from_checkpoint(a.ckpt, a.device, a.precision, a.resize)
+    colorizer.set_temperature(a.temperature)
+    if a.flip is not None:
+        colorizer.flip = a.flip
+    return colorizer
 
 
 def _check_max_frames(n: int | None) -> None:
@@ -114,7 +129,7 @@ def _colorize(argv: list[str]) -> int:
                              f"({', '.join(VIDEO_EXTS)}).")
         check_output_container(a.output)
         check_codec(a.codec)
-    colorizer = Colorizer.from_checkpoint(a.ckpt, a.device, a.precision, a.resize)
+    colorizer = _load_colorizer(a)
     if kind == "video":
         from colorgan.colorize.films import colorize_video
         colorizer.check_mode(a.temporal, f"--ckpt {a.ckpt}")
@@ -201,7 +216,7 @@ def _eval_video(argv: list[str]) -> int:
     from colorgan.colorize.film_eval import evaluate_video, format_table
     from colorgan.utils.atomic import write_text_atomic
 
-    colorizer = Colorizer.from_checkpoint(a.ckpt, a.device, a.precision, a.resize)
+    colorizer = _load_colorizer(a)
     for mode in a.temporal:  # fail on a mode/model mismatch before any decoding
         colorizer.check_mode(mode, f"--ckpt {a.ckpt}")
     rows = [evaluate_video(a.video, colorizer, m, a.strength, a.scene_threshold, a.batch_size,

@@ -13,6 +13,7 @@ as sharp as the input. Two recombinations:
 from __future__ import annotations
 
 import contextlib
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from colorgan.color import (
     rgb_to_lab_norm,
     uint8_to_float,
 )
+from colorgan.models.color_classes import BinnedGenerator
 from colorgan.models.gan_module import build_generator
 from colorgan.utils.config import check_targets
 
@@ -94,6 +96,8 @@ class Colorizer:
         self.chroma_at = "net"  # yuv path: where ab becomes Cb, Cr (see finish_planes)
         self.temporal = bool(temporal)  # generator takes cat(L, previous ab)
         self.pair_fps: float | None = None  # dependent: fps of the training pairs (None: 1 frame)
+        self.flip = False  # average with the horizontally flipped prediction (model.tta_flip)
+        self.weights = "raw"  # "ema" when the checkpoint's EMA generator is used
         if precision == "auto":
             precision = "bf16" if self.device.type == "cuda" else "fp32"
         dtypes = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -112,12 +116,16 @@ class Colorizer:
             raise CheckpointError(f"--ckpt {path} is not a colorgan checkpoint (no netG "
                                   "hyper-parameters / state_dict). Use a .ckpt saved by "
                                   "`colorgan train`.")
-        g_state = {k[len("netG."):]: v for k, v in state.items() if k.startswith("netG.")}
+        # the EMA weights (model.ema) when the checkpoint has them, else the raw netG
+        prefix = "netG_ema.module." if any(k.startswith("netG_ema.module.") for k in state) \
+            else "netG."
+        g_state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
         if not g_state:
             raise CheckpointError(f"--ckpt {path} has no generator weights (netG.*).")
         check_targets(hp, f"--ckpt {path}")  # refuse foreign classes before building anything
         temporal = dict(hp.get("temporal") or {})
-        netG = build_generator(hp["netG"], hp.get("color_space", "lab"), temporal)
+        netG = build_generator(hp["netG"], hp.get("color_space", "lab"), temporal,
+                               hp.get("classification"))
         try:
             netG.load_state_dict(g_state)
         except RuntimeError as e:
@@ -127,7 +135,36 @@ class Colorizer:
         c = cls(netG, hp.get("color_space", "lab"), size, temporal.get("enabled", False),
                 pick_device(device), precision, resize)
         c.pair_fps = float(temporal["pair_fps"]) if temporal.get("pair_fps") else None
+        c.flip = bool(hp.get("tta_flip", False))
+        c.weights = "ema" if prefix.startswith("netG_ema") else "raw"
         return c
+
+    @property
+    def supports_temperature(self) -> bool:
+        """Whether the generator predicts colour bins (model.classification): T applies."""
+        return isinstance(self.netG, BinnedGenerator)
+
+    def set_temperature(self, temperature: float | None, option: str = "--temperature") -> None:
+        """Annealed-mean temperature of a classification model (1 = mean, ~0.4 = vivid)."""
+        if temperature is None:
+            return
+        if not self.supports_temperature:
+            raise ValueError(f"{option} {temperature}: this checkpoint predicts colour directly; "
+                             "a temperature needs a model trained with "
+                             "model.classification.enabled=true.")
+        if not float(temperature) > 0:
+            raise ValueError(f"{option} {temperature}: must be > 0 (1 = mean, small = vivid).")
+        self.netG.temperature = float(temperature)
+
+    def with_temperature(self, temperature: float | None) -> Colorizer:
+        """A copy that shares the weights but decodes at ``temperature`` (for concurrent
+        requests with different settings, e.g. the web page's slider)."""
+        if temperature is None:
+            return self
+        other = copy.copy(self)
+        other.netG = copy.copy(self.netG)  # shares the modules; own temperature attribute
+        other.set_temperature(temperature, "temperature")
+        return other
 
     def check_mode(self, mode: str, source: str = "--ckpt") -> None:
         """The temporal mode must match the generator's input channels (1, or 1 + 2)."""
@@ -186,8 +223,10 @@ class Colorizer:
                 prev_ab = real_A.new_zeros(real_A.shape[0], 2, *real_A.shape[-2:])
             x = torch.cat([real_A, prev_ab.to(real_A.dtype)], dim=1)  # (B, 3, s, s)
         with self._autocast():
-            fake_B = self.netG(x)
-        return self.cs.chroma(real_A, fake_B.float())
+            fake_B = self.netG(x).float()
+            if self.flip:  # test-time flip averaging (twice the generator cost)
+                fake_B = 0.5 * (fake_B + self.netG(x.flip(-1)).float().flip(-1))
+        return self.cs.chroma(real_A, fake_B)
 
     @torch.no_grad()
     def finish(self, L_full: torch.Tensor, ab_small: torch.Tensor) -> torch.Tensor:

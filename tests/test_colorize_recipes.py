@@ -1,0 +1,70 @@
+"""Checkpoints trained with the recipe switches, used by colorize, eval and the web page:
+EMA weights are the ones loaded, --temperature changes a classification model's colour,
+--flip averages with the mirrored prediction, and a temperature on a plain model is refused."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from test_video_helpers import ckpt, ckpt_classify  # noqa: F401
+
+from colorgan.colorize.cli import colorize_main
+from colorgan.colorize.colorizer import Colorizer
+
+
+def _photo(path, seed=0, size=(48, 40)):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size[1], 0:size[0]]
+    img = ((xx * 5 + yy * 3 + rng.integers(0, 40, xx.shape)) % 256).astype(np.uint8)
+    Image.fromarray(img, "L").save(path)
+    return path
+
+
+def test_ema_weights_are_loaded_and_the_temperature_applies(ckpt_classify, tmp_path):  # noqa: F811
+    c = Colorizer.from_checkpoint(ckpt_classify, "cpu")
+    assert c.weights == "ema" and c.supports_temperature
+    state = torch.load(ckpt_classify, map_location="cpu", weights_only=True)["state_dict"]
+    ema = {k[len("netG_ema.module."):]: v for k, v in state.items()
+           if k.startswith("netG_ema.module.")}
+    raw = {k[len("netG."):]: v for k, v in state.items() if k.startswith("netG.")}
+    loaded = c.netG.state_dict()
+    name = next(k for k in ema if k.endswith("weight") and not torch.equal(ema[k], raw[k]))
+    assert torch.equal(loaded[name], ema[name])  # the EMA weights, not the raw ones
+    gray = torch.from_numpy(np.asarray(Image.open(_photo(tmp_path / "p.png"))))  # (H, W)
+    x = gray.expand(3, -1, -1)[None].contiguous()  # (1, 3, H, W) uint8
+    dull, vivid = c.with_temperature(1.0).colorize(x), c.with_temperature(0.05).colorize(x)
+    assert c.netG.temperature == pytest.approx(0.38)  # copies do not change the shared model
+    assert not torch.equal(dull, vivid)
+    with pytest.raises(ValueError, match="> 0"):
+        c.with_temperature(0.0)
+
+
+def test_cli_temperature_changes_the_colour_and_is_refused_on_a_plain_model(
+        ckpt, ckpt_classify, tmp_path, capsys):  # noqa: F811
+    src = _photo(tmp_path / "in.png")
+    outs = []
+    for t in ("1.0", "0.05"):
+        out = tmp_path / f"out_{t}.png"
+        assert colorize_main([str(src), "-o", str(out), "--ckpt", str(ckpt_classify),
+                              "--temperature", t, "--no-progress"]) == 0
+        outs.append(np.asarray(Image.open(out)).astype(int))
+    assert outs[0].shape == (40, 48, 3) and np.abs(outs[0] - outs[1]).max() > 0
+    assert colorize_main([str(src), "-o", str(tmp_path / "x.png"), "--ckpt", str(ckpt),
+                          "--temperature", "0.5"]) == 1
+    err = capsys.readouterr().err
+    assert "--temperature 0.5" in err and "model.classification.enabled=true" in err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_flip_makes_the_result_mirror_symmetric(ckpt, tmp_path):  # noqa: F811
+    src = _photo(tmp_path / "in.png", seed=3)
+    mirrored = tmp_path / "mirror.png"
+    Image.open(src).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(mirrored)
+    outs = []
+    for name, path in (("a", src), ("b", mirrored)):
+        out = tmp_path / f"{name}.png"
+        assert colorize_main([str(path), "-o", str(out), "--ckpt", str(ckpt), "--flip",
+                              "--no-progress"]) == 0
+        outs.append(np.asarray(Image.open(out)).astype(int))
+    assert np.abs(outs[0] - outs[1][:, ::-1]).max() <= 1  # f(flip x) = flip f(x)
