@@ -47,6 +47,25 @@ def test_ddp_sim_trains_on_two_ranks_in_sync(tmp_path: Path) -> None:
     assert keys and all(k.startswith(("netG.", "netD.")) and ".module." not in k for k in keys)
 
 
+def test_ddp_sim_with_recipe_switches_stays_in_sync(tmp_path: Path) -> None:
+    """Colour classification (its prior), the EMA generator and R1 under gan_ddp: every weight,
+    the EMA copy included, is identical on both ranks."""
+    run = tmp_path / "run"
+    cmd = [sys.executable, str(ROOT / "train.py"), "trainer=ddp_sim", *TINY, "model.netD.ndf=8",
+           "data.num_train=16", "+trainer.num_sanity_val_steps=0",
+           "model.classification.enabled=true", "model.classification.cache_dir=null",
+           "model.classification.prior_images=8", "model.ema.enabled=true", "model.r1_gamma=1",
+           "+callbacks.ranks_in_sync._target_=colorgan.models.ddp.RanksInSync",
+           "callbacks.sample_grid=null", f"paths.log_dir={tmp_path / 'logs'}",
+           f"hydra.run.dir={run}"]
+    proc = run_bounded(cmd, tmp_path, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert "Weights identical on 2 ranks after step 4" in proc.stdout, proc.stdout[-4000:]
+    state = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert any(k.startswith("netG_ema.module.") for k in state["state_dict"])
+    assert state["state_dict"]["color_prior"].sum() == pytest.approx(1.0, abs=1e-4)
+
+
 def test_rank_check_names_the_ranks_that_differ() -> None:
     a, b = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
     check_same([params_digest(a), params_digest(a)])
