@@ -109,7 +109,8 @@ def run(name: str, frames: list[np.ndarray]) -> tuple[list[int], float]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--thresholds", type=float, nargs="+", default=[0.15, 0.25, DEFAULT_THRESHOLD, 0.5])
+    p.add_argument("--thresholds", type=float, nargs="+", default=[0.15, 0.25, 0.35, 0.5],
+                   help=f"colorgan thresholds to try (default now {DEFAULT_THRESHOLD})")
     p.add_argument("--detectors", nargs="+",
                    default=["pyscenedetect-content", "pyscenedetect-adaptive",
                             "pyscenedetect-histogram", "pyscenedetect-hash"])
