@@ -17,7 +17,7 @@ from pathlib import Path
 
 from colorgan.colorize.colorizer import RESIZE_MODES, TEMPORAL_MODES, CheckpointError, Colorizer
 from colorgan.media import VIDEO_EXTS, InputError, input_kind
-from colorgan.scenes import DEFAULT_THRESHOLD, SceneDetector
+from colorgan.scenes import DEFAULT_THRESHOLD, DETECTORS, make_detector
 from colorgan.utils.atomic import OutputExistsError
 
 USER_ERRORS = (CheckpointError, InputError, OutputExistsError, ValueError, OSError)
@@ -162,34 +162,37 @@ def colorize_main(argv: list[str]) -> int:
 
 
 # -------------------------------------------------------------------- scenes
-def find_cuts(path: Path, threshold: float = DEFAULT_THRESHOLD, min_scene_len: int = 1,
-              max_frames: int | None = None) -> list[tuple[int, float]]:
+def find_cuts(path: Path, threshold: float | None = None, min_scene_len: int | None = None,
+              max_frames: int | None = None, detector: str = "colorgan") -> list[tuple[int, float]]:
     """(frame index, time in seconds) of every frame that starts a new scene."""
-    import torch
-
     from colorgan.colorize.pipeline import Prefetch
-    from colorgan.colorize.temporal import frame_luma
-    from colorgan.video.io import read_frames
+    from colorgan.video.io import probe, read_frames
 
-    det, cuts = SceneDetector(threshold, min_scene_len=min_scene_len), []
+    det, times, cuts = make_detector(detector, threshold, min_scene_len,
+                                     float(probe(path).rate or 25)), [], []
     for f in Prefetch(read_frames(path, max_frames)):
-        luma = frame_luma(torch.from_numpy(f.rgb).permute(2, 0, 1)[None])[0]  # (1, s, s)
-        if det.update(luma):
-            cuts.append((f.index, f.time))
-    return cuts
+        times.append(f.time)
+        cuts += det.update(f.rgb)
+    return [(i, times[i]) for i in cuts + det.flush()]
 
 
 def _scenes(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="colorgan scenes",
                                 description="Print the scene cuts of a video (frame, seconds).")
     p.add_argument("video", type=Path)
-    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
-                   help="luminance-histogram distance in (0, 1] that makes a cut")
-    p.add_argument("--min-scene-len", type=int, default=1, help="frames between two cuts")
+    p.add_argument("--detector", default="colorgan", choices=DETECTORS,
+                   help="colorgan's luminance histograms, or PySceneDetect's detectors "
+                        "(pip install \"colorgan[scenes]\"; adaptive is the most accurate, "
+                        "see docs/films.md)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help=f"the detector's threshold; colorgan: luminance-histogram distance in "
+                        f"(0, 1] (default {DEFAULT_THRESHOLD}); PySceneDetect: its own scale")
+    p.add_argument("--min-scene-len", type=int, default=None,
+                   help="frames between two cuts (default: colorgan 1, PySceneDetect 15)")
     p.add_argument("--max-frames", type=int, default=None)
     a = p.parse_args(argv)
     _check_max_frames(a.max_frames)
-    cuts = find_cuts(a.video, a.threshold, a.min_scene_len, a.max_frames)
+    cuts = find_cuts(a.video, a.threshold, a.min_scene_len, a.max_frames, a.detector)
     print("frame\ttime_s")
     for i, t in cuts:
         print(f"{i}\t{t:.3f}")

@@ -19,6 +19,7 @@ from colorgan.colorize.films import colorize_stream
 from colorgan.colorize.pipeline import Prefetch
 from colorgan.colorize.temporal import TemporalColorizer
 from colorgan.metrics import image_metrics
+from colorgan.scenes import DEFAULT_THRESHOLD
 from colorgan.video.io import read_frames
 
 CDC_STEPS = (1, 2, 4)
@@ -98,7 +99,7 @@ class VideoMetrics:
 
 
 def evaluate_video(path: str | Path, colorizer: Colorizer, mode: str = "independent",
-                   strength: float = 0.6, scene_threshold: float = 0.35, batch_size: int = 8,
+                   strength: float = 0.6, scene_threshold: float = DEFAULT_THRESHOLD, batch_size: int = 8,
                    max_frames: int | None = None) -> dict[str, float]:
     """Gray out a colour video, colorize it with ``mode`` and measure it against the original."""
     tc = TemporalColorizer(colorizer, mode, strength, scene_threshold)

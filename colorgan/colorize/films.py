@@ -20,6 +20,7 @@ from tqdm import tqdm
 from colorgan.colorize.colorizer import Colorizer
 from colorgan.colorize.pipeline import Pipeline
 from colorgan.colorize.temporal import TemporalColorizer
+from colorgan.scenes import DEFAULT_THRESHOLD
 from colorgan.utils.atomic import atomic_output
 from colorgan.video.io import ColourTags, Frame, VideoWriter, probe, read_frames
 
@@ -86,7 +87,7 @@ class VideoResult:
 
 def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
                    temporal: str = "independent", strength: float = 0.6,
-                   scene_threshold: float = 0.35, batch_size: int = 8, codec: str | None = None,
+                   scene_threshold: float = DEFAULT_THRESHOLD, batch_size: int = 8, codec: str | None = None,
                    crf: int = 18, compare: bool = False, overwrite: bool = False,
                    max_frames: int | None = None, progress: bool = True,
                    on_batch: Callable[[int], None] | None = None, recombine: str = "yuv",

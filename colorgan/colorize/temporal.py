@@ -20,21 +20,9 @@ from collections import deque
 from fractions import Fraction
 
 import torch
-import torch.nn.functional as F
 
-from colorgan.color import rgb_to_gray, uint8_to_float
 from colorgan.colorize.colorizer import TEMPORAL_MODES, Colorizer, Prepared
-from colorgan.scenes import DEFAULT_THRESHOLD, SceneDetector
-
-SCENE_SIZE = 128  # luminance is compared at this size: enough for histograms, cheap
-
-
-def frame_luma(frames: torch.Tensor, size: int = SCENE_SIZE) -> torch.Tensor:
-    """uint8/float RGB (B, 3, H, W) -> gray (B, 1, size, size) in [0, 1] for cut detection."""
-    rgb = uint8_to_float(frames)
-    small = F.interpolate(rgb, size=(size, size), mode="bilinear", antialias=True,
-                          align_corners=False)
-    return rgb_to_gray(small.clamp(0, 1))
+from colorgan.scenes import DEFAULT_THRESHOLD, SCENE_SIZE, SceneDetector, frame_luma
 
 
 class TemporalColorizer:

@@ -1,0 +1,59 @@
+"""Scene-cut detectors on a clip joined from the real clips at known frames: colorgan's own
+(default threshold) and PySceneDetect's (optional ``scenes`` extra) find exactly those cuts;
+unknown names and a missing extra fail with a message that says what to do."""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from conftest import shared_data
+from PIL import Image
+from test_video_helpers import make_video
+
+from colorgan.colorize.cli import find_cuts, scenes_main
+from colorgan.scenes import make_detector
+from colorgan.video.io import read_frames
+
+CUTS = [30, 60, 95]
+
+
+@pytest.fixture(scope="module")
+def joined(tmp_path_factory):
+    """chaplin 0-29 | test.webm 0-29 | realshort 0-34 | fire2 (fast pan), 320x180, 25 fps."""
+    srcs = [("bw/chaplin.mp4", 30), ("videos/test.webm", 30), ("videos/realshort.mp4", 35),
+            ("videos/fire2.mp4", 25)]
+    frames = []
+    for rel, n in srcs:
+        frames += [np.asarray(Image.fromarray(f.rgb).resize((320, 180), Image.BILINEAR))
+                   for f in read_frames(shared_data(rel), n)]
+    gray = [np.repeat(f.mean(-1, keepdims=True).round().astype(np.uint8), 3, -1) for f in frames]
+    return make_video(tmp_path_factory.mktemp("joined") / "joined.mp4", gray, crf=20)
+
+
+def test_colorgan_detector_finds_the_known_cuts(joined):
+    assert [i for i, _ in find_cuts(joined)] == CUTS
+
+
+@pytest.mark.parametrize("name", ["pyscenedetect-adaptive", "pyscenedetect-content"])
+def test_pyscenedetect_finds_the_known_cuts(joined, name, capsys):
+    pytest.importorskip("scenedetect", reason="the optional extra colorgan[scenes] is absent")
+    assert find_cuts(joined, detector=name) == [(c, pytest.approx(c / 25)) for c in CUTS]
+    assert scenes_main([str(joined), "--detector", name]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [f"{c}\t{c / 25:.3f}" for c in CUTS]
+
+
+def test_unknown_detector_is_named(capsys):
+    with pytest.raises(ValueError, match="'pyscenedetect-magic'.*pyscenedetect-adaptive"):
+        make_detector("pyscenedetect-magic")
+    with pytest.raises(SystemExit):  # argparse: invalid choice
+        scenes_main(["x.mp4", "--detector", "magic"])
+    assert "invalid choice: 'magic'" in capsys.readouterr().err
+
+
+def test_missing_extra_says_what_to_install(monkeypatch, joined, capsys):
+    monkeypatch.setitem(sys.modules, "scenedetect", None)  # import fails as if not installed
+    with pytest.raises(ValueError, match=r'pip install "colorgan\[scenes\]".*--detector colorgan'):
+        make_detector("pyscenedetect-adaptive")
+    assert scenes_main([str(joined), "--detector", "pyscenedetect-adaptive"]) == 1
+    assert 'colorgan[scenes]' in capsys.readouterr().err
