@@ -134,7 +134,7 @@ def test_generator_input_keeps_the_aspect_ratio(colorizer, monkeypatch):
     assert colorizer.prepare(frames).real_A.shape == (2, 1, 32, 64)
     y = torch.zeros(2, 1, 90, 160, dtype=torch.uint8)
     prep = colorizer.prepare_luma(y)
-    assert prep.real_A.shape == (2, 1, 32, 64) and prep.gray_c.shape == (2, 1, 45, 80)
+    assert prep.real_A.shape == (2, 1, 32, 64) and prep.chroma_size == (45, 80)
     assert colorizer.colorize(frames).shape == frames.shape
     monkeypatch.setattr(colorizer, "resize", "square")
     assert colorizer.net_size(720, 1280) == (32, 32)

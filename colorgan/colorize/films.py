@@ -18,6 +18,7 @@ import torch
 from tqdm import tqdm
 
 from colorgan.colorize.colorizer import Colorizer
+from colorgan.colorize.keyframes import auto_interval, keyframe_planes
 from colorgan.colorize.pipeline import Pipeline
 from colorgan.colorize.temporal import TemporalColorizer
 from colorgan.utils.atomic import atomic_output
@@ -62,14 +63,12 @@ def colorize_stream(frames: Iterable[Frame], temporal: TemporalColorizer, batch_
 
 
 def colorize_planes(frames: Iterable[Frame], temporal: TemporalColorizer, tags: ColourTags,
-                    batch_size: int = 8) -> Iterator[tuple[list[Frame], np.ndarray]]:
-    """Plane frames -> per batch (frames, new Cb, Cr planes uint8 (B, 2, H/2, W/2))."""
-    c = temporal.c
-    for batch in batched(frames, batch_size):
-        y = torch.from_numpy(np.stack([f.yuv[0] for f in batch]))[:, None]  # (B, 1, H, W)
-        prep = c.prepare_luma(y, tags.full_range)
-        ab = temporal(prep)  # (B, 2, h, w)
-        yield batch, c.finish_planes(prep, ab, tags.matrix, tags.full_range).numpy()
+                    batch_size: int = 8, keyframe_interval: int = 1, blend: bool = True,
+                    ) -> Iterator[tuple[list[Frame], np.ndarray]]:
+    """Plane frames -> (frames, new Cb, Cr planes uint8 (n, 2, H/2, W/2)), in order; the
+    generator sees every ``keyframe_interval``-th frame of a shot (:mod:`.keyframes`)."""
+    windows = batched(frames, max(batch_size, keyframe_interval))
+    return keyframe_planes(windows, temporal, tags, keyframe_interval, blend)
 
 
 @dataclass
@@ -90,17 +89,22 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
                    crf: int = 18, compare: bool = False, overwrite: bool = False,
                    max_frames: int | None = None, progress: bool = True,
                    on_batch: Callable[[int], None] | None = None, recombine: str = "yuv",
-                   preset: str | None = None, frame_step: int | None = None) -> VideoResult:
+                   preset: str | None = None, frame_step: int | None = None,
+                   keyframe_interval: int | str = "auto", keyframe_blend: bool = True,
+                   ) -> VideoResult:
     """Colorize ``src`` into ``dst`` (same frame count, timestamps, size; audio copied).
 
     ``compare=True`` writes gray | colorized | original (when the input has colour) side by side
     (always through ``lab``). ``on_batch(frames_done)`` is called after each batch.
+    ``keyframe_interval`` (``yuv`` only): the generator colours every k-th frame of a shot,
+    ``"auto"`` picks k for the device (:func:`.keyframes.auto_interval`).
     """
     if recombine not in RECOMBINE_MODES:
         raise ValueError(f"--recombine {recombine!r}: choose one of {list(RECOMBINE_MODES)}.")
     info = probe(src)
     if compare or info.width % 2 or info.height % 2:  # panels are RGB; 4:2:0 needs even sizes
         recombine = "lab"
+    interval = auto_interval(keyframe_interval, colorizer.device, temporal, info.rate)
     tc = TemporalColorizer(colorizer, temporal, strength, scene_threshold, rate=info.rate,
                            frame_step=frame_step)
     result, t0 = VideoResult(recombine=recombine), time.perf_counter()
@@ -118,7 +122,8 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
                 if recombine == "yuv":
                     writer = open_writer(info.width)
                     sink = pipe.sink(writer.write_yuv, QUEUE_DEPTH)
-                    for batch, uv in colorize_planes(frames, tc, info.tags, batch_size):
+                    for batch, uv in colorize_planes(frames, tc, info.tags, batch_size,
+                                                     interval, keyframe_blend):
                         for f, (u, v) in zip(batch, uv):
                             sink.put(f.yuv[0], u, v, f.pts, f.duration)  # Y' as decoded
                         _done(result, bar, on_batch, len(batch))
