@@ -29,7 +29,7 @@ from omegaconf import OmegaConf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from colorgan.colorize.colorizer import Colorizer, pick_device
-from colorgan.colorize.films import colorize_planes, colorize_video
+from colorgan.colorize.films import colorize_planes, colorize_video, cpu_threads
 from colorgan.colorize.keyframes import auto_interval
 from colorgan.colorize.temporal import TemporalColorizer
 from colorgan.models.gan_module import build_generator
@@ -95,11 +95,12 @@ def serial(a, clip: Path, out: Path, c: Colorizer) -> int:
     info, n = probe(clip), 0
     w = VideoWriter(out, info, info.width, info.height, a.codec, a.crf, preset=a.preset)
     k = auto_interval(a.keyframe_interval, c.device, "independent", info.rate)
-    for frames, uv in colorize_planes(read_frames(clip, a.max_frames, planes=True),
-                                      TemporalColorizer(c), info.tags, a.batch_size, k):
-        for f, (u, v) in zip(frames, uv):
-            w.write_yuv(f.yuv[0], u, v, f.pts, f.duration)
-        n += len(frames)
+    with cpu_threads("auto", c.device):
+        for frames, uv in colorize_planes(read_frames(clip, a.max_frames, planes=True),
+                                          TemporalColorizer(c), info.tags, a.batch_size, k):
+            for f, (u, v) in zip(frames, uv):
+                w.write_yuv(f.yuv[0], u, v, f.pts, f.duration)
+            n += len(frames)
     w.close()
     return n
 
