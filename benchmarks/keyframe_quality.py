@@ -1,0 +1,79 @@
+"""Quality cost of chroma keyframes: the luma passthrough path with the generator on every k-th
+frame of a shot, against the colour original and against colouring every frame.
+
+    python benchmarks/keyframe_quality.py --ckpt CKPT                 # the clips in ../shared/data
+    python benchmarks/keyframe_quality.py --ckpt CKPT --interval 1 5 15 --temporal smooth
+
+Per clip, temporal mode, interval k and blend/hold: PSNR, SSIM, CIEDE2000 against the original
+(before encoding; the original decoded with its own matrix), CDC and flicker ratio
+(``colorgan eval-video``'s metrics), and PSNR against the every-frame (k = 1) output of the
+same mode, i.e. how far the keyframes move the film from what the model alone would give.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.film_quality import CLIPS, yuv_frame_rgb
+from colorgan.colorize.colorizer import Colorizer
+from colorgan.colorize.film_eval import VideoMetrics
+from colorgan.colorize.films import colorize_planes
+from colorgan.colorize.temporal import TemporalColorizer
+from colorgan.metrics import rgb_ciede2000
+from colorgan.video.io import probe, read_frames
+
+
+def run(clip: Path, c: Colorizer, mode: str, k: int, blend: bool, every: list | None,
+        max_frames: int | None) -> tuple[dict, list[torch.Tensor]]:
+    tags = probe(clip).tags
+    vm, de, agree, outs = VideoMetrics(), [], [], []
+    frames = read_frames(clip, max_frames, planes=True)
+    for batch, uv in colorize_planes(frames, TemporalColorizer(c, mode), tags, 8, k, blend):
+        for f, planes in zip(batch, uv):
+            real = torch.from_numpy(yuv_frame_rgb(f.yuv[0], np.stack(f.yuv[1:]), tags))
+            fake = torch.from_numpy(yuv_frame_rgb(f.yuv[0], planes, tags))
+            real, fake = (x.permute(2, 0, 1)[None] for x in (real, fake))  # (1, 3, H, W) uint8
+            vm.update(fake, real)
+            de.append(float(rgb_ciede2000(fake.float() / 255, real.float() / 255).mean()))
+            if every is not None:
+                mse = (fake.float() - every[len(outs)].float()).pow(2).mean() / 255**2
+                agree.append(float(10 * torch.log10(1 / mse.clamp_min(1e-10))))
+            outs.append(fake)
+    m = vm.compute()
+    m["de"] = float(np.mean(de))
+    m["agree"] = float(np.mean(agree)) if agree else float("inf")
+    return m, outs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--clip", type=Path, action="append", default=None)
+    ap.add_argument("--interval", type=int, nargs="+", default=[2, 5, 8, 15])
+    ap.add_argument("--temporal", nargs="+", default=["independent", "smooth"])
+    ap.add_argument("--max-frames", type=int, default=None)
+    a = ap.parse_args()
+    torch.set_grad_enabled(False)
+    c = Colorizer.from_checkpoint(a.ckpt, device="cpu")
+    print("| clip | temporal | k | between keyframes | PSNR (dB) | SSIM | CIEDE2000 | CDC | "
+          "flicker ratio | PSNR vs k=1 (dB) |\n|---|---|---|---|---|---|---|---|---|---|")
+    for clip in a.clip or CLIPS:
+        for mode in a.temporal:
+            every = None
+            for k in [1, *a.interval]:
+                for blend in ([True] if k == 1 else [True, False]):
+                    m, outs = run(clip, c, mode, k, blend, every, a.max_frames)
+                    every = outs if k == 1 else every
+                    how = "-" if k == 1 else ("blend" if blend else "hold")
+                    print(f"| {clip.name} | {mode} | {k} | {how} | {m['psnr']:.2f} | "
+                          f"{m['ssim']:.4f} | {m['de']:.2f} | {m['cdc']:.5f} | "
+                          f"{m['flicker']:.3f} | {m['agree']:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
