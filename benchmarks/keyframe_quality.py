@@ -4,28 +4,54 @@ frame of a shot, against the colour original and against colouring every frame.
     python benchmarks/keyframe_quality.py --ckpt CKPT                 # the clips in ../shared/data
     python benchmarks/keyframe_quality.py --ckpt CKPT --interval 1 5 15 --temporal smooth
 
-Per clip, temporal mode, interval k and blend/hold: PSNR, SSIM, CIEDE2000 against the original
-(before encoding; the original decoded with its own matrix), CDC and flicker ratio
+Per clip, temporal mode, interval k and blend/hold: PSNR, SSIM, CIEDE2000 against the
+original (before encoding; the original decoded with its own matrix), CDC and flicker ratio
 (``colorgan eval-video``'s metrics), and PSNR against the every-frame (k = 1) output of the
 same mode, i.e. how far the keyframes move the film from what the model alone would give.
+Mode ``oracle``: the original's own chroma at the keyframes (a perfect model), i.e. what
+keyframing alone loses.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
+from collections import deque
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.film_quality import CLIPS, yuv_frame_rgb
-from colorgan.colorize.colorizer import Colorizer
+from colorgan.color import rgb_to_lab_norm
+from colorgan.colorize.colorizer import Colorizer, Prepared
 from colorgan.colorize.film_eval import VideoMetrics
 from colorgan.colorize.films import colorize_planes
 from colorgan.colorize.temporal import TemporalColorizer
 from colorgan.metrics import rgb_ciede2000
-from colorgan.video.io import probe, read_frames
+from colorgan.video.io import ColourTags, Frame, probe, read_frames
+
+
+def oracle(c: Colorizer, frames: Iterable[Frame], tags: ColourTags) -> Iterator[Frame]:
+    """Make ``c`` a perfect model: its "generator input" is the original's ab at the net size
+    (as in film_quality.py) and ``predict_ab`` hands it back, so only keyframing loses colour."""
+    todo: deque[torch.Tensor] = deque()  # (1, 2, h, w) per frame read, not yet prepared
+
+    def prepare_luma(y: torch.Tensor, full_range: bool = False) -> Prepared:
+        prep = Colorizer.prepare_luma(c, y, full_range)
+        prep.real_A = torch.cat([todo.popleft() for _ in range(y.shape[0])])  # (B, 2, h, w)
+        return prep
+
+    c.prepare_luma, c.predict_ab = prepare_luma, lambda real_A, prev=None: real_A
+    for f in frames:
+        rgb = torch.from_numpy(yuv_frame_rgb(f.yuv[0], np.stack(f.yuv[1:]), tags))
+        small = F.interpolate(rgb.permute(2, 0, 1)[None].float() / 255, antialias=True,
+                              size=c.net_size(*rgb.shape[:2]), mode="bilinear")
+        todo.append(rgb_to_lab_norm(small.clamp(0, 1))[1])
+        yield f
 
 
 def run(clip: Path, c: Colorizer, mode: str, k: int, blend: bool, every: list | None,
@@ -33,6 +59,9 @@ def run(clip: Path, c: Colorizer, mode: str, k: int, blend: bool, every: list | 
     tags = probe(clip).tags
     vm, de, agree, outs = VideoMetrics(), [], [], []
     frames = read_frames(clip, max_frames, planes=True)
+    if mode == "oracle":
+        c, mode = copy.copy(c), "independent"
+        frames = oracle(c, frames, tags)
     for batch, uv in colorize_planes(frames, TemporalColorizer(c, mode), tags, 8, k, blend):
         for f, planes in zip(batch, uv):
             real = torch.from_numpy(yuv_frame_rgb(f.yuv[0], np.stack(f.yuv[1:]), tags))
@@ -55,7 +84,8 @@ def main() -> None:
     ap.add_argument("--ckpt", required=True)
     ap.add_argument("--clip", type=Path, action="append", default=None)
     ap.add_argument("--interval", type=int, nargs="+", default=[2, 5, 8, 15])
-    ap.add_argument("--temporal", nargs="+", default=["independent", "smooth"])
+    ap.add_argument("--temporal", nargs="+", default=["oracle", "independent", "smooth"],
+                    help="oracle: the original's own chroma at keyframes (a perfect model)")
     ap.add_argument("--max-frames", type=int, default=None)
     a = ap.parse_args()
     torch.set_grad_enabled(False)
