@@ -5,9 +5,11 @@
 
 Rows per clip, each in a fresh (spawned) process, so its peak memory is its own:
 decode only (PyAV, frames as planes), transcode only (decode + encode with the same encoder
-settings, no model: the ceiling of any colorizer), the colorgan pipeline (luma passthrough,
-the default), the pipeline with ``--recombine lab``, the serial loop (same steps as the
-pipeline, one thread), and the generator alone (its own ceiling). Frames/s, ratio to
+settings, no model: the ceiling of any colorizer), the colorgan pipeline (luma passthrough and
+chroma keyframes, the default), the pipeline colouring every frame (``--keyframe-interval 1``),
+the pipeline with ``--recombine lab``, the serial loop (same steps as the default pipeline,
+one thread), and the generator alone on every frame (its own ceiling), all with the
+pipeline's torch thread budget on a CPU. ``--rows 2,3`` runs a subset (transcode always). Frames/s, ratio to
 transcode-only and peak RSS. Goal: pipeline >= 0.8x transcode-only. The generator has random
 weights: speed does not depend on them. Ready for ``--device cuda`` (and ``--netG unet_256
 --size 256``, a 1080p ``--clip``) on a GPU machine.
@@ -67,8 +69,9 @@ def generator_only(a, clip: Path, out: Path, c: Colorizer) -> int:
     info = probe(clip)
     n = min(a.max_frames or info.frames or 100, info.frames or 100)
     x = torch.zeros(a.batch_size, 1, *c.net_size(info.height, info.width), device=c.device)
-    for i in range(0, n, a.batch_size):
-        c.predict_ab(x[:min(a.batch_size, n - i)])
+    with cpu_threads("auto", c.device):  # the pipeline's thread budget
+        for i in range(0, n, a.batch_size):
+            c.predict_ab(x[:min(a.batch_size, n - i)])
     if c.device.type == "cuda":
         torch.cuda.synchronize()
     return n
@@ -94,7 +97,7 @@ def serial(a, clip: Path, out: Path, c: Colorizer) -> int:
     """The pipeline's steps in one thread: decode a batch, colorize it, encode it, repeat."""
     info, n = probe(clip), 0
     w = VideoWriter(out, info, info.width, info.height, a.codec, a.crf, preset=a.preset)
-    k = auto_interval(a.keyframe_interval, c.device, "independent", info.rate)
+    k = auto_interval(a.keyframe_interval, c.device, "independent")
     with cpu_threads("auto", c.device):
         for frames, uv in colorize_planes(read_frames(clip, a.max_frames, planes=True),
                                           TemporalColorizer(c), info.tags, a.batch_size, k):

@@ -14,7 +14,7 @@ from test_video_helpers import ckpt, ckpt_dependent, make_video, scene_frames, v
 
 from colorgan.colorize.colorizer import Colorizer
 from colorgan.colorize.films import colorize_planes, colorize_video, cpu_threads
-from colorgan.colorize.keyframes import auto_interval, blend_planes
+from colorgan.colorize.keyframes import CPU_INTERVAL, auto_interval, blend_planes
 from colorgan.colorize.temporal import TemporalColorizer
 from colorgan.video.io import ColourTags, Frame, probe, read_frames
 
@@ -98,13 +98,13 @@ def test_film_frames_and_timestamps_unchanged(colorizer, tmp_path):
 
 def test_options_and_temporal_modes(colorizer, ckpt_dependent, tmp_path):  # noqa: F811
     cpu, gpu = torch.device("cpu"), torch.device("cuda")
-    assert auto_interval("auto", cpu, "independent", Fraction(25)) == 12  # one per 0.5 s
-    assert auto_interval("auto", gpu, "independent", Fraction(25)) == 1
-    assert auto_interval("auto", cpu, "dependent", Fraction(25)) == 1
-    assert auto_interval("6", cpu, "smooth", None) == 6
+    assert auto_interval("auto", cpu, "independent") == CPU_INTERVAL == 4
+    assert auto_interval("auto", gpu, "independent") == 1
+    assert auto_interval("auto", cpu, "dependent") == 1
+    assert auto_interval("6", cpu, "smooth") == 6
     for bad in ("0", "x", -2):
         with pytest.raises(ValueError, match="--keyframe-interval"):
-            auto_interval(bad, cpu, "independent", 25)
+            auto_interval(bad, cpu, "independent")
     dep = Colorizer.from_checkpoint(ckpt_dependent, device="cpu")
     src = make_video(tmp_path / "in.mp4", scene_frames(10, 3))
     with pytest.raises(ValueError, match="--keyframe-interval 4: --temporal dependent"):

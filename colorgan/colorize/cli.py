@@ -100,7 +100,7 @@ def _colorize(argv: list[str]) -> int:
     p.add_argument("--keyframe-interval", default="auto",
                    help="films (yuv): run the generator on every k-th frame of a shot and on "
                         "every cut, blending the chroma in between (1 = every frame; auto: 1 on "
-                        "a GPU or with --temporal dependent, one keyframe per 0.5 s on a CPU)")
+                        "a GPU or with --temporal dependent, 4 on a CPU)")
     p.add_argument("--keyframe-hold", action="store_true",
                    help="frames between keyframes keep the last keyframe's chroma (no "
                         "lookahead blend)")

@@ -108,7 +108,7 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
     info = probe(src)
     if compare or info.width % 2 or info.height % 2:  # panels are RGB; 4:2:0 needs even sizes
         recombine = "lab"
-    interval = auto_interval(keyframe_interval, colorizer.device, temporal, info.rate)
+    interval = auto_interval(keyframe_interval, colorizer.device, temporal)
     tc = TemporalColorizer(colorizer, temporal, strength, scene_threshold, rate=info.rate,
                            frame_step=frame_step)
     result, t0 = VideoResult(recombine=recombine), time.perf_counter()
