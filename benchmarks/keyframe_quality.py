@@ -7,7 +7,7 @@ frame of a shot, against the colour original and against colouring every frame.
 Per clip, temporal mode, interval k and blend/hold: PSNR, SSIM, CIEDE2000 against the
 original (before encoding; the original decoded with its own matrix), CDC and flicker ratio
 (``colorgan eval-video``'s metrics), and PSNR against the every-frame (k = 1) output of the
-same mode, i.e. how far the keyframes move the film from what the model alone would give.
+same mode (from the MSE over all frames), i.e. how far the keyframes move the film from what the model alone would give.
 Mode ``oracle``: the original's own chroma at the keyframes (a perfect model), i.e. what
 keyframing alone loses.
 """
@@ -70,12 +70,11 @@ def run(clip: Path, c: Colorizer, mode: str, k: int, blend: bool, every: list | 
             vm.update(fake, real)
             de.append(float(rgb_ciede2000(fake.float() / 255, real.float() / 255).mean()))
             if every is not None:
-                mse = (fake.float() - every[len(outs)].float()).pow(2).mean() / 255**2
-                agree.append(float(10 * torch.log10(1 / mse.clamp_min(1e-10))))
-            outs.append(fake)
+                agree.append(float((fake.float() - every[len(outs)].float()).pow(2).mean()))
+            outs.append(fake.clone())  # PyAV may reuse the array it converted into
     m = vm.compute()
     m["de"] = float(np.mean(de))
-    m["agree"] = float(np.mean(agree)) if agree else float("inf")
+    m["agree"] = 10 * np.log10(255**2 / max(np.mean(agree), 1e-10)) if agree else float("inf")
     return m, outs
 
 
