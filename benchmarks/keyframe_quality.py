@@ -7,7 +7,8 @@ frame of a shot, against the colour original and against colouring every frame.
 Per clip, temporal mode, interval k and blend/hold: PSNR, SSIM, CIEDE2000 against the
 original (before encoding; the original decoded with its own matrix), CDC and flicker ratio
 (``colorgan eval-video``'s metrics), and PSNR against the every-frame (k = 1) output of the
-same mode (from the MSE over all frames), i.e. how far the keyframes move the film from what the model alone would give.
+same mode (from the MSE over all frames), i.e. how far the keyframes move the film from what
+the model alone would give.
 Mode ``oracle``: the original's own chroma at the keyframes (a perfect model), i.e. what
 keyframing alone loses.
 """
