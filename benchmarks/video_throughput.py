@@ -5,9 +5,11 @@
 
 Rows per clip, each in a fresh (spawned) process, so its peak memory is its own:
 decode only (PyAV, frames as planes), transcode only (decode + encode with the same encoder
-settings, no model: the ceiling of any colorizer), the colorgan pipeline (luma passthrough,
-the default), the pipeline with ``--recombine lab``, the serial loop (same steps as the
-pipeline, one thread), and the generator alone (its own ceiling). Frames/s, ratio to
+settings, no model: the ceiling of any colorizer), the colorgan pipeline (luma passthrough and
+chroma keyframes, the default), the pipeline colouring every frame (``--keyframe-interval 1``),
+the pipeline with ``--recombine lab``, the serial loop (same steps as the default pipeline,
+one thread), and the generator alone on every frame (its own ceiling), all with the
+pipeline's torch thread budget on a CPU. ``--rows 2,3`` runs a subset (transcode always). Frames/s, ratio to
 transcode-only and peak RSS. Goal: pipeline >= 0.8x transcode-only. The generator has random
 weights: speed does not depend on them. Ready for ``--device cuda`` (and ``--netG unet_256
 --size 256``, a 1080p ``--clip``) on a GPU machine.
@@ -29,7 +31,8 @@ from omegaconf import OmegaConf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from colorgan.colorize.colorizer import Colorizer, pick_device
-from colorgan.colorize.films import colorize_planes, colorize_video
+from colorgan.colorize.films import colorize_planes, colorize_video, cpu_threads
+from colorgan.colorize.keyframes import auto_interval
 from colorgan.colorize.temporal import TemporalColorizer
 from colorgan.models.gan_module import build_generator
 from colorgan.utils.config import CONFIG_DIR
@@ -66,17 +69,24 @@ def generator_only(a, clip: Path, out: Path, c: Colorizer) -> int:
     info = probe(clip)
     n = min(a.max_frames or info.frames or 100, info.frames or 100)
     x = torch.zeros(a.batch_size, 1, *c.net_size(info.height, info.width), device=c.device)
-    for i in range(0, n, a.batch_size):
-        c.predict_ab(x[:min(a.batch_size, n - i)])
+    with cpu_threads("auto", c.device):  # the pipeline's thread budget
+        for i in range(0, n, a.batch_size):
+            c.predict_ab(x[:min(a.batch_size, n - i)])
     if c.device.type == "cuda":
         torch.cuda.synchronize()
     return n
 
 
-def pipeline(a, clip: Path, out: Path, c: Colorizer, recombine: str = "yuv") -> int:
+def pipeline(a, clip: Path, out: Path, c: Colorizer, recombine: str = "yuv",
+             interval: int | str | None = None) -> int:
     return colorize_video(clip, out, c, batch_size=a.batch_size, codec=a.codec, crf=a.crf,
                           preset=a.preset, overwrite=True, max_frames=a.max_frames,
-                          progress=False, recombine=recombine).frames
+                          progress=False, recombine=recombine,
+                          keyframe_interval=interval or a.keyframe_interval).frames
+
+
+def pipeline_every(a, clip: Path, out: Path, c: Colorizer) -> int:
+    return pipeline(a, clip, out, c, interval=1)
 
 
 def pipeline_lab(a, clip: Path, out: Path, c: Colorizer) -> int:
@@ -87,17 +97,20 @@ def serial(a, clip: Path, out: Path, c: Colorizer) -> int:
     """The pipeline's steps in one thread: decode a batch, colorize it, encode it, repeat."""
     info, n = probe(clip), 0
     w = VideoWriter(out, info, info.width, info.height, a.codec, a.crf, preset=a.preset)
-    for frames, uv in colorize_planes(read_frames(clip, a.max_frames, planes=True),
-                                      TemporalColorizer(c), info.tags, a.batch_size):
-        for f, (u, v) in zip(frames, uv):
-            w.write_yuv(f.yuv[0], u, v, f.pts, f.duration)
-        n += len(frames)
+    k = auto_interval(a.keyframe_interval, c.device, "independent")
+    with cpu_threads("auto", c.device):
+        for frames, uv in colorize_planes(read_frames(clip, a.max_frames, planes=True),
+                                          TemporalColorizer(c), info.tags, a.batch_size, k):
+            for f, (u, v) in zip(frames, uv):
+                w.write_yuv(f.yuv[0], u, v, f.pts, f.duration)
+            n += len(frames)
     w.close()
     return n
 
 
 ROWS = [("decode only", decode_only), ("transcode only (no model)", transcode_only),
-        ("colorgan pipeline (yuv, default)", pipeline),
+        ("colorgan pipeline (yuv, keyframes, default)", pipeline),
+        ("colorgan pipeline (yuv, --keyframe-interval 1)", pipeline_every),
         ("colorgan pipeline (--recombine lab)", pipeline_lab),
         ("serial loop (yuv, one thread)", serial),
         ("generator only (no I/O, no colour)", generator_only)]
@@ -137,6 +150,10 @@ def main() -> None:
     ap.add_argument("--codec", default="libx264")
     ap.add_argument("--crf", type=int, default=18)
     ap.add_argument("--preset", default=None)
+    ap.add_argument("--keyframe-interval", default="auto",
+                    help="pipeline and serial rows: generator on every k-th frame (auto)")
+    ap.add_argument("--rows", default=None,
+                    help="comma-separated row numbers to run (default: all); 1 = transcode")
     a = ap.parse_args()
     clips = a.clip or CLIPS
     for clip in clips:
@@ -147,14 +164,17 @@ def main() -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=Path(__file__).parent).stdout.strip()
     print(f"commit {commit}; {a.netG} at {a.size} px, device {c.device}, batch {a.batch_size}, "
-          f"{a.codec} crf {a.crf} preset {a.preset or 'default'}, torch threads "
+          f"{a.codec} crf {a.crf} preset {a.preset or 'default'}, keyframe interval "
+          f"{a.keyframe_interval}, torch threads "
           f"{torch.get_num_threads()}", flush=True)
     for clip in clips:
         info = probe(clip)
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "out.mkv"
-            rows = [(name, *measure(i, a, clip, out)) for i, (name, _) in enumerate(ROWS)]
-        base = rows[1][1] / rows[1][2]
+            keep = {int(r) for r in a.rows.split(",")} | {1} if a.rows else range(len(ROWS))
+            rows = [(name, *measure(i, a, clip, out)) for i, (name, _) in enumerate(ROWS)
+                    if i in keep]
+        base = next(n / s for name, n, s, _ in rows if name == ROWS[1][0])
         print(f"\n{clip.name}: {info.width}x{info.height}, net input "
               f"{'x'.join(map(str, c.net_size(info.height, info.width)))}\n")
         print("| method | frames | seconds | frames/s | x transcode-only | peak RSS (MiB) |\n"

@@ -15,6 +15,7 @@ from test_video_helpers import ckpt, make_video, scene_frames, video_stats  # no
 import colorgan.colorize.films as films
 from colorgan.colorize.colorizer import Colorizer
 from colorgan.colorize.films import colorize_video
+from colorgan.colorize.keyframes import CPU_INTERVAL
 from colorgan.colorize.pipeline import Pipeline
 from colorgan.video.io import VideoError, VideoWriter, encoder_options, read_frames
 
@@ -134,7 +135,7 @@ def test_generator_input_keeps_the_aspect_ratio(colorizer, monkeypatch):
     assert colorizer.prepare(frames).real_A.shape == (2, 1, 32, 64)
     y = torch.zeros(2, 1, 90, 160, dtype=torch.uint8)
     prep = colorizer.prepare_luma(y)
-    assert prep.real_A.shape == (2, 1, 32, 64) and prep.gray_c.shape == (2, 1, 45, 80)
+    assert prep.real_A.shape == (2, 1, 32, 64) and prep.chroma_size == (45, 80)
     assert colorizer.colorize(frames).shape == frames.shape
     monkeypatch.setattr(colorizer, "resize", "square")
     assert colorizer.net_size(720, 1280) == (32, 32)
@@ -143,7 +144,8 @@ def test_generator_input_keeps_the_aspect_ratio(colorizer, monkeypatch):
 
 
 def test_memory_is_bounded_by_the_queues(colorizer, tmp_path, monkeypatch):
-    """The decoder never runs more than the queue depth + one batch ahead of the encoder."""
+    """The decoder never runs more than the queues + one batch + the keyframe lookahead ahead of
+    the encoder."""
     src = make_video(tmp_path / "long.mp4", scene_frames(60, 5))
     monkeypatch.setattr(films, "QUEUE_DEPTH", 4)
     decoded, written, ahead = [0], [0], []
@@ -165,7 +167,8 @@ def test_memory_is_bounded_by_the_queues(colorizer, tmp_path, monkeypatch):
     monkeypatch.setattr(VideoWriter, "write_yuv", write)
     colorize_video(src, tmp_path / "out.mp4", colorizer, batch_size=4, progress=False)
     assert written[0] == 60
-    assert max(ahead) <= 4 + 4 + 4 + 2  # decode queue + batch + encode queue + in hand
+    lookahead = CPU_INTERVAL - 1  # frames waiting for the next chroma keyframe (auto on CPU)
+    assert max(ahead) <= 4 + 4 + lookahead + 4 + 2  # queues + batch + lookahead + in hand
     assert np.mean(ahead) > 1  # the stages did overlap
 
 

@@ -112,6 +112,16 @@ def _colorize(argv: list[str]) -> int:
     p.add_argument("--recombine", default="yuv", choices=["yuv", "lab"],
                    help="films: yuv keeps the decoded luma and computes chroma only (default); "
                         "lab recombines full-resolution L with ab through RGB")
+    p.add_argument("--keyframe-interval", default="auto",
+                   help="films (yuv): run the generator on every k-th frame of a shot and on "
+                        "every cut, blending the chroma in between (1 = every frame; auto: 1 on "
+                        "a GPU or with --temporal dependent, 4 on a CPU)")
+    p.add_argument("--keyframe-hold", action="store_true",
+                   help="frames between keyframes keep the last keyframe's chroma (no "
+                        "lookahead blend)")
+    p.add_argument("--model-threads", default="auto",
+                   help="films on a CPU: torch threads while decoding and encoding run "
+                        "(auto: a quarter of the cores, at least 1)")
     p.add_argument("--compare", action="store_true",
                    help="write gray | colorized | original (if colour) side by side")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
@@ -136,7 +146,9 @@ def _colorize(argv: list[str]) -> int:
         r = colorize_video(a.input, a.output, colorizer, a.temporal, a.strength,
                            a.scene_threshold, a.batch_size, a.codec, a.crf, a.compare,
                            a.overwrite, a.max_frames, progress=not a.no_progress,
-                           recombine=a.recombine, preset=a.preset, frame_step=a.frame_step)
+                           recombine=a.recombine, preset=a.preset, frame_step=a.frame_step,
+                           keyframe_interval=a.keyframe_interval,
+                           keyframe_blend=not a.keyframe_hold, model_threads=a.model_threads)
         print(f"{a.output}: {r.frames} frames in {r.seconds:.1f}s ({r.fps:.1f} frames/s), "
               f"{len(r.cuts)} scene cuts, temporal={a.temporal}, recombine={r.recombine}")
         return 0

@@ -72,7 +72,8 @@ class Prepared:
     L_full: torch.Tensor | None   # (B, 1, H, W) normalised L at the original size (lab)
     real_A: torch.Tensor          # (B, 1, h, w) generator input
     luma: torch.Tensor            # (B, 1, h, w) gray in [0, 1], for scene-cut detection
-    gray_c: torch.Tensor | None = None  # (B, 1, H/2, W/2) gray at chroma resolution (yuv)
+    gray_c: torch.Tensor | None = None  # (B, 1, H/2, W/2) gray at chroma resolution (planes)
+    chroma_size: tuple[int, int] | None = None  # (H/2, W/2): the chroma planes' size (yuv)
 
 
 class Colorizer:
@@ -207,12 +208,17 @@ class Colorizer:
     @torch.no_grad()
     def prepare_luma(self, y: torch.Tensor, full_range: bool = False) -> Prepared:
         """8-bit Y' planes uint8 (B, 1, H, W) -> generator input; no colour conversion."""
-        gray = luma_to_gray(y.to(self.device, non_blocking=True), full_range)  # (B, 1, H, W)
-        gray_c = F.avg_pool2d(gray, 2)  # (B, 1, H/2, W/2): 4:2:0 chroma siting (centre)
-        small = F.interpolate(gray_c, size=self.net_size(*gray.shape[-2:]), mode="bilinear",
-                              antialias=True, align_corners=False).clamp(0, 1)
+        y = y.to(self.device, non_blocking=True)  # (B, 1, H, W)
+        chroma = (y.shape[-2] // 2, y.shape[-1] // 2)  # 4:2:0
+        # Box average of every other luma sample to the net size: no full-resolution float
+        # work (the affine level mapping commutes with averaging, so it is done on the small one).
+        small = luma_to_gray(F.adaptive_avg_pool2d(y[..., ::2, ::2].float(),
+                                                   self.net_size(*y.shape[-2:])), full_range)
+        gray_c = None
+        if self.chroma_at == "planes":
+            gray_c = F.avg_pool2d(luma_to_gray(y, full_range), 2)  # (B, 1, H/2, W/2), centre
         real_A = self.cs.encode_input(small.expand(-1, 3, -1, -1))  # (B, 1, h, w)
-        return Prepared(None, real_A, small, gray_c)
+        return Prepared(None, real_A, small, gray_c, chroma)
 
     @torch.no_grad()
     def predict_ab(self, real_A: torch.Tensor, prev_ab: torch.Tensor | None = None) -> torch.Tensor:
@@ -249,9 +255,9 @@ class Colorizer:
             ab = F.interpolate(ab, size=gray.shape[-2:], mode="bilinear", align_corners=False)
         rgb = lab_norm_to_rgb(gray_to_l_norm(gray), ab)  # (B, 3, h, w)
         uv = rgb_to_chroma_planes(rgb, matrix, full_range)  # (B, 2, h, w)
-        if uv.shape[-2:] != prep.gray_c.shape[-2:]:
+        if uv.shape[-2:] != prep.chroma_size:
             lo, hi = (0, 255) if full_range else (16, 240)
-            uv = F.interpolate(uv.float(), size=prep.gray_c.shape[-2:], mode="bilinear",
+            uv = F.interpolate(uv.float(), size=prep.chroma_size, mode="bilinear",
                                align_corners=False).round_().clamp_(lo, hi).to(torch.uint8)
         return uv.cpu()
 

@@ -8,6 +8,8 @@ predicted ab in Lab (needed for ``compare`` and odd frame sizes). No frame touch
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ import torch
 from tqdm import tqdm
 
 from colorgan.colorize.colorizer import Colorizer
+from colorgan.colorize.keyframes import auto_interval, keyframe_planes
 from colorgan.colorize.pipeline import Pipeline
 from colorgan.colorize.temporal import TemporalColorizer
 from colorgan.scenes import DEFAULT_THRESHOLD
@@ -63,14 +66,12 @@ def colorize_stream(frames: Iterable[Frame], temporal: TemporalColorizer, batch_
 
 
 def colorize_planes(frames: Iterable[Frame], temporal: TemporalColorizer, tags: ColourTags,
-                    batch_size: int = 8) -> Iterator[tuple[list[Frame], np.ndarray]]:
-    """Plane frames -> per batch (frames, new Cb, Cr planes uint8 (B, 2, H/2, W/2))."""
-    c = temporal.c
-    for batch in batched(frames, batch_size):
-        y = torch.from_numpy(np.stack([f.yuv[0] for f in batch]))[:, None]  # (B, 1, H, W)
-        prep = c.prepare_luma(y, tags.full_range)
-        ab = temporal(prep)  # (B, 2, h, w)
-        yield batch, c.finish_planes(prep, ab, tags.matrix, tags.full_range).numpy()
+                    batch_size: int = 8, keyframe_interval: int = 1, blend: bool = True,
+                    ) -> Iterator[tuple[list[Frame], np.ndarray]]:
+    """Plane frames -> (frames, new Cb, Cr planes uint8 (n, 2, H/2, W/2)), in order; the
+    generator sees every ``keyframe_interval``-th frame of a shot (:mod:`.keyframes`)."""
+    windows = batched(frames, max(batch_size, keyframe_interval))
+    return keyframe_planes(windows, temporal, tags, keyframe_interval, blend)
 
 
 @dataclass
@@ -91,21 +92,28 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
                    crf: int = 18, compare: bool = False, overwrite: bool = False,
                    max_frames: int | None = None, progress: bool = True,
                    on_batch: Callable[[int], None] | None = None, recombine: str = "yuv",
-                   preset: str | None = None, frame_step: int | None = None) -> VideoResult:
+                   preset: str | None = None, frame_step: int | None = None,
+                   keyframe_interval: int | str = "auto", keyframe_blend: bool = True,
+                   model_threads: int | str = "auto") -> VideoResult:
     """Colorize ``src`` into ``dst`` (same frame count, timestamps, size; audio copied).
 
     ``compare=True`` writes gray | colorized | original (when the input has colour) side by side
     (always through ``lab``). ``on_batch(frames_done)`` is called after each batch.
+    ``keyframe_interval`` (``yuv`` only): the generator colours every k-th frame of a shot,
+    ``"auto"`` picks k for the device (:func:`.keyframes.auto_interval`). ``model_threads``
+    (CPU): torch's intra-op threads while the film runs (auto: a quarter of the cores, at least
+    1; the decoder and the encoder need the rest).
     """
     if recombine not in RECOMBINE_MODES:
         raise ValueError(f"--recombine {recombine!r}: choose one of {list(RECOMBINE_MODES)}.")
     info = probe(src)
     if compare or info.width % 2 or info.height % 2:  # panels are RGB; 4:2:0 needs even sizes
         recombine = "lab"
+    interval = auto_interval(keyframe_interval, colorizer.device, temporal)
     tc = TemporalColorizer(colorizer, temporal, strength, scene_threshold, rate=info.rate,
                            frame_step=frame_step)
     result, t0 = VideoResult(recombine=recombine), time.perf_counter()
-    with atomic_output(dst, overwrite) as tmp:
+    with atomic_output(dst, overwrite) as tmp, cpu_threads(model_threads, colorizer.device):
         bar = tqdm(total=(max_frames or info.frames) or None, unit="frame", disable=not progress,
                    desc=Path(src).name, dynamic_ncols=True)
         writer, ok = None, False
@@ -119,7 +127,8 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
                 if recombine == "yuv":
                     writer = open_writer(info.width)
                     sink = pipe.sink(writer.write_yuv, QUEUE_DEPTH)
-                    for batch, uv in colorize_planes(frames, tc, info.tags, batch_size):
+                    for batch, uv in colorize_planes(frames, tc, info.tags, batch_size,
+                                                     interval, keyframe_blend):
                         for f, (u, v) in zip(batch, uv):
                             sink.put(f.yuv[0], u, v, f.pts, f.duration)  # Y' as decoded
                         _done(result, bar, on_batch, len(batch))
@@ -144,6 +153,27 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
                 writer.close(ok=ok)
     result.seconds, result.cuts = time.perf_counter() - t0, tc.cuts
     return result
+
+
+@contextlib.contextmanager
+def cpu_threads(n: int | str, device: torch.device) -> Iterator[None]:
+    """torch's intra-op threads set to ``n`` ("auto": a quarter of the cores) on a CPU, then
+    restored. Measured on 2 shared cores: 2 OpenMP threads next to x264 stall each other."""
+    if device.type != "cpu":
+        yield
+        return
+    try:
+        k = max(1, (os.cpu_count() or 1) // 4) if n == "auto" else int(n)
+    except (TypeError, ValueError):
+        k = 0
+    if k < 1:
+        raise ValueError(f"--model-threads {n!r}: an integer >= 1 or auto.")
+    old = torch.get_num_threads()
+    torch.set_num_threads(k)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def _done(result: VideoResult, bar: tqdm, on_batch: Callable[[int], None] | None, n: int) -> None:

@@ -50,7 +50,7 @@ class TemporalColorizer:
         self.frame_step = max(1, int(frame_step))
         self.history: deque[torch.Tensor] = deque(maxlen=self.frame_step)  # this scene's last ab
 
-    def _scene_starts(self, luma: torch.Tensor) -> list[bool]:
+    def scene_starts(self, luma: torch.Tensor) -> list[bool]:
         """Per frame of the batch: does it start a scene (first frame or a cut)?"""
         starts = []
         for y in luma:  # (1, s, s)
@@ -62,9 +62,14 @@ class TemporalColorizer:
         return starts
 
     @torch.no_grad()
-    def __call__(self, prep: Prepared) -> torch.Tensor:
-        """Prepared batch -> normalised ab (B, 2, s, s) for its frames."""
-        starts = self._scene_starts(prep.luma)
+    def __call__(self, prep: Prepared, starts: list[bool] | None = None) -> torch.Tensor:
+        """Prepared batch -> normalised ab (B, 2, s, s) for its frames.
+
+        ``starts`` (scene starts, from :meth:`scene_starts`) is given when the batch holds only
+        some frames of the stream (chroma keyframes): cuts are then not detected again.
+        """
+        if starts is None:
+            starts = self.scene_starts(prep.luma)
         if self.mode == "independent":
             return self.c.predict_ab(prep.real_A)
         if self.mode == "dependent":  # sequential by nature: frame t needs frame t-1's colour

@@ -1,0 +1,124 @@
+"""Chroma keyframes: the generator colours every k-th frame of a shot, the frames between get
+the keyframes' Cb, Cr planes (blended, or held), like a codec's key and predicted frames.
+
+Chroma is low-resolution and changes slowly within a shot, while on a CPU the generator costs
+as much as the video encoder. So, on the luma passthrough path (``recombine="yuv"``):
+
+- every frame's luma is still reduced to the generator's size (cheap) and scene cuts are still
+  detected on every frame; a frame is a **keyframe** when it starts a scene (the first frame, a
+  cut) or is ``interval`` frames after the previous keyframe;
+- only keyframes go through the generator (and the temporal mode: ``smooth`` blends keyframe
+  with keyframe; ``dependent`` needs every frame, so it runs with ``interval=1`` only);
+- ``blend=True`` (default): a frame between keyframes a and b of the same scene gets
+  ``((b - t) * uv_a + (t - a) * uv_b) / (b - a)`` (integer maths on the 8-bit planes), which needs
+  up to ``interval - 1`` frames of lookahead; before a cut and at the end of the film, frames
+  hold the last keyframe's planes (colour never crosses a cut). ``blend=False`` always holds.
+
+Frame count, order and timestamps are unchanged: every decoded frame is yielded exactly once.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import torch
+
+from colorgan.colorize.colorizer import Prepared
+from colorgan.colorize.temporal import TemporalColorizer
+from colorgan.video.io import ColourTags, Frame
+
+CPU_INTERVAL = 4  # auto on a CPU (measured on 2 cores: >= 0.9x transcode-only at 480p, 720p)
+
+
+def auto_interval(interval: int | str, device: torch.device, mode: str) -> int:
+    """``--keyframe-interval``: an int >= 1, or ``"auto"``: every frame on a GPU or with
+    ``--temporal dependent``, every ``CPU_INTERVAL``-th on a CPU, where the generator would
+    otherwise cost about as much as the encoder (docs/films.md, "Chroma keyframes")."""
+    if interval == "auto":
+        return 1 if device.type != "cpu" or mode == "dependent" else CPU_INTERVAL
+    try:
+        k = int(interval)
+    except (TypeError, ValueError):
+        k = 0
+    if k < 1:
+        raise ValueError(f"--keyframe-interval {interval!r}: an integer >= 1 (1 = every "
+                         "frame) or auto.")
+    return k
+
+
+def _select(p: Prepared, idx: list[int]) -> Prepared:
+    """The frames ``idx`` of a prepared batch."""
+    return Prepared(None, p.real_A[idx], p.luma[idx],
+                    None if p.gray_c is None else p.gray_c[idx], p.chroma_size)
+
+
+def blend_planes(a: np.ndarray, b: np.ndarray, t: int, n: int) -> np.ndarray:
+    """uint8 planes (2, h, w): ``a`` at 0, ``b`` at ``n``; the planes at ``t`` (rounded)."""
+    mix = a.astype(np.int32) * (n - t) + b.astype(np.int32) * t  # (2, h, w)
+    return ((mix + n // 2) // n).astype(np.uint8)
+
+
+def keyframe_planes(windows: Iterable[list[Frame]], temporal: TemporalColorizer,
+                    tags: ColourTags, interval: int = 1, blend: bool = True,
+                    ) -> Iterator[tuple[list[Frame], np.ndarray]]:
+    """Windows of plane frames (one generator call each) -> (frames, Cb, Cr planes uint8
+    (n, 2, H/2, W/2)) in order, the generator run on keyframes only (see the module doc).
+    ``interval=1``: every frame is a keyframe."""
+    if int(interval) < 1:
+        raise ValueError(f"--keyframe-interval {interval}: must be >= 1 (1 = every frame).")
+    if interval > 1 and temporal.mode == "dependent":
+        raise ValueError(f"--keyframe-interval {interval}: --temporal dependent colours every "
+                         "frame from the previous one; use --keyframe-interval 1.")
+    k = _Keyframes(temporal, tags, int(interval), blend)
+    for batch in windows:
+        yield from k.window(batch)
+    if k.pending:  # the film's tail after its last keyframe holds that keyframe's colour
+        yield k.pending, np.stack([k.last] * len(k.pending))
+
+
+class _Keyframes:
+    def __init__(self, temporal: TemporalColorizer, tags: ColourTags, interval: int,
+                 blend: bool) -> None:
+        self.temporal, self.tags, self.interval, self.blend = temporal, tags, interval, blend
+        self.since = 0                          # frames since the last keyframe
+        self.last: np.ndarray | None = None     # (2, h, w) planes of the last keyframe
+        self.pending: list[Frame] = []          # frames after it, waiting for the next one
+
+    def window(self, batch: list[Frame]) -> Iterator[tuple[list[Frame], np.ndarray]]:
+        c, tags = self.temporal.c, self.tags
+        y = torch.from_numpy(np.stack([f.yuv[0] for f in batch]))[:, None]  # (B, 1, H, W)
+        prep = c.prepare_luma(y, tags.full_range)
+        starts = self.temporal.scene_starts(prep.luma)
+        keys = []
+        for start in starts:
+            keys.append(start or self.since >= self.interval)
+            self.since = 1 if keys[-1] else self.since + 1
+        idx = [i for i, k in enumerate(keys) if k]
+        if idx:
+            sub = _select(prep, idx)
+            ab = self.temporal(sub, [starts[i] for i in idx])  # (K, 2, h, w)
+            uv = iter(c.finish_planes(sub, ab, tags.matrix, tags.full_range).numpy())
+        out_f: list[Frame] = []
+        out_uv: list[np.ndarray] = []
+        for f, key, start in zip(batch, keys, starts):
+            if not key:
+                if self.blend:
+                    self.pending.append(f)
+                else:
+                    out_f.append(f)
+                    out_uv.append(self.last)
+                continue
+            planes = next(uv)  # (2, h, w)
+            n = len(self.pending) + 1
+            for t, p in enumerate(self.pending, 1):  # between the previous keyframe and this
+                out_f.append(p)
+                out_uv.append(self.last if start else blend_planes(self.last, planes, t, n))
+            self.pending = []
+            out_f.append(f)
+            out_uv.append(planes)
+            self.last = planes
+        if out_f:
+            yield out_f, np.stack(out_uv)
+
+
+__all__ = ["blend_planes", "keyframe_planes"]
