@@ -68,3 +68,23 @@ def test_flip_makes_the_result_mirror_symmetric(ckpt, tmp_path):  # noqa: F811
                               "--no-progress"]) == 0
         outs.append(np.asarray(Image.open(out)).astype(int))
     assert np.abs(outs[0] - outs[1][:, ::-1]).max() <= 1  # f(flip x) = flip f(x)
+
+
+def test_eval_temperature_traces_a_curve_and_is_refused_on_a_plain_model(
+        ckpt, ckpt_classify, tmp_path):  # noqa: F811
+    from conftest import make_cfg
+
+    from colorgan.eval import evaluate
+
+    def run(path, ckpt_path, *extra):
+        return evaluate(make_cfg(path, [f"ckpt_path={ckpt_path}", "split=val", "data.num_val=8",
+                                        "trainer.enable_progress_bar=false", *extra],
+                                 config_name="eval.yaml"))[0]
+
+    dull = run(tmp_path / "t1", ckpt_classify, "temperature=1.0")["model"]
+    vivid = run(tmp_path / "t2", ckpt_classify, "temperature=0.05")["model"]
+    # one checkpoint, two temperatures: two different points of the PSNR-colorfulness curve
+    assert vivid["colorfulness"] != pytest.approx(dull["colorfulness"], rel=1e-4)
+    assert vivid["psnr"] != pytest.approx(dull["psnr"], rel=1e-5)
+    with pytest.raises(ValueError, match="temperature=0.5: this model predicts ab directly"):
+        run(tmp_path / "t3", ckpt, "temperature=0.5")
