@@ -151,6 +151,25 @@ def test_ema_weights_trail_the_raw_weights_and_are_used_for_evaluation():
         ColorizationGAN(netG=G, netD=D, **OPT, ema={"enabled": True, "decay": 1.0})
 
 
+def test_ema_warms_up_so_a_short_run_is_not_its_initial_weights():
+    from torch.optim.swa_utils import AveragedModel
+
+    from colorgan.models.recipes import ema_with_warmup
+
+    avg = ema_with_warmup(0.999)
+    assert avg(torch.tensor(0.0), torch.tensor(1.0), torch.tensor(1)) == pytest.approx(1 - 2 / 11)
+    assert avg(torch.tensor(0.0), torch.tensor(1.0), torch.tensor(10 ** 6)) == pytest.approx(0.001, rel=1e-4)
+    net = torch.nn.Linear(1, 1, bias=False)
+    torch.nn.init.zeros_(net.weight)
+    ema = AveragedModel(net, avg_fn=avg)
+    ema.update_parameters(net)  # the first update copies (the initial weights, 0)
+    with torch.no_grad():
+        net.weight.fill_(1.0)  # training moved the weights to 1
+    for _ in range(50):
+        ema.update_parameters(net)
+    assert ema.module.weight.item() > 0.8  # a fixed 0.999 would still be at 0.05
+
+
 # ---------------------------------------------------------- class guidance
 @pytest.fixture
 def class_folders(tmp_path):
