@@ -9,6 +9,7 @@ ROWS=(
   "cls_gan|model.lambda_rec=0 model.classification.enabled=true"
   "cls_reb08|model.adversarial=false model.lambda_rec=0 model.classification.enabled=true model.classification.rebalance=0.8"
   "cls_reb09|model.adversarial=false model.lambda_rec=0 model.classification.enabled=true model.classification.rebalance=0.9"
+  "cls_reb09_ema|model.adversarial=false model.lambda_rec=0 model.classification.enabled=true model.classification.rebalance=0.9 model.ema.enabled=true"
   "cls_reb08_ema|model.adversarial=false model.lambda_rec=0 model.classification.enabled=true model.classification.rebalance=0.8 model.ema.enabled=true"
   "nogan|model.pretrain_epochs=15"
   "ema|model.ema.enabled=true"
