@@ -124,3 +124,18 @@ def test_torchvision_source_reuses_copy_and_reports_failed_download(tmp_path, mo
     assert FakeCIFAR10.calls == [False, False]  # on disk: never downloaded again
     assert (len(dm.data_train), len(dm.data_val), len(dm.data_test)) == (18, 2, 10)
     assert dm.data_train[0]["rgb"].shape == (3, 16, 16) and dm.classes == CLASSES
+
+
+def test_class_labels_false_gives_no_labels(tmp_path, cifar_copy, monkeypatch):
+    dm = _dm(tmp_path, cifar_copy, "data.class_labels=false")
+    dm.setup("fit")
+    assert dm.classes is None and "label" not in dm.data_train[0]
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", FakeCIFAR10)
+    monkeypatch.setattr(FakeCIFAR10, "present", True)
+    tv = _dm(tmp_path, tmp_path / "tv", "data.class_labels=false", "data.image_size=16",
+             "data.download=true")
+    tv.setup("fit")
+    assert tv.classes is None and "label" not in tv.data_train[0]
+    labelled = _dm(tmp_path, tmp_path / "tv2", "data.image_size=16", "data.download=true")
+    labelled.setup("fit")
+    assert labelled.data_train[0]["label"] in range(10)

@@ -1,12 +1,19 @@
 """The quality study's experiment configs compose and train on any folder of photos."""
 from __future__ import annotations
 
+import re
+from itertools import product
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import make_cfg
 from PIL import Image
 
 from colorgan.train import train
+
+ROWS_SH = Path(__file__).resolve().parents[1] / "experiments" / "quality" / "rows.sh"
+ROWS = dict(m.groups() for m in re.finditer(r'"(\w+)\|([^"]*)"', ROWS_SH.read_text()))
 
 FAST = ["+trainer.fast_dev_run=true", "data.batch_size=4", "data.num_workers=0",
         "trainer.enable_progress_bar=false", "callbacks.model_summary=null",
@@ -33,3 +40,20 @@ def test_quality_experiments_train_on_a_folder(name, photos, tmp_path):
     assert cfg.model.adversarial == (name == "scenes64_pix2pix")
     assert cfg.model.ema.enabled == (name == "scenes64_best")
     train(cfg)
+
+
+def test_cifar_experiment_trains_every_recipe_row_at_32_px(tmp_path):
+    """experiment=cifar32_pix2pix (experiments/quality/cifar.sh) with the best row's overrides."""
+    root = tmp_path / "cifar"
+    rng = np.random.default_rng(0)
+    for split, cls, i in product(("train", "test"), ("cat", "ship"), range(6)):
+        (root / split / cls).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (32, 32, 3)).astype(np.uint8)).save(
+            root / split / cls / f"{i}.jpg")
+    for row in ("pix2pix", "cls_reb08_ema", "guidance"):
+        overrides = ROWS[row].split()
+        cfg = make_cfg(tmp_path / row, ["experiment=cifar32_pix2pix", f"data.root={root}",
+                                        *overrides, *FAST])
+        assert cfg.data.image_size == 32 and len(cfg.model.netG.widths) == 6  # 32 px -> 1 px
+        metrics, _ = train(cfg)
+        assert "val/psnr" in metrics

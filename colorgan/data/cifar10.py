@@ -51,8 +51,9 @@ class CIFAR10DataModule(FileDataModule):
                    f"torchvision copy ({BATCHES}/); add data.download=true to fetch it")
 
     def __init__(self, root: str | None = None, source: str = "auto", download: bool = False,
-                 val_fraction: float = 0.1, **kwargs) -> None:
+                 val_fraction: float = 0.1, class_labels: bool = True, **kwargs) -> None:
         super().__init__(root=root, **kwargs)
+        self.class_labels = bool(class_labels)  # false: no labels (as data=folder's default)
         if source not in ("auto", "folder", "torchvision"):
             raise ValueError(f"data.source={source!r}: choose auto, folder or torchvision.")
         self.source, self.download = source, bool(download)
@@ -63,7 +64,7 @@ class CIFAR10DataModule(FileDataModule):
 
     def list_files(self, root: Path) -> dict[str, list[Path]]:
         train_dir, test_dir = root / "train", root / "test"
-        self.classes = class_folders(train_dir)
+        self.classes = class_folders(train_dir) if self.class_labels else None
         pool = seeded_shuffle(find_images(train_dir), self.split_seed)
         counts = split_counts(len(pool), None, (1 - self.val_fraction, self.val_fraction))
         train, val = split_list(pool, counts)
@@ -101,13 +102,14 @@ class CIFAR10DataModule(FileDataModule):
 
     def _setup_torchvision(self) -> None:
         train_set, test_set = self._torchvision_sets()
-        self.classes = list(train_set.classes)
+        self.classes = list(train_set.classes) if self.class_labels else None
         train, val = split_list(seeded_shuffle(range(len(train_set)), self.split_seed),
                                 split_counts(len(train_set), None,
                                              (1 - self.val_fraction, self.val_fraction)))
         test = seeded_shuffle(range(len(test_set)), self.split_seed)
         mk = lambda ds, idx, split: ArrayImages(ds.data, cap(idx, self.caps[split]),
-                                                self.image_size, ds.targets, self.classes)
+                                                self.image_size,
+                                                ds.targets if self.classes else None, self.classes)
         self.data_train, self.data_val = mk(train_set, train, "train"), mk(train_set, val, "val")
         self.data_test = mk(test_set, test, "test")
 

@@ -118,8 +118,8 @@ class FileDataModule(ColorDataModule):
         if not any(chosen.values()):
             raise ValueError(f"data.root={root} has no usable image; point data.root at a "
                              f"folder of images{self.layout_hint}.")
-        make = lambda fs: ImageFiles(fs, self.image_size, [self.label_of(f) for f in fs],
-                                     self.classes) if fs else None
+        labels = lambda fs: [self.label_of(f) for f in fs] if self.classes else None  # None: unlabelled
+        make = lambda fs: ImageFiles(fs, self.image_size, labels(fs), self.classes) if fs else None
         self.data_train, self.data_val = make(chosen["train"]), make(chosen["val"])
         self.data_test = make(chosen["test"])
 
