@@ -9,8 +9,9 @@ settings, no model: the ceiling of any colorizer), the colorgan pipeline (luma p
 chroma keyframes, the default), the pipeline colouring every frame (``--keyframe-interval 1``),
 the pipeline with ``--recombine lab``, the serial loop (same steps as the default pipeline,
 one thread), and the generator alone on every frame (its own ceiling), all with the
-pipeline's torch thread budget on a CPU. ``--rows 2,3`` runs a subset (transcode always). Frames/s, ratio to
-transcode-only and peak RSS. Goal: pipeline >= 0.8x transcode-only. The generator has random
+pipeline's torch thread budget on a CPU; then the default pipeline after PySceneDetect's first
+pass (``--scene-detector pyscenedetect-adaptive``). ``--rows 2,7`` runs a subset (transcode
+always). Frames/s, ratio to transcode-only and peak RSS. Goal: pipeline >= 0.8x transcode-only. The generator has random
 weights: speed does not depend on them. Ready for ``--device cuda`` (and ``--netG unet_256
 --size 256``, a 1080p ``--clip``) on a GPU machine.
 """
@@ -78,11 +79,16 @@ def generator_only(a, clip: Path, out: Path, c: Colorizer) -> int:
 
 
 def pipeline(a, clip: Path, out: Path, c: Colorizer, recombine: str = "yuv",
-             interval: int | str | None = None) -> int:
+             interval: int | str | None = None, scene_detector: str = "colorgan") -> int:
     return colorize_video(clip, out, c, batch_size=a.batch_size, codec=a.codec, crf=a.crf,
                           preset=a.preset, overwrite=True, max_frames=a.max_frames,
                           progress=False, recombine=recombine,
-                          keyframe_interval=interval or a.keyframe_interval).frames
+                          keyframe_interval=interval or a.keyframe_interval,
+                          scene_detector=scene_detector).frames
+
+
+def pipeline_pyscenedetect(a, clip: Path, out: Path, c: Colorizer) -> int:
+    return pipeline(a, clip, out, c, scene_detector="pyscenedetect-adaptive")
 
 
 def pipeline_every(a, clip: Path, out: Path, c: Colorizer) -> int:
@@ -113,7 +119,8 @@ ROWS = [("decode only", decode_only), ("transcode only (no model)", transcode_on
         ("colorgan pipeline (yuv, --keyframe-interval 1)", pipeline_every),
         ("colorgan pipeline (--recombine lab)", pipeline_lab),
         ("serial loop (yuv, one thread)", serial),
-        ("generator only (no I/O, no colour)", generator_only)]
+        ("generator only (no I/O, no colour)", generator_only),
+        ("colorgan pipeline + --scene-detector pyscenedetect-adaptive", pipeline_pyscenedetect)]
 
 
 def _child(row: int, a, clip: Path, out: Path, q: mp.Queue) -> None:

@@ -8,6 +8,7 @@ behind the same streaming interface; ``docs/films.md`` compares them on real and
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -109,6 +110,22 @@ def make_detector(name: str = "colorgan", threshold: float | None = None,
         raise ValueError(f"scene detector {name!r}: choose one of {', '.join(DETECTORS)}.")
     from colorgan.scenes_pyscenedetect import PySceneDetectCuts
     return PySceneDetectCuts(name.split("-", 1)[1], threshold, min_scene_len, fps)
+
+
+def find_cuts(path: Path, threshold: float | None = None, min_scene_len: int | None = None,
+              max_frames: int | None = None, detector: str = "colorgan") -> list[tuple[int, float]]:
+    """(frame index, time in seconds) of every frame that starts a new scene: one pass over
+    the video with the named detector (``colorgan scenes``; ``colorgan colorize
+    --scene-detector`` runs it before colorizing, since PySceneDetect answers frames late)."""
+    from colorgan.colorize.pipeline import Prefetch
+    from colorgan.video.io import probe, read_frames
+
+    det, times, cuts = make_detector(detector, threshold, min_scene_len,
+                                     float(probe(path).rate or 25)), [], []
+    for f in Prefetch(read_frames(path, max_frames)):
+        times.append(f.time)
+        cuts += det.update(f.rgb)
+    return [(i, times[i]) for i in cuts + det.flush()]
 
 
 def scene_ids(lumas: Iterable[torch.Tensor], **kwargs) -> Iterator[int]:

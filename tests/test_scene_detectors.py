@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 from conftest import shared_data
 from PIL import Image
-from test_video_helpers import make_video
+from test_video_helpers import ckpt, make_video  # noqa: F401 (fixture)
 
-from colorgan.colorize.cli import find_cuts, scenes_main
-from colorgan.scenes import make_detector
-from colorgan.video.io import read_frames
+from colorgan.colorize.cli import colorize_main, scenes_main
+from colorgan.colorize.colorizer import Colorizer
+from colorgan.colorize.films import colorize_video
+from colorgan.scenes import find_cuts, make_detector
+from colorgan.video.io import probe, read_frames
 
 CUTS = [30, 60, 95]
 
@@ -57,3 +59,25 @@ def test_missing_extra_says_what_to_install(monkeypatch, joined, capsys):
         make_detector("pyscenedetect-adaptive")
     assert scenes_main([str(joined), "--detector", "pyscenedetect-adaptive"]) == 1
     assert 'colorgan[scenes]' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("detector", ["colorgan", "pyscenedetect-adaptive"])
+def test_colorize_uses_the_chosen_detector(joined, ckpt, tmp_path, detector):  # noqa: F811
+    """--scene-detector: PySceneDetect's first pass gives the film path its cuts."""
+    if detector != "colorgan":
+        pytest.importorskip("scenedetect", reason="the optional extra colorgan[scenes] is absent")
+    c = Colorizer.from_checkpoint(ckpt, device="cpu")
+    out = tmp_path / "joined_color.mp4"
+    r = colorize_video(joined, out, c, temporal="smooth", progress=False,
+                       scene_detector=detector)
+    assert r.cuts == CUTS and probe(out).frames == probe(joined).frames
+
+
+def test_colorize_without_the_extra_fails_before_writing(monkeypatch, joined, ckpt, tmp_path,  # noqa: F811
+                                                         capsys):
+    monkeypatch.setitem(sys.modules, "scenedetect", None)  # import fails as if not installed
+    out = tmp_path / "out.mp4"
+    assert colorize_main([str(joined), "-o", str(out), "--ckpt", str(ckpt), "--no-progress",
+                          "--scene-detector", "pyscenedetect-adaptive"]) == 1
+    assert 'colorgan[scenes]' in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even a partial file

@@ -9,11 +9,12 @@ import torch
 from test_video_helpers import ckpt, ckpt_dependent, make_video, scene_frames  # noqa: F401
 
 from colorgan.color import ColorSpace
-from colorgan.colorize.cli import find_cuts, scenes_main
+from colorgan.colorize.cli import scenes_main
 from colorgan.colorize.colorizer import CheckpointError, Colorizer
 from colorgan.colorize.films import colorize_stream, colorize_video
 from colorgan.colorize.temporal import TemporalColorizer
 from colorgan.models.gan_module import ColorizationGAN
+from colorgan.scenes import find_cuts
 from colorgan.video.io import read_frames
 
 CUT = 7
@@ -119,3 +120,15 @@ def test_training_prev_input_follows_prev_source(source):
         assert prev.abs().max() <= 1.0
     m.eval()  # validation always uses the ground truth's chroma
     assert torch.allclose(m.prepare_batch(batch)[2][[0, 2, 3], 1:], gt_prev[[0, 2, 3]])
+
+
+def test_known_cuts_replace_the_streaming_detector(ckpt, cut_video):  # noqa: F811
+    """A first-pass cut list (colorize --scene-detector) decides the scene starts, not the
+    luminance histograms: the smoothing resets at the given frame and not at the real cut."""
+    c = Colorizer.from_checkpoint(ckpt, device="cpu")
+    frames = list(read_frames(cut_video))
+    ind = torch.cat([f for _, f, _ in colorize_stream(frames, TemporalColorizer(c), 5)])
+    tc = TemporalColorizer(c, "smooth", strength=0.8, known_cuts=[3])
+    smo = torch.cat([f for _, f, _ in colorize_stream(frames, tc, 5)])
+    assert tc.cuts == [3]
+    assert torch.equal(smo[3], ind[3]) and not torch.equal(smo[CUT], ind[CUT])

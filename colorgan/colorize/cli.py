@@ -17,7 +17,7 @@ from pathlib import Path
 
 from colorgan.colorize.colorizer import RESIZE_MODES, TEMPORAL_MODES, CheckpointError, Colorizer
 from colorgan.media import VIDEO_EXTS, InputError, input_kind
-from colorgan.scenes import DEFAULT_THRESHOLD, DETECTORS, make_detector
+from colorgan.scenes import DEFAULT_THRESHOLD, DETECTORS, find_cuts, make_detector
 from colorgan.utils.atomic import OutputExistsError
 
 USER_ERRORS = (CheckpointError, InputError, OutputExistsError, ValueError, OSError)
@@ -119,6 +119,10 @@ def _colorize(argv: list[str]) -> int:
     p.add_argument("--keyframe-hold", action="store_true",
                    help="frames between keyframes keep the last keyframe's chroma (no "
                         "lookahead blend)")
+    p.add_argument("--scene-detector", default="colorgan", choices=DETECTORS,
+                   help="films: colorgan finds cuts while colorizing (--scene-threshold); a "
+                        "PySceneDetect detector (pip install \"colorgan[scenes]\"; adaptive is "
+                        "the most accurate, docs/films.md) runs first, one extra decoding pass")
     p.add_argument("--model-threads", default="auto",
                    help="films on a CPU: torch threads while decoding and encoding run "
                         "(auto: a quarter of the cores, at least 1)")
@@ -139,6 +143,7 @@ def _colorize(argv: list[str]) -> int:
                              f"({', '.join(VIDEO_EXTS)}).")
         check_output_container(a.output)
         check_codec(a.codec)
+        make_detector(a.scene_detector)  # a missing extra fails here, before the model loads
     colorizer = _load_colorizer(a)
     if kind == "video":
         from colorgan.colorize.films import colorize_video
@@ -148,7 +153,8 @@ def _colorize(argv: list[str]) -> int:
                            a.overwrite, a.max_frames, progress=not a.no_progress,
                            recombine=a.recombine, preset=a.preset, frame_step=a.frame_step,
                            keyframe_interval=a.keyframe_interval,
-                           keyframe_blend=not a.keyframe_hold, model_threads=a.model_threads)
+                           keyframe_blend=not a.keyframe_hold, model_threads=a.model_threads,
+                           scene_detector=a.scene_detector)
         print(f"{a.output}: {r.frames} frames in {r.seconds:.1f}s ({r.fps:.1f} frames/s), "
               f"{len(r.cuts)} scene cuts, temporal={a.temporal}, recombine={r.recombine}")
         return 0
@@ -174,20 +180,6 @@ def colorize_main(argv: list[str]) -> int:
 
 
 # -------------------------------------------------------------------- scenes
-def find_cuts(path: Path, threshold: float | None = None, min_scene_len: int | None = None,
-              max_frames: int | None = None, detector: str = "colorgan") -> list[tuple[int, float]]:
-    """(frame index, time in seconds) of every frame that starts a new scene."""
-    from colorgan.colorize.pipeline import Prefetch
-    from colorgan.video.io import probe, read_frames
-
-    det, times, cuts = make_detector(detector, threshold, min_scene_len,
-                                     float(probe(path).rate or 25)), [], []
-    for f in Prefetch(read_frames(path, max_frames)):
-        times.append(f.time)
-        cuts += det.update(f.rgb)
-    return [(i, times[i]) for i in cuts + det.flush()]
-
-
 def _scenes(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="colorgan scenes",
                                 description="Print the scene cuts of a video (frame, seconds).")

@@ -23,7 +23,7 @@ from colorgan.colorize.colorizer import Colorizer
 from colorgan.colorize.keyframes import auto_interval, keyframe_planes
 from colorgan.colorize.pipeline import Pipeline
 from colorgan.colorize.temporal import TemporalColorizer
-from colorgan.scenes import DEFAULT_THRESHOLD
+from colorgan.scenes import DEFAULT_THRESHOLD, find_cuts
 from colorgan.utils.atomic import atomic_output
 from colorgan.video.io import ColourTags, Frame, VideoWriter, probe, read_frames
 
@@ -94,7 +94,8 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
                    on_batch: Callable[[int], None] | None = None, recombine: str = "yuv",
                    preset: str | None = None, frame_step: int | None = None,
                    keyframe_interval: int | str = "auto", keyframe_blend: bool = True,
-                   model_threads: int | str = "auto") -> VideoResult:
+                   model_threads: int | str = "auto",
+                   scene_detector: str = "colorgan") -> VideoResult:
     """Colorize ``src`` into ``dst`` (same frame count, timestamps, size; audio copied).
 
     ``compare=True`` writes gray | colorized | original (when the input has colour) side by side
@@ -102,7 +103,9 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
     ``keyframe_interval`` (``yuv`` only): the generator colours every k-th frame of a shot,
     ``"auto"`` picks k for the device (:func:`.keyframes.auto_interval`). ``model_threads``
     (CPU): torch's intra-op threads while the film runs (auto: a quarter of the cores, at least
-    1; the decoder and the encoder need the rest).
+    1; the decoder and the encoder need the rest). ``scene_detector``: ``colorgan`` finds cuts
+    as the frames stream by; a PySceneDetect detector (:data:`colorgan.scenes.DETECTORS`) runs
+    first, in one extra decoding pass, and its cuts are used.
     """
     if recombine not in RECOMBINE_MODES:
         raise ValueError(f"--recombine {recombine!r}: choose one of {list(RECOMBINE_MODES)}.")
@@ -110,8 +113,11 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
     if compare or info.width % 2 or info.height % 2:  # panels are RGB; 4:2:0 needs even sizes
         recombine = "lab"
     interval = auto_interval(keyframe_interval, colorizer.device, temporal)
+    known = None
+    if scene_detector != "colorgan":  # detectors that answer late: a first pass finds the cuts
+        known = [i for i, _ in find_cuts(src, max_frames=max_frames, detector=scene_detector)]
     tc = TemporalColorizer(colorizer, temporal, strength, scene_threshold, rate=info.rate,
-                           frame_step=frame_step)
+                           frame_step=frame_step, known_cuts=known)
     result, t0 = VideoResult(recombine=recombine), time.perf_counter()
     with atomic_output(dst, overwrite) as tmp, cpu_threads(model_threads, colorizer.device):
         bar = tqdm(total=(max_frames or info.frames) or None, unit="frame", disable=not progress,

@@ -7,7 +7,9 @@
 - ``smooth``: any model; chroma is exponentially smoothed across frames within a scene and reset
   at cuts (a simple stand-in for blind temporal consistency, Lai et al. 2018, arXiv:1808.00449).
 
-Cuts come from :class:`colorgan.scenes.SceneDetector` on the frames' luminance.
+Cuts come from :class:`colorgan.scenes.SceneDetector` on the frames' luminance as they stream
+by, or are known in advance (``known_cuts``: a first pass with PySceneDetect, whose detectors
+answer frames late, ``colorgan colorize --scene-detector``).
 
 ``frame_step`` is the pair spacing used at both ends: a dependent model trained on frames
 sampled at ``data.fps`` (stored as ``temporal.pair_fps`` in its checkpoint) is shown, for a
@@ -17,6 +19,7 @@ frame while the scene is younger than that).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from fractions import Fraction
 
 import torch
@@ -33,12 +36,14 @@ class TemporalColorizer:
 
     def __init__(self, colorizer: Colorizer, mode: str = "independent", strength: float = 0.6,
                  scene_threshold: float = DEFAULT_THRESHOLD, min_scene_len: int = 1,
-                 rate: Fraction | float | None = None, frame_step: int | None = None) -> None:
+                 rate: Fraction | float | None = None, frame_step: int | None = None,
+                 known_cuts: Iterable[int] | None = None) -> None:
         colorizer.check_mode(mode)
         if not 0.0 <= strength < 1.0:
             raise ValueError(f"--strength {strength}: must be in [0, 1) (0 = no smoothing).")
         self.c, self.mode, self.strength = colorizer, mode, float(strength)
         self.detector = SceneDetector(scene_threshold, min_scene_len=min_scene_len)
+        self.known_cuts = None if known_cuts is None else {int(i) for i in known_cuts}
         self.cuts: list[int] = []
         self.index = 0                              # next frame's index in the stream
         self.prev_ab: torch.Tensor | None = None    # (1, 2, s, s) carried across batches
@@ -54,7 +59,8 @@ class TemporalColorizer:
         """Per frame of the batch: does it start a scene (first frame or a cut)?"""
         starts = []
         for y in luma:  # (1, s, s)
-            cut = self.detector.update(y)
+            cut = (self.index in self.known_cuts if self.known_cuts is not None
+                   else self.detector.update(y))
             if cut:
                 self.cuts.append(self.index)
             starts.append(cut or self.index == 0)
