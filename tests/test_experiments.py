@@ -57,3 +57,34 @@ def test_cifar_experiment_trains_every_recipe_row_at_32_px(tmp_path):
         assert cfg.data.image_size == 32 and len(cfg.model.netG.widths) == 6  # 32 px -> 1 px
         metrics, _ = train(cfg)
         assert "val/psnr" in metrics
+
+
+def test_frontier_plot_draws_rows_and_temperature_curves(tmp_path):
+    """experiments/quality/plot.py: one point per finished row, one line per T curve; a curve
+    folder without results is named in the error."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("quality_plot", ROWS_SH.parent / "plot.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    curve_points, plot = mod.curve_points, mod.plot
+
+    model = lambda p, c: {"psnr": p, "ssim": 0.9, "colorfulness": c, "ciede2000": 10.0}
+    for row, (p, c) in {"pix2pix": (23.4, 24.8), "best": (23.8, 27.3)}.items():
+        (tmp_path / "table" / row).mkdir(parents=True)
+        (tmp_path / "table" / row / "metrics.json").write_text(json.dumps(
+            {"model": model(p, c), "gray_baseline": {"psnr": 26.6}, "colorfulness_gt": 34.3,
+             "status": "ok"}))
+    (tmp_path / "table" / "running").mkdir()  # no metrics.json yet: left out
+    (tmp_path / "table" / "running" / ".hydra").mkdir()
+    for t, (p, c) in {"1.0": (24.1, 19.6), "0.38": (23.8, 27.3)}.items():
+        (tmp_path / "T" / f"T{t}").mkdir(parents=True)
+        (tmp_path / "T" / f"T{t}" / "metrics.json").write_text(json.dumps({"model": model(p, c)}))
+    assert curve_points(tmp_path / "T") == [(1.0, 19.6, 24.1), (0.38, 27.3, 23.8)]
+    out = tmp_path / "frontier.png"
+    assert plot(tmp_path / "table", {"best": tmp_path / "T"}, out) == 2
+    assert Image.open(out).size[0] > 400
+    with pytest.raises(FileNotFoundError, match="empty.*temperature.sh"):
+        plot(tmp_path / "table", {"x": tmp_path / "empty"}, tmp_path / "bad.png")
+    assert not (tmp_path / "bad.png").exists()

@@ -1,0 +1,93 @@
+"""The PSNR-against-colorfulness picture of experiments/quality: every row of a table as a
+point, the gray baseline, the ground truth's colorfulness, and the temperature curves of
+classification checkpoints (temperature.sh outputs) as lines.
+
+    python experiments/quality/plot.py logs/quality/scenes-full \
+        --curve "rebalancing 0.8 + EMA=logs/quality/T-best" -o experiments/quality/scenes.png
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from colorgan.report import job_dirs, read_job  # noqa: E402
+from colorgan.utils.atomic import atomic_output  # noqa: E402
+
+
+def curve_points(folder: Path) -> list[tuple[float, float, float]]:
+    """(T, colorfulness, PSNR) of every ``T<t>/metrics.json`` under ``folder``, by T."""
+    pts = []
+    for d in folder.glob("T*"):
+        m = d / "metrics.json"
+        if d.is_dir() and m.is_file():
+            model = json.loads(m.read_text())["model"]
+            pts.append((float(d.name[1:]), float(model["colorfulness"]), float(model["psnr"])))
+    if not pts:
+        raise FileNotFoundError(f"{folder} has no T<t>/metrics.json: run temperature.sh with "
+                                f"OUT={folder} first.")
+    return sorted(pts, reverse=True)
+
+
+def plot(table: Path, curves: dict[str, Path], target: Path, title: str = "") -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in map(read_job, job_dirs(table))
+            if r.status == "ok" and not math.isnan(r.values.get("psnr", math.nan))]
+    if not rows:
+        raise FileNotFoundError(f"{table} has no finished row (<row>/metrics.json).")
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    for r in rows:
+        x, y = r.values["colorfulness"], r.values["psnr"]
+        ax.scatter(x, y, color="tab:blue", zorder=3)
+        ax.annotate(r.job, (x, y), fontsize=8, xytext=(4, 3), textcoords="offset points")
+    gray = [r.values["gray_psnr"] for r in rows if not math.isnan(r.values["gray_psnr"])]
+    if gray:
+        ax.scatter(0.0, gray[0], marker="x", s=60, color="black", label="gray (ab = 0)", zorder=3)
+    gts = [r.colorfulness_gt for r in rows if r.colorfulness_gt is not None]
+    if gts:
+        ax.axvline(gts[0], color="tab:green", ls="--", label="ground truth's colorfulness")
+        ax.axvline(0.9 * gts[0], color="tab:green", ls=":", label="0.9 x ground truth")
+    for label, folder in curves.items():
+        pts = curve_points(folder)
+        ax.plot([p[1] for p in pts], [p[2] for p in pts], marker=".", label=f"T curve: {label}")
+        for t, x, y in (pts[0], pts[-1]):
+            ax.annotate(f"T {t:g}", (x, y), fontsize=7, xytext=(3, -9), textcoords="offset points")
+    ax.set_xlabel("colorfulness (Hasler & Suesstrunk; higher = more vivid)")
+    ax.set_ylabel("PSNR (dB, higher = closer to the true colour)")
+    ax.set_title(title or f"{table.name}: {len(rows)} rows")
+    ax.legend(loc="lower left", fontsize=8)
+    ax.margins(x=0.12, y=0.08)
+    fig.tight_layout()
+    with atomic_output(target, overwrite=True) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return len(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("table", type=Path, help="a run.sh output folder (one sub-folder per row)")
+    ap.add_argument("--curve", action="append", default=[],
+                    help="LABEL=FOLDER of a temperature.sh run (repeatable)")
+    ap.add_argument("-o", "--output", type=Path, required=True)
+    ap.add_argument("--title", default="")
+    a = ap.parse_args()
+    curves = {}
+    for c in a.curve:
+        if "=" not in c:
+            ap.error(f"--curve {c!r}: write LABEL=FOLDER")
+        label, folder = c.split("=", 1)
+        curves[label] = Path(folder)
+    n = plot(a.table, curves, a.output, a.title)
+    print(f"{a.output}: {n} rows, {len(curves)} temperature curves")
+
+
+if __name__ == "__main__":
+    main()
