@@ -17,6 +17,7 @@ from colorgan.models.color_classes import (
     cached_prior,
     empirical_prior,
     gamut_bins,
+    soft_cross_entropy,
 )
 from colorgan.models.gan_module import ColorizationGAN, build_generator
 from colorgan.selection import check_rule, selection_score
@@ -63,6 +64,29 @@ def test_soft_encoding_sums_to_one_and_low_temperature_recovers_the_colour():
     assert (mean[0, :, 0, 0] - bins.centres[17]).norm() > 0.1
     with pytest.raises(ValueError, match="temperature"):
         bins.decode(two, 0.0)
+
+
+def test_sparse_targets_give_the_dense_loss_and_the_nearest_bin():
+    """The training loss gathers at the k nearest bins; it equals the dense soft target's."""
+    bins = ColorBins()
+    ab = (torch.rand(2, 2, 5, 6) - 0.5) * 0.8
+    idx, w = bins.encode(ab)
+    assert idx.shape == w.shape == (2, 5, 5, 6)
+    assert torch.equal(idx[:, 0], bins.nearest(ab))  # nearest first: the rebalancing's bin
+    logits = torch.randn(2, bins.num_bins, 5, 6)
+    pix = torch.rand(2, 5, 6)
+    assert torch.allclose(soft_cross_entropy(logits, (idx, w), pix),
+                          soft_cross_entropy(logits, bins.soft_encode(ab), pix))
+
+
+def test_classification_head_is_a_1x1_conv_and_old_checkpoints_keep_theirs():
+    new = build_generator(G, "lab", None, {**CLS, "head_width": 16})
+    assert new.head[1].kernel_size == (1, 1) and new.head[1].out_channels == new.bins.num_bins
+    x = torch.randn(2, 1, 32, 32)
+    assert new(x, return_logits=True).shape == (2, new.bins.num_bins, 32, 32)
+    assert new(x).shape == (2, 2, 32, 32)
+    old = build_generator(G, "lab", None, CLS)  # no head_width: the net outputs Q itself
+    assert old.head is None and old(x, return_logits=True).shape[1] == old.bins.num_bins
 
 
 def test_rebalancing_boosts_rare_colours():

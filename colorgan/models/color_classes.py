@@ -67,13 +67,20 @@ class ColorBins(torch.nn.Module):
         """(B, 2, H, W) normalised ab -> nearest bin index (B, H, W)."""
         return self._dist2(ab.float()).argmin(1)
 
-    def soft_encode(self, ab: torch.Tensor) -> torch.Tensor:
-        """(B, 2, H, W) -> (B, Q, H, W): Gaussian weights over the k nearest bins (sum 1)."""
+    def encode(self, ab: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 2, H, W) -> the k nearest bins (B, k, H, W), nearest first, and their Gaussian
+        weights (B, k, H, W), summing to 1: the soft target without its Q - k zeros."""
         d2 = self._dist2(ab.float())
         k = min(self.neighbours, self.num_bins)
-        vals, idx = d2.topk(k, dim=1, largest=False)  # (B, k, H, W)
-        w = torch.softmax(-vals / (2.0 * self.sigma ** 2), dim=1)
-        return torch.zeros_like(d2).scatter_(1, idx, w)
+        vals, idx = d2.topk(k, dim=1, largest=False, sorted=True)  # (B, k, H, W)
+        return idx, torch.softmax(-vals / (2.0 * self.sigma ** 2), dim=1)
+
+    def soft_encode(self, ab: torch.Tensor) -> torch.Tensor:
+        """(B, 2, H, W) -> (B, Q, H, W): Gaussian weights over the k nearest bins (sum 1)."""
+        idx, w = self.encode(ab)
+        b, _, h, wd = ab.shape
+        return torch.zeros(b, self.num_bins, h, wd, dtype=w.dtype,
+                           device=w.device).scatter_(1, idx, w)
 
     def decode(self, logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
         """Annealed mean: softmax(log p / T), then the expected bin centre -> (B, 2, H, W).
@@ -126,20 +133,29 @@ class BinnedGenerator(torch.nn.Module):
     """A generator that predicts a distribution over the colour bins (``Q`` logits per pixel)
     and returns its annealed mean, so it is a drop-in netG for the discriminator, the
     metrics and colorize: ``forward(x) -> (B, 2, H, W)``; ``logits(x) -> (B, Q, H, W)``.
-    ``temperature`` can be changed at inference (``colorgan colorize --temperature``)."""
+    ``temperature`` can be changed at inference (``colorgan colorize --temperature``).
 
-    def __init__(self, net: torch.nn.Module, bins: ColorBins, temperature: float = 0.38) -> None:
+    ``head_width``: the net ends in ``head_width`` features and a 1x1 convolution maps them to
+    the Q logits (as Zhang et al.'s network does); None: the net's last layer gives the logits
+    itself (a 4x4 transposed convolution to Q channels, about 3x the cost of the whole U-Net 64
+    on a CPU)."""
+
+    def __init__(self, net: torch.nn.Module, bins: ColorBins, temperature: float = 0.38,
+                 head_width: int | None = None) -> None:
         super().__init__()
-        _drop_output_tanh(net)  # logits must be unbounded
+        _drop_output_tanh(net)  # logits (or the head's features) must be unbounded
         self.net, self.bins = net, bins
+        self.head = None if head_width is None else torch.nn.Sequential(
+            torch.nn.ReLU(), torch.nn.Conv2d(int(head_width), bins.num_bins, 1))
         self.temperature = float(temperature)
         self.size_multiple = getattr(net, "size_multiple", 1)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+        y = self.net(x)  # (B, Q or head_width, H, W)
+        return y if self.head is None else self.head(y)
 
     def forward(self, x: torch.Tensor, return_logits: bool = False) -> torch.Tensor:
-        logits = self.net(x)  # (B, Q, H, W)
+        logits = self.logits(x)  # (B, Q, H, W)
         return logits if return_logits else self.bins.decode(logits, self.temperature)
 
 
@@ -175,10 +191,18 @@ def cached_prior(cache_dir: str | Path | None, key: str, compute) -> torch.Tenso
     return prior
 
 
-def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor,
+def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor | tuple[torch.Tensor, torch.Tensor],
                        weights: torch.Tensor | None = None) -> torch.Tensor:
-    """Per-pixel cross-entropy with soft targets, weighted per pixel (B, H, W), averaged."""
-    ce = -(target * F.log_softmax(logits.float(), dim=1)).sum(1)  # (B, H, W)
+    """Per-pixel cross-entropy with soft targets, weighted per pixel (B, H, W), averaged.
+
+    ``target``: dense (B, Q, H, W), or ``(idx, w)`` from :meth:`ColorBins.encode` (the same
+    loss, gathered at the k non-zero bins instead of multiplied over all Q)."""
+    logp = F.log_softmax(logits.float(), dim=1)  # (B, Q, H, W)
+    if isinstance(target, tuple):
+        idx, w = target
+        ce = -(w * logp.gather(1, idx)).sum(1)  # (B, H, W)
+    else:
+        ce = -(target * logp).sum(1)
     if weights is not None:
         ce = ce * weights
     return ce.mean()

@@ -49,8 +49,10 @@ def build_generator(netG: dict, color_space: str, temporal: dict | None,
         raise ValueError("model.classification.enabled=true needs model.color_space=lab "
                          "(the bins are in ab).")
     bins = ColorBins(cls.get("grid", 10.0), cls.get("neighbours", 5), cls.get("sigma", 5.0))
-    net = instantiate(netG, in_channels=cs.in_channels + extra, out_channels=bins.num_bins)
-    return BinnedGenerator(net, bins, cls.get("temperature", 0.38))
+    head = cls.get("head_width")  # None (checkpoints before the 1x1 head): Q from the net itself
+    net = instantiate(netG, in_channels=cs.in_channels + extra,
+                      out_channels=int(head) if head else bins.num_bins)
+    return BinnedGenerator(net, bins, cls.get("temperature", 0.38), int(head) if head else None)
 
 
 class ColorizationGAN(RecipeMixin, pl.LightningModule):

@@ -152,10 +152,10 @@ class RecipeMixin:
         out: dict[str, torch.Tensor] = {}
         if self.classify and logits is not None:
             bins = self.netG.bins
-            target = bins.soft_encode(real_B)  # (B, Q, H, W)
-            w = None if self.rebalance is None else self.rebalance(bins.nearest(real_B))
+            idx, wk = bins.encode(real_B)  # the k nearest bins and their weights (B, k, H, W)
+            w = None if self.rebalance is None else self.rebalance(idx[:, 0])
             weight = float((self.hparams.classification or {}).get("weight", 1.0))
-            out["loss_G_cls"] = soft_cross_entropy(logits, target, w) * weight
+            out["loss_G_cls"] = soft_cross_entropy(logits, (idx, wk), w) * weight
         if self.guidance is not None and "label" in batch:
             loss, acc = self.guidance.loss(batch["label"].long())
             out["loss_G_class"] = loss * float(self.hparams.class_guidance.get("weight", 0.1))
