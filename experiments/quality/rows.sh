@@ -1,5 +1,7 @@
 # The rows of experiments/quality: name and overrides on top of experiment=scenes64_pix2pix.
 # Sourced by run.sh; every row has the same data, network sizes and training budget.
+# Flip averaging (model.tta_flip) changes inference only: run.sh evaluates the checkpoints of
+# FLIP_ROWS again with tta_flip=true (rows <name>_flip) instead of training them twice.
 ROWS=(
   "mse|model.adversarial=false model.rec_loss=mse model.lambda_rec=1"
   "l1|model.adversarial=false model.rec_loss=l1 model.lambda_rec=1"
@@ -16,5 +18,4 @@ ROWS=(
   "guidance|data.class_labels=true model.class_guidance.enabled=true"
   "r1_sn|model.r1_gamma=1.0 model.spectral_norm=true model.netD.norm=none"
   "hinge|model.gan_mode=hinge"
-  "tta|model.tta_flip=true"
 )

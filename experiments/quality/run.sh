@@ -20,4 +20,15 @@ for row in "${ROWS[@]}"; do
     paths.data_dir="${DATA_CACHE:-/tmp/colorgan_data}" hydra.run.dir="$OUT/$name" \
     || echo "row $name failed (see $OUT/$name)"
 done
+# flip averaging: the same checkpoints evaluated again with test-time flips (no retraining)
+for name in ${FLIP_ROWS-pix2pix cls_reb08_ema}; do
+  ckpt="$OUT/$name/checkpoints/last.ckpt"
+  if [[ ! -f "$ckpt" || -f "$OUT/${name}_flip/metrics.json" ]]; then continue; fi
+  echo "== ${name}_flip: tta_flip=true on $ckpt"
+  # shellcheck disable=SC2086
+  "$python" eval.py ckpt_path="$ckpt" tta_flip=true ${EVAL_DATA:-data=folder data.root="$ROOT" data.val_fraction=0.2} \
+    split=${EVAL_SPLIT:-val} paths.data_dir="${DATA_CACHE:-/tmp/colorgan_data}" \
+    hydra.run.dir="$OUT/${name}_flip" > "$OUT/${name}_flip.log" 2>&1 \
+    || echo "row ${name}_flip failed (see $OUT/${name}_flip.log)"
+done
 "$python" -m colorgan.report "$OUT"
