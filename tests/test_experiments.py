@@ -38,7 +38,7 @@ def test_quality_experiments_train_on_a_folder(name, photos, tmp_path):
     assert cfg.model.netG.widths[0] == 32  # the same U-Net 64 in both
     assert cfg.model.classification.enabled == (name == "scenes64_best")
     assert cfg.model.adversarial == (name == "scenes64_pix2pix")
-    assert cfg.model.ema.enabled == (name == "scenes64_best")
+    assert cfg.model.ema.enabled == cfg.model.tta_flip == (name == "scenes64_best")
     train(cfg)
 
 
