@@ -14,7 +14,6 @@ decoder's and encoder's own memory at this size.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import resource
 import sys
 import tempfile
@@ -51,7 +50,7 @@ def make_clip(path: Path, frames: int, width: int, height: int, rate: int = 24) 
             out.mux(p)
 
 
-def _child(kind: str, clip: str, out: str, n: int, q: mp.Queue) -> None:
+def _child(kind: str, clip: str, out: str, n: int, q) -> None:
     warnings.filterwarnings("ignore", message=".*cannot be stored.*")
     import torch
 
@@ -76,13 +75,9 @@ def _child(kind: str, clip: str, out: str, n: int, q: mp.Queue) -> None:
 
 
 def measure(kind: str, clip: Path, out: Path, n: int) -> tuple[int, float, float]:
-    ctx = mp.get_context("spawn")  # a fresh process: its peak RSS is this row's alone
-    q = ctx.Queue()
-    p = ctx.Process(target=_child, args=(kind, str(clip), str(out), n, q))
-    p.start()
-    result = q.get()
-    p.join()
-    return result
+    from benchmarks.video_throughput import in_fresh_process
+
+    return in_fresh_process(_child, kind, str(clip), str(out), n)  # peak RSS: this row's alone
 
 
 def main() -> None:

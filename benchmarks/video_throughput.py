@@ -11,9 +11,9 @@ the pipeline with ``--recombine lab``, the serial loop (same steps as the defaul
 one thread), and the generator alone on every frame (its own ceiling), all with the
 pipeline's torch thread budget on a CPU; then the default pipeline after PySceneDetect's first
 pass (``--scene-detector pyscenedetect-adaptive``). ``--rows 2,7`` runs a subset (transcode
-always). Frames/s, ratio to transcode-only and peak RSS. Goal: pipeline >= 0.8x transcode-only. The generator has random
-weights: speed does not depend on them. Ready for ``--device cuda`` (and ``--netG unet_256
---size 256``, a 1080p ``--clip``) on a GPU machine.
+always). Frames/s, ratio to transcode-only and peak RSS. Goal: pipeline >= 0.8x
+transcode-only. The generator has random weights: speed does not depend on them. Ready for
+``--device cuda`` (and ``--netG unet_256 --size 256``, a 1080p ``--clip``) on a GPU machine.
 """
 from __future__ import annotations
 
@@ -135,14 +135,20 @@ def _child(row: int, a, clip: Path, out: Path, q: mp.Queue) -> None:
     q.put((n, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
-def measure(row: int, a, clip: Path, out: Path) -> tuple[int, float, float]:
-    ctx = mp.get_context("spawn")  # fork after torch/FFmpeg threads can deadlock
+def in_fresh_process(target, *args):
+    """``target(*args, queue)`` in a spawned process (its peak RSS is its own); what it puts
+    on the queue. Spawned, not forked: fork after torch/FFmpeg threads can deadlock."""
+    ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    p = ctx.Process(target=_child, args=(row, a, clip, out, q))
+    p = ctx.Process(target=target, args=(*args, q))
     p.start()
     result = q.get()
     p.join()
     return result
+
+
+def measure(row: int, a, clip: Path, out: Path) -> tuple[int, float, float]:
+    return in_fresh_process(_child, row, a, clip, out)
 
 
 def main() -> None:
