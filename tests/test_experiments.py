@@ -59,7 +59,7 @@ def test_cifar_experiment_trains_every_recipe_row_at_32_px(tmp_path):
         assert "val/psnr" in metrics
 
 
-def test_frontier_plot_draws_rows_and_temperature_curves(tmp_path):
+def test_frontier_plot_draws_rows_and_temperature_curves(tmp_path, monkeypatch, capsys):
     """experiments/quality/plot.py: one point per finished row, one line per T curve; a curve
     folder without results is named in the error."""
     import importlib.util
@@ -88,3 +88,11 @@ def test_frontier_plot_draws_rows_and_temperature_curves(tmp_path):
     with pytest.raises(FileNotFoundError, match="empty.*temperature.sh"):
         plot(tmp_path / "table", {"x": tmp_path / "empty"}, tmp_path / "bad.png")
     assert not (tmp_path / "bad.png").exists()
+    import sys  # the command line: a --curve without its folder is named
+
+    argv = ["plot.py", str(tmp_path / "table"), "--curve", "best", "-o", str(tmp_path / "c.png")]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit):
+        mod.main()
+    assert "--curve 'best': write LABEL=FOLDER" in capsys.readouterr().err
+    assert not (tmp_path / "c.png").exists()
