@@ -1,6 +1,6 @@
 """How the film recombinations and generator input shapes compare against the colour original.
 
-    python benchmarks/film_quality.py --ckpt last.ckpt [--clip VIDEO ...]
+    python benchmarks/film_quality.py --ckpt last.ckpt [--clip VIDEO ...] [--crop-16-9]
 
 For each clip (colour, so it has ground truth) and each chroma source:
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,6 +39,27 @@ from colorgan.video.io import ColourTags, probe, read_frames, to_rgb
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 CLIPS = [SHARED / "videos" / n for n in ("fire2.mp4", "test.webm", "realshort.mp4")]
+SOURCES = ("oracle", "model")
+RECOMBINES = ("lab", "yuv net", "yuv planes")
+
+
+def crop_16_9(src: Path, dst: Path) -> Path:
+    """Centre 16:9 crop of a narrower colour clip (x264 crf 12: near-lossless) -> ``dst``."""
+    with av.open(str(src)) as i, av.open(str(dst), "w") as o:
+        s = i.streams.video[0]
+        rate = s.average_rate or 25
+        w, h = s.codec_context.width, s.codec_context.height
+        nh = (w * 9 // 16) // 2 * 2
+        top = (h - nh) // 4 * 2  # even, so the 4:2:0 chroma planes stay aligned
+        out = o.add_stream("libx264", rate=rate)
+        out.width, out.height, out.pix_fmt, out.options = w, nh, "yuv420p", {"crf": "12"}
+        for frame in i.decode(s):
+            rgb = np.ascontiguousarray(frame.to_ndarray(format="rgb24")[top:top + nh])
+            for packet in out.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                o.mux(packet)
+        for packet in out.encode():
+            o.mux(packet)
+    return dst
 
 
 def yuv_frame_rgb(y: np.ndarray, uv: np.ndarray, tags: ColourTags) -> np.ndarray:
@@ -133,6 +155,13 @@ def main() -> None:
     ap.add_argument("--max-frames", type=int, default=None)
     ap.add_argument("--photos", type=Path, default=None, help="folder of colour .jpg photos")
     ap.add_argument("--max-photos", type=int, default=200)
+    ap.add_argument("--crop-16-9", action="store_true",
+                    help="measure narrower clips on their centre 16:9 crop (where the aspect "
+                         "ratio matters for unet_64: 4:3 rounds to the square either way)")
+    ap.add_argument("--source", choices=SOURCES, action="append", default=None,
+                    help="only these chroma sources (default: both)")
+    ap.add_argument("--recombine", choices=RECOMBINES, action="append", default=None,
+                    help="only these recombinations (default: all three)")
     a = ap.parse_args()
     torch.set_grad_enabled(False)
     if a.photos is not None:
@@ -140,17 +169,22 @@ def main() -> None:
         return
     print("| clip | chroma | input | recombine | frames | PSNR (dB) | CIEDE2000 | ms/frame |\n"
           "|---|---|---|---|---|---|---|---|")
-    for clip in a.clip or CLIPS:
-        info = probe(clip)
-        for source in ("oracle", "model"):
-            for resize in ("keep", "square"):
-                c = Colorizer.from_checkpoint(a.ckpt, "cpu", resize=resize)
-                size = "x".join(map(str, c.net_size(info.height, info.width)))
-                for recombine in ("lab", "yuv net", "yuv planes"):
-                    r = evaluate(clip, c, source, recombine, a.max_frames)
-                    print(f"| {clip.name} {info.width}x{info.height} | {source} | {resize} "
-                          f"{size} | {recombine} | {r['frames']} | {r['psnr']:.2f} | "
-                          f"{r['de']:.2f} | {r['ms']:.0f} |", flush=True)
+    with tempfile.TemporaryDirectory(prefix="film_quality_") as tmp_dir:
+        tmp = Path(tmp_dir)
+        for clip in a.clip or CLIPS:
+            info = probe(clip)
+            if a.crop_16_9 and info.width / info.height < 1.7:
+                clip = crop_16_9(clip, tmp / f"{clip.stem}_16_9.mp4")
+                info = probe(clip)
+            for source in a.source or SOURCES:
+                for resize in ("keep", "square"):
+                    c = Colorizer.from_checkpoint(a.ckpt, "cpu", resize=resize)
+                    size = "x".join(map(str, c.net_size(info.height, info.width)))
+                    for recombine in a.recombine or RECOMBINES:
+                        r = evaluate(clip, c, source, recombine, a.max_frames)
+                        print(f"| {clip.name} {info.width}x{info.height} | {source} | {resize} "
+                              f"{size} | {recombine} | {r['frames']} | {r['psnr']:.2f} | "
+                              f"{r['de']:.2f} | {r['ms']:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -82,6 +82,7 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     model = hydra.utils.instantiate(cfg.model, _recursive_=False,
                                     train_image_size=int(cfg.data.image_size))
     check_config(cfg, model=model)
+    datamodule.size_multiple = int(getattr(model.netG, "size_multiple", 1))  # wide crops' rounding
     callbacks = instantiate_callbacks(cfg.get("callbacks"))
     loggers = instantiate_loggers(cfg.get("logger"))
     trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)

@@ -32,6 +32,7 @@ from colorgan.color import (
     rgb_to_lab_norm,
     uint8_to_float,
 )
+from colorgan.data.aspect import keep_aspect_size
 from colorgan.models.color_classes import BinnedGenerator
 from colorgan.models.gan_module import build_generator
 from colorgan.utils.config import check_targets
@@ -193,8 +194,7 @@ class Colorizer:
         s, m = self.image_size, self.size_multiple
         if self.resize == "square":
             return s, s
-        scale = s / min(height, width)
-        return tuple(max(m, round(x * scale / m) * m) for x in (height, width))  # type: ignore
+        return keep_aspect_size(height, width, s, m)  # the shape data.aspect_crops trains on
 
     @torch.no_grad()
     def prepare(self, frames: torch.Tensor) -> Prepared:

@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from colorgan.color import uint8_to_float
+from colorgan.data.aspect import AspectCrops
 from colorgan.utils.perf import default_workers
 
 
@@ -39,7 +40,8 @@ class ColorDataModule(pl.LightningDataModule):
     """Base class: subclasses implement ``setup`` and set ``data_train/data_val/data_test``."""
 
     def __init__(self, image_size: int = 64, batch_size: int = 16, num_workers: int | None = 0,
-                 pin_memory: bool | None = False, augment: dict | None = None, seed: int = 0) -> None:
+                 pin_memory: bool | None = False, augment: dict | None = None, seed: int = 0,
+                 aspect_crops: dict | None = None) -> None:
         super().__init__()
         if int(image_size) <= 0:
             raise ValueError(f"data.image_size={image_size} must be a positive number of pixels.")
@@ -58,9 +60,20 @@ class ColorDataModule(pl.LightningDataModule):
         except TypeError as e:
             raise ValueError(f"data.augment={aug} has an unknown key ({e}); "
                              "use hflip, vflip, rot90, p, enabled.") from None
+        try:
+            self.aspect_crops = AspectCrops(**dict(aspect_crops or {}))
+        except TypeError as e:
+            raise ValueError(f"data.aspect_crops={dict(aspect_crops or {})} has an unknown key "
+                             f"({e}); use p and ratio.") from None
+        self.size_multiple = 1  # the generator's; train() sets it (wide crops are rounded to it)
         self.data_train: Dataset | None = None
         self.data_val: Dataset | None = None
         self.data_test: Dataset | None = None
+
+    @property
+    def train_load_size(self) -> int:
+        """Size training samples are loaded at: larger than image_size with wide crops."""
+        return self.aspect_crops.load_size(self.image_size, self.size_multiple)
 
     # ---------------------------------------------------------------- loaders
     def _loader(self, dataset: Dataset | None, split: str, shuffle: bool) -> DataLoader:
@@ -89,17 +102,18 @@ class ColorDataModule(pl.LightningDataModule):
 
     # ----------------------------------------------------- device-side work
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> dict:
-        """uint8 -> float [0, 1]; random flips/rotations in training only (same for frame pairs)."""
+        """uint8 -> float [0, 1]; in training only, random flips/rotations and wide crops
+        (:mod:`colorgan.data.aspect`), drawn once for both frames of a pair."""
         batch = dict(batch)
         rgb = uint8_to_float(batch["rgb"])  # (B, 3, H, W)
         prev = uint8_to_float(batch["prev_rgb"]) if "prev_rgb" in batch else None
         training = self.trainer is not None and self.trainer.training
-        if training and self.augment is not None:
-            if prev is not None:  # one draw for both frames: stack on channels
-                both = self.augment(torch.cat([rgb, prev], dim=1))  # (B, 6, H, W)
-                rgb, prev = both[:, :3], both[:, 3:]
-            else:
-                rgb = self.augment(rgb)
+        if training:
+            both = rgb if prev is None else torch.cat([rgb, prev], dim=1)  # (B, 3 or 6, H, W)
+            if self.augment is not None:
+                both = self.augment(both)
+            both = self.aspect_crops(both, self.image_size, self.size_multiple)
+            rgb, prev = (both, None) if prev is None else (both[:, :3], both[:, 3:])
         batch["rgb"] = rgb.contiguous()
         if prev is not None:
             batch["prev_rgb"] = prev.contiguous()

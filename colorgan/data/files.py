@@ -119,9 +119,11 @@ class FileDataModule(ColorDataModule):
             raise ValueError(f"data.root={root} has no usable image; point data.root at a "
                              f"folder of images{self.layout_hint}.")
         labels = lambda fs: [self.label_of(f) for f in fs] if self.classes else None  # None: unlabelled
-        make = lambda fs: ImageFiles(fs, self.image_size, labels(fs), self.classes) if fs else None
-        self.data_train, self.data_val = make(chosen["train"]), make(chosen["val"])
-        self.data_test = make(chosen["test"])
+        make = lambda fs, size=self.image_size: (  # noqa: E731
+            ImageFiles(fs, size, labels(fs), self.classes) if fs else None)
+        # training files at the wide crops' size (colorgan/data/aspect.py), the rest at image_size
+        self.data_train = make(chosen["train"], self.train_load_size)
+        self.data_val, self.data_test = make(chosen["val"]), make(chosen["test"])
 
 
 __all__ = ["SPLITS", "FileDataModule", "require_dir", "torchvision_dataset"]

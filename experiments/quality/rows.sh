@@ -18,4 +18,5 @@ ROWS=(
   "guidance|data.class_labels=true model.class_guidance.enabled=true"
   "r1_sn|model.r1_gamma=1.0 model.spectral_norm=true model.netD.norm=none"
   "hinge|model.gan_mode=hinge"
+  "pix2pix_wide|data.aspect_crops.p=0.5"
 )
