@@ -119,6 +119,27 @@ class ColorSpace:
             return fake_B.float()
         return rgb_to_lab_norm(self.decode(real_A, fake_B))[1]
 
+    def scale_chroma(self, real_A: torch.Tensor, fake_B: torch.Tensor, gain: float) -> torch.Tensor:
+        """A prediction with its chroma (ab) times ``gain``, lightness unchanged, same mode."""
+        if gain == 1.0:
+            return fake_B
+        if self.mode == "lab":
+            return (fake_B.float() * gain).clamp(-1.0, 1.0)  # (B, 2, H, W)
+        L, ab = rgb_to_lab_norm(self.decode(real_A, fake_B))
+        return lab_norm_to_rgb(L, (ab * gain).clamp(-1.0, 1.0)) * 2.0 - 1.0  # (B, 3, H, W)
+
+
+def check_chroma_gain(gain: float, option: str = "chroma_gain") -> float:
+    """A chroma gain must be a finite number >= 0 (0 = gray, 1 = the model's own colour)."""
+    try:
+        g = float(gain)
+    except (TypeError, ValueError):
+        g = float("nan")
+    if not (g >= 0 and g != float("inf")):
+        raise ValueError(f"{option}={gain}: the chroma gain must be a number >= 0 (0 = gray, "
+                         "1 = the model's own colour, 1.25 = 25% more saturated).")
+    return g
+
 
 def recombine_full_resolution(L_full: torch.Tensor, ab_small: torch.Tensor) -> torch.Tensor:
     """Upsample predicted chroma to the full-resolution luminance and merge.

@@ -122,6 +122,8 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         model.set_temperature(cfg.temperature)
     if cfg.get("tta_flip") is not None:
         model.hparams.tta_flip = bool(cfg.tta_flip)
+    if cfg.get("chroma_gain") is not None:  # any model: chroma times a factor
+        model.set_chroma_gain(cfg.chroma_gain)
     split = cfg.get("split", "test")
     with open_dict(cfg):  # null: the image size the checkpoint was trained at
         if cfg.data.get("image_size") is None:

@@ -3,6 +3,7 @@ import torch
 
 from colorgan.color import (
     ColorSpace,
+    check_chroma_gain,
     lab_norm_to_rgb,
     recombine_full_resolution,
     rgb_to_lab_norm,
@@ -39,6 +40,28 @@ def test_color_space_encode_decode(mode, out_ch):
     # the gray baseline has no colour: all three channels equal (up to conversion error)
     assert (gray.max(1).values - gray.min(1).values).max() < 2 / 255
     assert cs.chroma(real_A, real_B).shape == (2, 2, 16, 16)
+
+
+@pytest.mark.parametrize("mode", ["lab", "rgb"])
+def test_chroma_gain_scales_ab_and_keeps_lightness(mode):
+    cs = ColorSpace(mode)
+    rgb = 0.4 + 0.2 * torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(1))  # muted:
+    # 1.5x its chroma stays inside the sRGB gamut, so decoding clips nothing
+    real_A, real_B = cs.encode(rgb)
+    assert cs.scale_chroma(real_A, real_B, 1.0) is real_B
+    L, ab = rgb_to_lab_norm(cs.decode(real_A, real_B))
+    for gain in (0.0, 0.5, 1.5):
+        L_g, ab_g = rgb_to_lab_norm(cs.decode(real_A, cs.scale_chroma(real_A, real_B, gain)))
+        assert (L_g - L).abs().max() < 0.01  # lightness unchanged
+        assert (ab_g - gain * ab).abs().max() < 0.01  # chroma times the gain
+    assert (cs.scale_chroma(real_A, real_B, 1e3).abs() <= 1).all()  # clamped to the range
+
+
+@pytest.mark.parametrize("bad", [-0.5, float("nan"), float("inf"), "vivid"])
+def test_bad_chroma_gain_names_the_option(bad):
+    with pytest.raises(ValueError, match=r"--chroma-gain=.*must be a number >= 0"):
+        check_chroma_gain(bad, "--chroma-gain")
+    assert check_chroma_gain("1.25") == 1.25
 
 
 def test_unknown_color_space_names_option():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from test_video_helpers import ckpt, ckpt_classify  # noqa: F401
+from test_video_helpers import ckpt, ckpt_classify, ckpt_dependent  # noqa: F401
 
 from colorgan.colorize.cli import colorize_main
 from colorgan.colorize.colorizer import Colorizer
@@ -70,6 +70,38 @@ def test_flip_makes_the_result_mirror_symmetric(ckpt, tmp_path):  # noqa: F811
     assert np.abs(outs[0] - outs[1][:, ::-1]).max() <= 1  # f(flip x) = flip f(x)
 
 
+def _saturation(img: np.ndarray) -> float:
+    return float((img.max(-1) - img.min(-1)).mean())  # mean channel spread: 0 for gray
+
+
+def test_cli_chroma_gain_scales_the_colour_of_any_model(ckpt, ckpt_classify, tmp_path,
+                                                        capsys):  # noqa: F811
+    src = _photo(tmp_path / "in.png", seed=5)
+    for i, model in enumerate((ckpt, ckpt_classify)):
+        sat = {}
+        for gain in ("0", "1", "3"):
+            out = tmp_path / f"model{i}_{gain}.png"
+            assert colorize_main([str(src), "-o", str(out), "--ckpt", str(model),
+                                  "--chroma-gain", gain, "--no-progress"]) == 0
+            sat[gain] = _saturation(np.asarray(Image.open(out)).astype(int))
+        assert sat["0"] <= 1.5  # gain 0: gray (channels equal up to rounding)
+        assert sat["3"] > sat["1"] > sat["0"]
+    assert colorize_main([str(src), "-o", str(tmp_path / "x.png"), "--ckpt", str(ckpt),
+                          "--chroma-gain", "-1"]) == 1
+    assert "--chroma-gain=-1" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_dependent_mode_feeds_back_the_models_own_colour(ckpt_dependent):  # noqa: F811
+    c = Colorizer.from_checkpoint(ckpt_dependent, "cpu")
+    real_A = torch.rand(1, 1, 32, 32) * 2 - 1
+    prev = c.predict_ab(real_A)
+    plain = c.predict_ab(real_A, prev)
+    c.chroma_gain = 2.0
+    gained = c.predict_ab(real_A, c.predict_ab(real_A))  # the gained previous frame
+    torch.testing.assert_close(gained, (2 * plain).clamp(-1, 1), atol=1e-5, rtol=1e-4)
+
+
 def test_eval_temperature_traces_a_curve_and_is_refused_on_a_plain_model(
         ckpt, ckpt_classify, tmp_path):  # noqa: F811
     from conftest import make_cfg
@@ -88,3 +120,22 @@ def test_eval_temperature_traces_a_curve_and_is_refused_on_a_plain_model(
     assert vivid["psnr"] != pytest.approx(dull["psnr"], rel=1e-5)
     with pytest.raises(ValueError, match="temperature=0.5: this model predicts ab directly"):
         run(tmp_path / "t3", ckpt, "temperature=0.5")
+
+
+def test_eval_chroma_gain_moves_along_the_colorfulness_axis(ckpt, tmp_path):  # noqa: F811
+    from conftest import make_cfg
+
+    from colorgan.eval import evaluate
+
+    def run(path, *extra):
+        return evaluate(make_cfg(path, [f"ckpt_path={ckpt}", "split=val", "data.num_val=8",
+                                        "trainer.enable_progress_bar=false", *extra],
+                                 config_name="eval.yaml"))[0]
+
+    own, gray = run(tmp_path / "g1")["model"], run(tmp_path / "g0", "chroma_gain=0")
+    doubled = run(tmp_path / "g2", "chroma_gain=2")["model"]
+    assert gray["model"]["colorfulness"] < 0.5
+    assert gray["model"]["psnr"] == pytest.approx(gray["gray_baseline"]["psnr"], abs=0.05)
+    assert doubled["colorfulness"] > own["colorfulness"] > gray["model"]["colorfulness"]
+    with pytest.raises(ValueError, match="chroma_gain=-1"):
+        run(tmp_path / "bad", "chroma_gain=-1")

@@ -59,9 +59,9 @@ def test_cifar_experiment_trains_every_recipe_row_at_32_px(tmp_path):
         assert "val/psnr" in metrics
 
 
-def test_frontier_plot_draws_rows_and_temperature_curves(tmp_path, monkeypatch, capsys):
-    """experiments/quality/plot.py: one point per finished row, one line per T curve; a curve
-    folder without results is named in the error."""
+def test_frontier_plot_draws_rows_temperature_and_gain_curves(tmp_path, monkeypatch, capsys):
+    """experiments/quality/plot.py: one point per finished row, one line per temperature or
+    chroma-gain curve; a curve folder without results is named in the error."""
     import importlib.util
     import json
 
@@ -81,9 +81,13 @@ def test_frontier_plot_draws_rows_and_temperature_curves(tmp_path, monkeypatch, 
     for t, (p, c) in {"1.0": (24.1, 19.6), "0.38": (23.8, 27.3)}.items():
         (tmp_path / "T" / f"T{t}").mkdir(parents=True)
         (tmp_path / "T" / f"T{t}" / "metrics.json").write_text(json.dumps({"model": model(p, c)}))
-    assert curve_points(tmp_path / "T") == [(1.0, 19.6, 24.1), (0.38, 27.3, 23.8)]
+    assert curve_points(tmp_path / "T") == [("T 1", 19.6, 24.1), ("T 0.38", 27.3, 23.8)]
+    for g, (p, c) in {"1.25": (22.9, 31.0), "0.75": (24.0, 18.6)}.items():  # chroma gains
+        (tmp_path / "G" / f"G{g}").mkdir(parents=True)
+        (tmp_path / "G" / f"G{g}" / "metrics.json").write_text(json.dumps({"model": model(p, c)}))
+    assert curve_points(tmp_path / "G") == [("x0.75", 18.6, 24.0), ("x1.25", 31.0, 22.9)]
     out = tmp_path / "frontier.png"
-    assert plot(tmp_path / "table", {"best": tmp_path / "T"}, out) == 2
+    assert plot(tmp_path / "table", {"best": tmp_path / "T", "gain": tmp_path / "G"}, out) == 2
     assert Image.open(out).size[0] > 400
     with pytest.raises(FileNotFoundError, match="empty.*temperature.sh"):
         plot(tmp_path / "table", {"x": tmp_path / "empty"}, tmp_path / "bad.png")

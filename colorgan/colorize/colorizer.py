@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from colorgan.color import (
     ColorSpace,
+    check_chroma_gain,
     float_to_uint8,
     gray_to_l_norm,
     lab_norm_to_rgb,
@@ -99,6 +100,7 @@ class Colorizer:
         self.temporal = bool(temporal)  # generator takes cat(L, previous ab)
         self.pair_fps: float | None = None  # dependent: fps of the training pairs (None: 1 frame)
         self.flip = False  # average with the horizontally flipped prediction (model.tta_flip)
+        self.chroma_gain = 1.0  # predicted chroma times this (model.chroma_gain)
         self.weights = "raw"  # "ema" when the checkpoint's EMA generator is used
         if precision == "auto":
             precision = "bf16" if self.device.type == "cuda" else "fp32"
@@ -138,6 +140,7 @@ class Colorizer:
                 pick_device(device), precision, resize)
         c.pair_fps = float(temporal["pair_fps"]) if temporal.get("pair_fps") else None
         c.flip = bool(hp.get("tta_flip", False))
+        c.chroma_gain = check_chroma_gain(hp.get("chroma_gain", 1.0), "model.chroma_gain")
         c.weights = "ema" if prefix.startswith("netG_ema") else "raw"
         return c
 
@@ -227,12 +230,15 @@ class Colorizer:
         if self.temporal:
             if prev_ab is None:
                 prev_ab = real_A.new_zeros(real_A.shape[0], 2, *real_A.shape[-2:])
+            elif self.chroma_gain not in (0.0, 1.0):  # the model's own scale, no compounding
+                prev_ab = prev_ab / self.chroma_gain
             x = torch.cat([real_A, prev_ab.to(real_A.dtype)], dim=1)  # (B, 3, s, s)
         with self._autocast():
             fake_B = self.netG(x).float()
             if self.flip:  # test-time flip averaging (twice the generator cost)
                 fake_B = 0.5 * (fake_B + self.netG(x.flip(-1)).float().flip(-1))
-        return self.cs.chroma(real_A, fake_B)
+        ab = self.cs.chroma(real_A, fake_B)  # (B, 2, s, s)
+        return ab if self.chroma_gain == 1.0 else (ab * self.chroma_gain).clamp(-1.0, 1.0)
 
     @torch.no_grad()
     def finish(self, L_full: torch.Tensor, ab_small: torch.Tensor) -> torch.Tensor:

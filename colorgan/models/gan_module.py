@@ -15,7 +15,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_warn
 
-from colorgan.color import ColorSpace
+from colorgan.color import ColorSpace, check_chroma_gain
 from colorgan.metrics import ColorMetrics
 from colorgan.models.color_classes import BinnedGenerator, ColorBins
 from colorgan.models.ddp import ddp
@@ -83,6 +83,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         r1_gamma: float = 0.0,
         spectral_norm: bool = False,
         tta_flip: bool = False,
+        chroma_gain: float = 1.0,
         selection: dict | None = None,
         compile: bool | None = None,
         channels_last: bool | None = None,
@@ -100,6 +101,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         self.temporal = temporal.get("enabled", False)
         self.prev_source = temporal.get("prev_source", "gt")
         self.cs = ColorSpace(color_space)
+        check_chroma_gain(chroma_gain, "model.chroma_gain")
         self.netG = build_generator(args["netG"], color_space, temporal, args["classification"])
         self.adversarial = bool(adversarial)
         self.netD = None

@@ -9,6 +9,8 @@
 - ``class_guidance``: an auxiliary classifier on netG's bottleneck (ChromaGAN, arXiv:1907.09837).
 - ``r1_gamma``, ``spectral_norm``: discriminator stabilisers (:mod:`colorgan.models.regularizers`).
 - ``tta_flip``: average the prediction with that of the horizontally flipped input.
+- ``chroma_gain``: the prediction's chroma times a factor at inference (a saturation knob that
+  works for every model; the way to compare recipes at equal colorfulness).
 - ``selection``: the checkpoint rule (:mod:`colorgan.selection`).
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ import torch
 import torch.distributed as dist
 from torch.optim.swa_utils import AveragedModel
 
-from colorgan.color import uint8_to_float
+from colorgan.color import check_chroma_gain, uint8_to_float
 from colorgan.models.color_classes import (
     BinnedGenerator,
     ClassRebalance,
@@ -177,17 +179,23 @@ class RecipeMixin:
         for net in (self.netG, self.eval_generator()):
             net.temperature = float(temperature)
 
+    def set_chroma_gain(self, gain: float, option: str = "chroma_gain") -> None:
+        """Chroma times ``gain`` in evaluation and the checkpoint's inference (1 = off)."""
+        self.hparams.chroma_gain = check_chroma_gain(gain, option)
+
     def eval_generator(self) -> torch.nn.Module:
         """The weights used for validation, test and the checkpoint's inference."""
         return self.netG_ema.module if self.netG_ema is not None else self.netG
 
     def predict(self, g_in: torch.Tensor) -> torch.Tensor:
-        """Generator output for evaluation: EMA weights, optional horizontal-flip averaging."""
+        """Generator output for evaluation: EMA weights, optional horizontal-flip averaging and
+        chroma gain."""
         net = self.eval_generator()
         fake_B = net(g_in)
         if self.hparams.tta_flip:
             fake_B = 0.5 * (fake_B + net(g_in.flip(-1)).flip(-1))
-        return fake_B
+        gain = float(self.hparams.get("chroma_gain", 1.0))  # older checkpoints: none
+        return self.cs.scale_chroma(g_in[:, :1], fake_B, gain)
 
 
 __all__ = ["RecipeMixin"]

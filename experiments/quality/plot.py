@@ -1,6 +1,6 @@
 """The PSNR-against-colorfulness picture of experiments/quality: every row of a table as a
-point, the gray baseline, the ground truth's colorfulness, and the temperature curves of
-classification checkpoints (temperature.sh outputs) as lines.
+point, the gray baseline, the ground truth's colorfulness, and the curves of temperature.sh
+(a classification checkpoint's temperatures, or any checkpoint's chroma gains) as lines.
 
     python experiments/quality/plot.py logs/quality/scenes-full \
         --curve "rebalancing 0.8 + EMA=logs/quality/T-best" -o experiments/quality/scenes.png
@@ -18,18 +18,25 @@ from colorgan.report import job_dirs, read_job  # noqa: E402
 from colorgan.utils.atomic import atomic_output  # noqa: E402
 
 
-def curve_points(folder: Path) -> list[tuple[float, float, float]]:
-    """(T, colorfulness, PSNR) of every ``T<t>/metrics.json`` under ``folder``, by T."""
+KNOBS = {"T": "T {:g}", "G": "x{:g}"}  # temperature.sh folders: T<t> (temperature), G<g> (gain)
+
+
+def curve_points(folder: Path) -> list[tuple[str, float, float]]:
+    """(label, colorfulness, PSNR) of every ``T<t>/`` or ``G<g>/metrics.json`` under
+    ``folder``, from the dullest end (high T, low gain)."""
     pts = []
-    for d in folder.glob("T*"):
+    for d in folder.iterdir() if folder.is_dir() else ():
         m = d / "metrics.json"
-        if d.is_dir() and m.is_file():
+        if d.name[:1] in KNOBS and m.is_file():
+            tag, value = d.name[0], float(d.name[1:])
             model = json.loads(m.read_text())["model"]
-            pts.append((float(d.name[1:]), float(model["colorfulness"]), float(model["psnr"])))
+            order = -value if tag == "T" else value
+            pts.append((order, KNOBS[tag].format(value), float(model["colorfulness"]),
+                        float(model["psnr"])))
     if not pts:
-        raise FileNotFoundError(f"{folder} has no T<t>/metrics.json: run temperature.sh with "
-                                f"OUT={folder} first.")
-    return sorted(pts, reverse=True)
+        raise FileNotFoundError(f"{folder} has no T<t>/ or G<g>/metrics.json: run "
+                                f"temperature.sh with OUT={folder} first.")
+    return [p[1:] for p in sorted(pts)]
 
 
 def plot(table: Path, curves: dict[str, Path], target: Path, title: str = "") -> int:
@@ -56,9 +63,9 @@ def plot(table: Path, curves: dict[str, Path], target: Path, title: str = "") ->
         ax.axvline(0.9 * gts[0], color="tab:green", ls=":", label="0.9 x ground truth")
     for label, folder in curves.items():
         pts = curve_points(folder)
-        ax.plot([p[1] for p in pts], [p[2] for p in pts], marker=".", label=f"T curve: {label}")
-        for t, x, y in (pts[0], pts[-1]):
-            ax.annotate(f"T {t:g}", (x, y), fontsize=7, xytext=(3, -9), textcoords="offset points")
+        ax.plot([p[1] for p in pts], [p[2] for p in pts], marker=".", label=label)
+        for name, x, y in (pts[0], pts[-1]):
+            ax.annotate(name, (x, y), fontsize=7, xytext=(3, -9), textcoords="offset points")
     ax.set_xlabel("colorfulness (Hasler & Suesstrunk; higher = more vivid)")
     ax.set_ylabel("PSNR (dB, higher = closer to the true colour)")
     ax.set_title(title or f"{table.name}: {len(rows)} rows")
@@ -86,7 +93,7 @@ def main() -> None:
         label, folder = c.split("=", 1)
         curves[label] = Path(folder)
     n = plot(a.table, curves, a.output, a.title)
-    print(f"{a.output}: {n} rows, {len(curves)} temperature curves")
+    print(f"{a.output}: {n} rows, {len(curves)} curves")
 
 
 if __name__ == "__main__":
