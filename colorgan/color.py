@@ -124,9 +124,14 @@ class ColorSpace:
         if gain == 1.0:
             return fake_B
         if self.mode == "lab":
-            return (fake_B.float() * gain).clamp(-1.0, 1.0)  # (B, 2, H, W)
+            return scale_ab(fake_B, gain)  # (B, 2, H, W)
         L, ab = rgb_to_lab_norm(self.decode(real_A, fake_B))
-        return lab_norm_to_rgb(L, (ab * gain).clamp(-1.0, 1.0)) * 2.0 - 1.0  # (B, 3, H, W)
+        return lab_norm_to_rgb(L, scale_ab(ab, gain)) * 2.0 - 1.0  # (B, 3, H, W)
+
+
+def scale_ab(ab: torch.Tensor, gain: float) -> torch.Tensor:
+    """Normalised ab (B, 2, H, W) times ``gain``, kept in [-1, 1] (the chroma-gain knob)."""
+    return ab if gain == 1.0 else (ab.float() * gain).clamp(-1.0, 1.0)
 
 
 def check_chroma_gain(gain: float, option: str = "chroma_gain") -> float:

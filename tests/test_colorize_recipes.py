@@ -74,8 +74,8 @@ def _saturation(img: np.ndarray) -> float:
     return float((img.max(-1) - img.min(-1)).mean())  # mean channel spread: 0 for gray
 
 
-def test_cli_chroma_gain_scales_the_colour_of_any_model(ckpt, ckpt_classify, tmp_path,
-                                                        capsys):  # noqa: F811
+def test_cli_chroma_gain_scales_the_colour_of_any_model(  # noqa: F811
+        ckpt, ckpt_classify, tmp_path, capsys):  # noqa: F811
     src = _photo(tmp_path / "in.png", seed=5)
     for i, model in enumerate((ckpt, ckpt_classify)):
         sat = {}
@@ -139,3 +139,15 @@ def test_eval_chroma_gain_moves_along_the_colorfulness_axis(ckpt, tmp_path):  # 
     assert doubled["colorfulness"] > own["colorfulness"] > gray["model"]["colorfulness"]
     with pytest.raises(ValueError, match="chroma_gain=-1"):
         run(tmp_path / "bad", "chroma_gain=-1")
+
+
+def test_bad_chroma_gain_in_the_training_config_names_the_option(tmp_path):
+    from conftest import TINY, make_cfg
+    from hydra.errors import InstantiationException
+
+    from colorgan.train import train
+
+    # train.py's command line unwraps Hydra's wrapper and prints only the message
+    with pytest.raises(InstantiationException, match=r"model.chroma_gain=-1.*must be a number >= 0"):
+        train(make_cfg(tmp_path, [*TINY, "model.chroma_gain=-1"]))
+    assert not list((tmp_path / "run").glob("checkpoints/*"))  # nothing trained or written

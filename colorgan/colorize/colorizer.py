@@ -31,6 +31,7 @@ from colorgan.color import (
     rgb_to_chroma_planes,
     rgb_to_gray,
     rgb_to_lab_norm,
+    scale_ab,
     uint8_to_float,
 )
 from colorgan.data.aspect import keep_aspect_size
@@ -237,8 +238,7 @@ class Colorizer:
             fake_B = self.netG(x).float()
             if self.flip:  # test-time flip averaging (twice the generator cost)
                 fake_B = 0.5 * (fake_B + self.netG(x.flip(-1)).float().flip(-1))
-        ab = self.cs.chroma(real_A, fake_B)  # (B, 2, s, s)
-        return ab if self.chroma_gain == 1.0 else (ab * self.chroma_gain).clamp(-1.0, 1.0)
+        return scale_ab(self.cs.chroma(real_A, fake_B), self.chroma_gain)  # (B, 2, s, s)
 
     @torch.no_grad()
     def finish(self, L_full: torch.Tensor, ab_small: torch.Tensor) -> torch.Tensor:

@@ -53,15 +53,12 @@ class AspectCrops:
             return max(1, round(size / self.ratio)), size
         return size, max(1, round(size * self.ratio))
 
-    def __call__(self, images: torch.Tensor, short: int, multiple: int = 1,
-                 wide: bool | None = None) -> torch.Tensor:
-        """Float (B, C, S, S) training batch -> (B, C, short, short) or one wide shape.
-
-        ``wide=None`` draws it (probability ``p``). Every image gets its own window position;
-        channels travel together, so frame pairs stacked on channels are cut alike.
+    def __call__(self, images: torch.Tensor, short: int, multiple: int = 1) -> torch.Tensor:
+        """Float (B, C, S, S) training batch -> (B, C, short, short) or, with probability ``p``,
+        one wide shape. Every image gets its own window position; channels travel together,
+        so frame pairs stacked on channels are cut alike.
         """
-        if wide is None:
-            wide = self.enabled and bool(torch.rand(()) < self.p)
+        wide = self.enabled and bool(torch.rand(()) < self.p)  # p = 0: no draw, RNG untouched
         if not wide:
             if images.shape[-2:] == (short, short):
                 return images

@@ -17,7 +17,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from colorgan.report import job_dirs, read_job  # noqa: E402
 from colorgan.utils.atomic import atomic_output  # noqa: E402
 
-
 KNOBS = {"T": "T {:g}", "G": "x{:g}"}  # temperature.sh folders: T<t> (temperature), G<g> (gain)
 
 
