@@ -98,10 +98,11 @@ def test_frame_pairs_get_the_same_window():
     assert torch.equal(out["rgb"], out["prev_rgb"])
 
 
-@pytest.mark.parametrize("model", ["pix2pix", "classification"])
+@pytest.mark.parametrize("model", ["pix2pix", "classification", "pix2pix+random crops"])
 def test_training_runs_on_wide_batches(photos, tmp_path, model):
-    extra = ([] if model == "pix2pix" else
-             ["model.classification.enabled=true", "model.lambda_rec=0"])
+    extra = {"pix2pix": [], "classification": ["model.classification.enabled=true",
+                                               "model.lambda_rec=0"],
+             "pix2pix+random crops": ["data.augment.crop_scale=[0.5,1.0]"]}[model]
     cfg = make_cfg(tmp_path, [*[o for o in TINY if not o.startswith("data")], "data=folder",
                               f"data.root={photos}", "data.image_size=32", "data.batch_size=4",
                               "data.val_fraction=0.25", "data.aspect_crops.p=1.0", "debug=fdr",

@@ -43,6 +43,30 @@ def test_bad_data_options_name_the_option():
         SyntheticScenes(0, 16)
 
 
+def test_random_crops_are_windows_of_the_set_area_resized_to_image_size():
+    torch.manual_seed(0)
+    dm = SyntheticDataModule(image_size=16, augment={"hflip": False, "crop_scale": [0.25, 0.25]})
+    assert dm.train_load_size == 32  # the smallest crop (16 px of 32) is not upscaled
+    cols = (torch.arange(32) * 8).view(1, 1, 1, 32).expand(8, 3, 32, 32).to(torch.uint8)
+    dm.trainer = _Trainer(training=True)
+    out = dm.on_after_batch_transfer({"rgb": cols, "prev_rgb": cols.clone()}, 0)
+    assert out["rgb"].shape == (8, 3, 16, 16)
+    span = out["rgb"][:, 0, 8, :].amax(-1) - out["rgb"][:, 0, 8, :].amin(-1)  # share of width
+    full = 31 * 8 / 255
+    assert ((span > 0.38 * full) & (span < 0.62 * full)).all()  # sqrt(0.25 * [3/4, 4/3])
+    assert len({round(float(v), 3) for v in out["rgb"][:, 0, 8, 0]}) > 1  # each its own window
+    assert torch.equal(out["rgb"], out["prev_rgb"])  # frame pairs: one window for both
+    dm.trainer = _Trainer(training=False)
+    assert torch.equal(dm.on_after_batch_transfer({"rgb": cols}, 0)["rgb"], cols / 255)
+    assert SyntheticDataModule(image_size=16).train_load_size == 16  # off by default
+
+
+@pytest.mark.parametrize("value", [[0, 1], [0.6, 0.4], [0.5, 1.5], 0.5, "wide", [0.1, 0.2, 0.3]])
+def test_bad_crop_scale_names_the_option(value):
+    with pytest.raises(ValueError, match=r"data.augment.crop_scale=.* 0 < min <= max <= 1"):
+        SyntheticDataModule(augment={"crop_scale": value})
+
+
 def test_synthetic_scenes_are_deterministic_by_seed():
     a, b = SyntheticScenes(4, 32, seed=3), SyntheticScenes(4, 32, seed=3)
     assert torch.equal(a[2]["rgb"], b[2]["rgb"])

@@ -9,6 +9,7 @@ float RGB in [0, 1]; the LightningModule turns it into its colour space via
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import kornia.augmentation as K
@@ -36,6 +37,21 @@ def build_augmentation(hflip: bool = True, vflip: bool = False, rot90: bool = Fa
     return K.AugmentationSequential(*ops)
 
 
+def check_crop_scale(value) -> tuple[float, float] | None:
+    """``data.augment.crop_scale``: null, or [min, max] shares of the image area per crop."""
+    if value is None:
+        return None
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        lo = hi = float("nan")
+    if not 0.0 < lo <= hi <= 1.0:
+        raise ValueError(f"data.augment.crop_scale={value} must be [min, max] shares of the "
+                         "image area with 0 < min <= max <= 1 (e.g. [0.4, 1.0]), or null for "
+                         "no random crops.")
+    return lo, hi
+
+
 class ColorDataModule(pl.LightningDataModule):
     """Base class: subclasses implement ``setup`` and set ``data_train/data_val/data_test``."""
 
@@ -55,11 +71,13 @@ class ColorDataModule(pl.LightningDataModule):
         self.seed = int(seed)
         aug = dict(augment or {})
         enabled = aug.pop("enabled", True)
+        self.crop_scale = check_crop_scale(aug.pop("crop_scale", None)) if enabled else None
+        self._crops: dict[tuple[int, int], torch.nn.Module] = {}
         try:
             self.augment = build_augmentation(**aug) if enabled else None
         except TypeError as e:
             raise ValueError(f"data.augment={aug} has an unknown key ({e}); "
-                             "use hflip, vflip, rot90, p, enabled.") from None
+                             "use hflip, vflip, rot90, p, crop_scale, enabled.") from None
         try:
             self.aspect_crops = AspectCrops(**dict(aspect_crops or {}))
         except TypeError as e:
@@ -72,8 +90,21 @@ class ColorDataModule(pl.LightningDataModule):
 
     @property
     def train_load_size(self) -> int:
-        """Size training samples are loaded at: larger than image_size with wide crops."""
-        return self.aspect_crops.load_size(self.image_size, self.size_multiple)
+        """Size training samples are loaded at: larger than image_size with wide crops, and with
+        random crops large enough that the smallest crop is not upscaled."""
+        size = self.aspect_crops.load_size(self.image_size, self.size_multiple)
+        if self.crop_scale is not None:
+            size = max(size, math.ceil(self.image_size / math.sqrt(self.crop_scale[0])))
+        return size
+
+    def random_crops(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C, S, S) -> (B, C, S, S): each image a random window of ``crop_scale`` of its area
+        (aspect 3/4 to 4/3), resized back; the later resize brings it to ``image_size``."""
+        size = tuple(images.shape[-2:])
+        if size not in self._crops:
+            self._crops[size] = K.RandomResizedCrop(size, scale=self.crop_scale,
+                                                    ratio=(3 / 4, 4 / 3))
+        return self._crops[size](images)
 
     # ---------------------------------------------------------------- loaders
     def _loader(self, dataset: Dataset | None, split: str, shuffle: bool) -> DataLoader:
@@ -102,7 +133,7 @@ class ColorDataModule(pl.LightningDataModule):
 
     # ----------------------------------------------------- device-side work
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> dict:
-        """uint8 -> float [0, 1]; in training only, random flips/rotations and wide crops
+        """uint8 -> float [0, 1]; in training only, random crops, flips/rotations and wide crops
         (:mod:`colorgan.data.aspect`), drawn once for both frames of a pair."""
         batch = dict(batch)
         rgb = uint8_to_float(batch["rgb"])  # (B, 3, H, W)
@@ -110,6 +141,8 @@ class ColorDataModule(pl.LightningDataModule):
         training = self.trainer is not None and self.trainer.training
         if training:
             both = rgb if prev is None else torch.cat([rgb, prev], dim=1)  # (B, 3 or 6, H, W)
+            if self.crop_scale is not None:
+                both = self.random_crops(both)
             if self.augment is not None:
                 both = self.augment(both)
             both = self.aspect_crops(both, self.image_size, self.size_multiple)

@@ -15,6 +15,7 @@ EXPERIMENT=cifar32_pix2pix ROOT="$CIFAR" OUT="$OUT/train" PYTHON="$python" FLIP_
 mkdir -p "$OUT/test"
 for ckpt in "$OUT"/train/*/checkpoints/last.ckpt; do
   name=$(basename "$(dirname "$(dirname "$ckpt")")")
+  if [[ "$OUT/test/$name/metrics.json" -nt "$ckpt" ]]; then continue; fi  # evaluated already
   "$python" eval.py ckpt_path="$ckpt" data=cifar10 data.root="$CIFAR" data.max_test=2000 \
     split=test hydra.run.dir="$OUT/test/$name" paths.data_dir="${DATA_CACHE:-/tmp/colorgan_data}" \
     > "$OUT/test/$name.log" 2>&1 || echo "evaluation of $name failed (see $OUT/test/$name.log)"
