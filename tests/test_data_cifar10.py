@@ -11,6 +11,7 @@ import torch
 import torchvision.datasets
 
 from colorgan.data.cifar10 import ArrayImages, CIFAR10DataModule
+from colorgan.data.images import BadInputWarning
 from colorgan.train import train
 from tests.conftest import TINY, make_cfg, shared_data
 
@@ -38,10 +39,17 @@ def _dm(tmp_path, root, *extra) -> CIFAR10DataModule:
 
 
 def test_folder_copy_split_sizes_classes_and_disjoint(tmp_path, cifar_copy):
-    dm = _dm(tmp_path, cifar_copy)
+    dm = _dm(tmp_path, cifar_copy, "data.skip_gray=false")
     dm.setup("fit")
     assert dm.classes == CLASSES
     assert (len(dm.data_train), len(dm.data_val), len(dm.data_test)) == (180, 20, 50)
+    colour = _dm(tmp_path, cifar_copy)  # default: the black-and-white images are left out
+    with pytest.warns(BadInputWarning, match="black-and-white"):
+        colour.setup("fit")
+    left_out = {p for p, _ in colour.skipped}
+    assert left_out and len(colour.data_train) + len(colour.data_val) + len(colour.data_test) \
+        == 250 - len(left_out)
+    assert set(colour.data_train.files) == set(dm.data_train.files) - left_out
     assert not set(dm.data_train.files) & set(dm.data_val.files)
     assert all(f.parts[-3] == "test" for f in dm.data_test.files)
     assert {dm.classes[y] for y in dm.data_train.labels} == set(CLASSES)

@@ -131,7 +131,8 @@ def test_places365_without_files_says_download(tmp_path, name):
 
 def test_landscapes_layout_on_real_scenes(tmp_path):
     root = shared_data("images/scenes")
-    cfg = make_cfg(tmp_path, ["data=landscapes", f"data.root={root}", "data.image_size=32"])
+    cfg = make_cfg(tmp_path, ["data=landscapes", f"data.root={root}", "data.image_size=32",
+                              "data.skip_gray=false"])  # every file (tests/test_skip_gray.py)
     dm = hydra.utils.instantiate(cfg.data)
     dm.setup("fit")
     n = len(list(root.rglob("*.jpg")))

@@ -67,7 +67,8 @@ def test_places365_splits_and_caps(tmp_path, monkeypatch, config, sizes):
     for split, n in (("train-standard", 10), ("val", 10)):
         (tmp_path / split).mkdir()
         for i in range(n):
-            Image.fromarray(np.full((8, 8, 3), i * 20, np.uint8)).save(tmp_path / split / f"{i}.png")
+            colour = np.array([i * 20, 200 - i * 10, 90], np.uint8)  # colour: not left out
+            Image.fromarray(np.full((8, 8, 3), colour, np.uint8)).save(tmp_path / split / f"{i}.png")
     FakePlaces365.root = tmp_path
     monkeypatch.setattr(torchvision.datasets, "Places365", FakePlaces365)
     over = [f"data={config}", f"data.root={tmp_path}", "data.image_size=8",

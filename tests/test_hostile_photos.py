@@ -55,7 +55,8 @@ def deep_folder(tmp_path):
 
 def test_16bit_and_float_images_are_scaled_for_training_and_eval(deep_folder):
     dm = FolderDataModule(root=str(deep_folder), image_size=16, val_fraction=1 / 3,
-                          test_fraction=1 / 3, cache_dir=None, num_workers=0, batch_size=1)
+                          test_fraction=1 / 3, cache_dir=None, num_workers=0, batch_size=1,
+                          skip_gray=False)  # gray scans: kept on purpose here
     dm.setup()
     items = [ds[i]["rgb"] for ds in (dm.data_train, dm.data_val, dm.data_test)
              for i in range(len(ds))]

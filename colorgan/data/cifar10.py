@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 from torch.utils.data import Dataset
 
 from colorgan.data.files import FileDataModule, require_dir, torchvision_dataset
 from colorgan.data.folder import class_folders
-from colorgan.data.images import find_images, fit_rgb, hwc_to_chw
+from colorgan.data.images import GRAY_CHROMA, find_images, fit_rgb, hwc_to_chw
 from colorgan.data.splits import cap, seeded_shuffle, split_counts, split_list
 
 BATCHES = "cifar-10-batches-py"
@@ -41,6 +42,13 @@ class ArrayImages(Dataset):
         if self.labels is not None:
             item["label"] = self.labels[i]
         return item
+
+
+def colour_only(data: np.ndarray, indices: list[int]) -> list[int]:
+    """``indices`` of uint8 (N, H, W, 3) ``data`` without the black-and-white images."""
+    arr = data[indices].astype(np.float32)  # (n, H, W, 3)
+    chroma = np.abs(arr - arr.mean(-1, keepdims=True)).mean((1, 2, 3))  # (n,)
+    return [i for i, c in zip(indices, chroma) if c >= GRAY_CHROMA]
 
 
 class CIFAR10DataModule(FileDataModule):
@@ -107,6 +115,9 @@ class CIFAR10DataModule(FileDataModule):
                                 split_counts(len(train_set), None,
                                              (1 - self.val_fraction, self.val_fraction)))
         test = seeded_shuffle(range(len(test_set)), self.split_seed)
+        if self.skip_gray:  # the same rule as the file check (colorgan/data/images.py)
+            train, val, test = (colour_only(ds.data, idx) for ds, idx in
+                                ((train_set, train), (train_set, val), (test_set, test)))
         mk = lambda ds, idx, split: ArrayImages(ds.data, cap(idx, self.caps[split]),
                                                 self.image_size,
                                                 ds.targets if self.classes else None, self.classes)

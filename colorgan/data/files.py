@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from colorgan.data.base import ColorDataModule
-from colorgan.data.images import ImageFiles, report_bad, scan_images
+from colorgan.data.images import GRAY_REASON, ImageFiles, report_bad, scan_images
 from colorgan.data.splits import cap
 
 SPLITS = ("train", "val", "test")
@@ -59,9 +59,11 @@ class FileDataModule(ColorDataModule):
 
     def __init__(self, root: str | None = None, max_train: int | None = None,
                  max_val: int | None = None, max_test: int | None = None, split_seed: int = 0,
-                 check_files: bool = True, cache_dir: str | None = None, **kwargs) -> None:
+                 check_files: bool = True, cache_dir: str | None = None, skip_gray: bool = True,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.root = root
+        self.skip_gray = bool(skip_gray)  # found by the file check: needs check_files
         self.caps = {"train": max_train, "val": max_val, "test": max_test}
         self.split_seed = int(split_seed)
         self.check_files = bool(check_files)
@@ -94,7 +96,8 @@ class FileDataModule(ColorDataModule):
         for split in SPLITS:
             files = pools.get(split, [])
             if self.check_files:
-                good, bad = scan_images(files, self.caps[split], self.cache_dir, what=str(root))
+                good, bad = scan_images(files, self.caps[split], self.cache_dir, what=str(root),
+                                        skip_gray=self.skip_gray)
                 self.skipped += bad
             else:
                 good = cap(files, self.caps[split])
@@ -104,7 +107,11 @@ class FileDataModule(ColorDataModule):
             return self._set_splits(chosen, root)
         if not chosen["train"]:
             n = sum(len(v) for v in pools.values())
-            why = (f"none of its {n} image file(s) could be read" if n else
+            gray = sum(why == GRAY_REASON for _, why in self.skipped)
+            why = (f"{gray} of its {n} image file(s) are black-and-white, left out by "
+                   "data.skip_gray (set data.skip_gray=false to use them), and "
+                   f"{n - gray} could not be read" if gray else
+                   f"none of its {n} image file(s) could be read" if n else
                    "no image files (.jpg .jpeg .png .webp .bmp .tif .tiff) were found")
             raise ValueError(f"data.root={root} has no usable training image: {why}. "
                              f"Point data.root at a folder of images{self.layout_hint}.")

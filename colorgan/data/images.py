@@ -5,7 +5,8 @@ converts any mode to 8-bit RGB, scaling 16-bit and float data, and fits the imag
 and hand over uint8 tensors (3, H, W); ``colorgan colorize`` reads photos with :func:`read_rgb`,
 the same steps at full resolution. Bad files (zero-byte, non-image, corrupt,
 truncated) are found once at setup by :func:`scan_images`, reported in one warning and left
-out; the result is cached so the next run does not decode them again.
+out, as are black-and-white photos (``data.skip_gray``); the result is cached so the next run
+does not decode them again.
 """
 from __future__ import annotations
 
@@ -94,21 +95,30 @@ def hwc_to_chw(arr: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(np.asarray(arr).transpose(2, 0, 1)))
 
 
-def check_image(path: Path) -> str | None:
-    """None if ``path`` decodes completely; otherwise why not (one short line)."""
+# mean |RGB - its channel mean| below this (0-255 scale): a black-and-white photo stored as
+# RGB (JPEG noise stays well under 1); a sepia or toned photo has colour and is kept
+GRAY_CHROMA = 1.0
+GRAY_REASON = "black-and-white"
+
+
+def check_image(path: Path) -> tuple[str | None, bool]:
+    """(None, is black-and-white) if ``path`` decodes completely; otherwise (why not, False)."""
     try:
         if path.stat().st_size == 0:
-            return "empty file (0 bytes)"
+            return "empty file (0 bytes)", False
         with Image.open(path) as im:
             im.draft("RGB", (64, 64))  # JPEG: decode at 1/8 scale, still reads every byte
             im.load()
-        return None
+            if im.mode in ("1", "L", "LA", "I", "I;16", "F"):
+                return None, True
+            rgb = np.asarray(im.convert("RGB"), dtype=np.float32)  # (H, W, 3)
+        return None, bool(np.abs(rgb - rgb.mean(-1, keepdims=True)).mean() < GRAY_CHROMA)
     except Exception as e:  # noqa: BLE001 - PIL raises many types; all mean "skip it"
-        return f"{type(e).__name__}: {e}"
+        return f"{type(e).__name__}: {e}", False
 
 
 class _ScanCache:
-    """{path: [size, mtime_ns, error]} in one JSON file under ``cache_dir``; None disables."""
+    """{path: [size, mtime_ns, error, gray]} in one JSON file under ``cache_dir``; None disables."""
 
     def __init__(self, cache_dir: str | Path | None, key: str) -> None:
         self.file = None
@@ -122,15 +132,15 @@ class _ScanCache:
                 self.entries = {}
         self.dirty = False
 
-    def check(self, path: Path) -> str | None:
+    def check(self, path: Path) -> tuple[str | None, bool]:
         st = path.stat()
         hit = self.entries.get(str(path))
-        if hit is not None and hit[:2] == [st.st_size, st.st_mtime_ns]:
-            return hit[2]
-        err = check_image(path)
-        self.entries[str(path)] = [st.st_size, st.st_mtime_ns, err]
+        if hit is not None and len(hit) == 4 and hit[:2] == [st.st_size, st.st_mtime_ns]:
+            return hit[2], hit[3]
+        err, gray = check_image(path)
+        self.entries[str(path)] = [st.st_size, st.st_mtime_ns, err, gray]
         self.dirty = True
-        return err
+        return err, gray
 
     def save(self) -> None:
         if self.file is None or not self.dirty:
@@ -139,19 +149,27 @@ class _ScanCache:
 
 
 def report_bad(bad: Sequence[tuple[Path, str]], what: str) -> None:
-    """One warning naming the bad files (the first MAX_NAMED) and how many there are."""
-    if not bad:
-        return
-    named = "\n".join(f"  {p}: {why}" for p, why in bad[:MAX_NAMED])
-    more = f"\n  ... and {len(bad) - MAX_NAMED} more" if len(bad) > MAX_NAMED else ""
-    warnings.warn(f"Skipped {len(bad)} unreadable file(s) in {what}:\n{named}{more}",
-                  BadInputWarning, stacklevel=3)
+    """One warning naming the unreadable files (the first MAX_NAMED) and how many there are,
+    and one for the black-and-white photos left out (``data.skip_gray``)."""
+    gray = [p for p, why in bad if why == GRAY_REASON]
+    bad = [(p, why) for p, why in bad if why != GRAY_REASON]
+    more = lambda n: f"\n  ... and {n - MAX_NAMED} more" if n > MAX_NAMED else ""  # noqa: E731
+    if bad:
+        named = "\n".join(f"  {p}: {why}" for p, why in bad[:MAX_NAMED])
+        warnings.warn(f"Skipped {len(bad)} unreadable file(s) in {what}:\n{named}"
+                      f"{more(len(bad))}", BadInputWarning, stacklevel=3)
+    if gray:
+        named = "\n".join(f"  {p}" for p in gray[:MAX_NAMED])
+        warnings.warn(f"Left out {len(gray)} black-and-white photo(s) in {what}: they have no "
+                      "colour to learn from or to score against (data.skip_gray=false keeps "
+                      f"them):\n{named}{more(len(gray))}", BadInputWarning, stacklevel=3)
 
 
 def scan_images(paths: Iterable[Path], limit: int | None = None, cache_dir: str | Path | None = None,
-                what: str = "the dataset", threads: int | None = None,
+                what: str = "the dataset", threads: int | None = None, skip_gray: bool = False,
                 ) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Check files in order until ``limit`` good ones are found -> (good, bad).
+    """Check files in order until ``limit`` good ones are found -> (good, bad). With
+    ``skip_gray``, black-and-white photos are not good: they go to ``bad`` as GRAY_REASON.
 
     Files are decoded by a thread pool (PIL releases the GIL while decoding), only as many
     as still needed at a time. Results are cached per ``what`` (the data root) in
@@ -170,10 +188,12 @@ def scan_images(paths: Iterable[Path], limit: int | None = None, cache_dir: str 
         while len(good) < want and start < len(paths):
             chunk = paths[start:start + max(want - len(good), 64)]
             start += len(chunk)
-            for p, err in zip(chunk, pool.map(cache.check, chunk)):
+            for p, (err, gray) in zip(chunk, pool.map(cache.check, chunk)):
                 if len(good) >= want:
                     break
-                if err is None:
+                if err is None and gray and skip_gray:
+                    bad.append((p, GRAY_REASON))
+                elif err is None:
                     good.append(p)
                     bar.update(1)
                 else:
@@ -222,6 +242,8 @@ __all__ = [
     "IMAGE_EXTS",
     "BadInputWarning",
     "ImageFiles",
+    "GRAY_CHROMA",
+    "GRAY_REASON",
     "check_image",
     "find_images",
     "fit_rgb",

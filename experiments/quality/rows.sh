@@ -19,6 +19,8 @@ ROWS=(
   "r1_sn|model.r1_gamma=1.0 model.spectral_norm=true model.netD.norm=none"
   "hinge|model.gan_mode=hinge"
   "pix2pix_wide|data.aspect_crops.p=0.5"
+  # trained after data.skip_gray (no black-and-white photos) became the default:
+  "pix2pix_color|"
   "r1_sn_cos|model.r1_gamma=1.0 model.spectral_norm=true model.netD.norm=none model.scheduler_G={_target_:torch.optim.lr_scheduler.CosineAnnealingLR,_partial_:true,T_max:30} model.scheduler_D={_target_:torch.optim.lr_scheduler.CosineAnnealingLR,_partial_:true,T_max:30}"
   "r1_sn_crop|model.r1_gamma=1.0 model.spectral_norm=true model.netD.norm=none data.augment.crop_scale=[0.4,1.0]"
   "pix2pix_crop|data.augment.crop_scale=[0.4,1.0]"
