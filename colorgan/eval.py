@@ -124,6 +124,8 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         model.hparams.tta_flip = bool(cfg.tta_flip)
     if cfg.get("chroma_gain") is not None:  # any model: chroma times a factor
         model.set_chroma_gain(cfg.chroma_gain)
+    if cfg.get("chroma_center") is not None:  # what the gain scales about: zero | image
+        model.set_chroma_center(cfg.chroma_center)
     split = cfg.get("split", "test")
     with open_dict(cfg):  # null: the image size the checkpoint was trained at
         if cfg.data.get("image_size") is None:

@@ -3,10 +3,13 @@ import torch
 
 from colorgan.color import (
     ColorSpace,
+    check_chroma_center,
     check_chroma_gain,
     lab_norm_to_rgb,
     recombine_full_resolution,
     rgb_to_lab_norm,
+    scale_ab,
+    unscale_ab,
 )
 
 
@@ -55,6 +58,39 @@ def test_chroma_gain_scales_ab_and_keeps_lightness(mode):
         assert (L_g - L).abs().max() < 0.01  # lightness unchanged
         assert (ab_g - gain * ab).abs().max() < 0.01  # chroma times the gain
     assert (cs.scale_chroma(real_A, real_B, 1e3).abs() <= 1).all()  # clamped to the range
+
+
+@pytest.mark.parametrize("mode", ["lab", "rgb"])
+def test_image_centred_gain_stretches_about_each_images_mean_chroma(mode):
+    cs = ColorSpace(mode)
+    gen = torch.Generator().manual_seed(2)
+    rgb = 0.45 + 0.1 * torch.rand(2, 3, 8, 8, generator=gen)  # muted: 1.5x stays in gamut
+    rgb[1, 0] += 0.05  # the second image has a reddish cast
+    real_A, real_B = cs.encode(rgb)
+    L, ab = rgb_to_lab_norm(cs.decode(real_A, real_B))
+    mean = ab.mean(dim=(2, 3), keepdim=True)  # (B, 2, 1, 1): each image's own
+    for gain in (0.0, 0.5, 1.5):
+        out = cs.scale_chroma(real_A, real_B, gain, "image")
+        L_g, ab_g = rgb_to_lab_norm(cs.decode(real_A, out))
+        assert (L_g - L).abs().max() < 0.01  # lightness unchanged
+        assert (ab_g - (mean + gain * (ab - mean))).abs().max() < 0.01
+        assert (ab_g.mean(dim=(2, 3), keepdim=True) - mean).abs().max() < 0.01  # cast kept
+    # gain 0 about the image's mean is a flat tint of that mean, not gray
+    flat = rgb_to_lab_norm(cs.decode(real_A, cs.scale_chroma(real_A, real_B, 0.0, "image")))[1]
+    assert flat.std(dim=(2, 3)).max() < 0.01 and flat[1].abs().mean() > 0.02
+
+
+@pytest.mark.parametrize("center", ["zero", "image"])
+def test_unscale_ab_inverts_the_gain(center):
+    ab = 0.3 * torch.randn(3, 2, 6, 6, generator=torch.Generator().manual_seed(3)).clamp(-1, 1)
+    for gain in (0.5, 1.7):
+        torch.testing.assert_close(unscale_ab(scale_ab(ab, gain, center), gain, center), ab)
+
+
+def test_bad_chroma_center_names_the_option():
+    with pytest.raises(ValueError, match=r"--chroma-center='mean': choose one of \['zero', 'image'\]"):
+        check_chroma_center("mean", "--chroma-center")
+    assert check_chroma_center("image") == "image"
 
 
 @pytest.mark.parametrize("bad", [-0.5, float("nan"), float("inf"), "vivid"])

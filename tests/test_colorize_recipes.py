@@ -102,6 +102,45 @@ def test_dependent_mode_feeds_back_the_models_own_colour(ckpt_dependent):  # noq
     torch.testing.assert_close(gained, (2 * plain).clamp(-1, 1), atol=1e-5, rtol=1e-4)
 
 
+def test_dependent_mode_feeds_back_the_ungained_colour_with_an_image_centre(
+        ckpt_dependent):  # noqa: F811
+    c = Colorizer.from_checkpoint(ckpt_dependent, "cpu")
+    assert c.chroma_center == "zero"  # checkpoints without the option: about gray
+    real_A = torch.rand(1, 1, 32, 32) * 2 - 1
+    plain = c.predict_ab(real_A, c.predict_ab(real_A))
+    c.chroma_gain, c.chroma_center = 1.5, "image"
+    gained = c.predict_ab(real_A, c.predict_ab(real_A))
+    mean = plain.mean(dim=(2, 3), keepdim=True)
+    torch.testing.assert_close(gained, (mean + 1.5 * (plain - mean)).clamp(-1, 1), atol=1e-4,
+                               rtol=1e-3)
+
+
+def test_cli_chroma_center_image_keeps_the_photos_mean_colour(ckpt, tmp_path, capsys):  # noqa: F811
+    from colorgan.color import rgb_to_lab_norm
+
+    src = _photo(tmp_path / "in.png", seed=6)
+    ab = {}
+    for center in ("zero", "image"):
+        out = tmp_path / f"{center}.png"
+        assert colorize_main([str(src), "-o", str(out), "--ckpt", str(ckpt), "--chroma-gain", "0",
+                              "--chroma-center", center, "--no-progress"]) == 0
+        rgb = torch.from_numpy(np.asarray(Image.open(out)).copy()).permute(2, 0, 1)[None] / 255.0
+        ab[center] = rgb_to_lab_norm(rgb)[1]  # (1, 2, H, W)
+    own = tmp_path / "own.png"
+    assert colorize_main([str(src), "-o", str(own), "--ckpt", str(ckpt), "--no-progress"]) == 0
+    rgb = torch.from_numpy(np.asarray(Image.open(own)).copy()).permute(2, 0, 1)[None] / 255.0
+    own_mean = rgb_to_lab_norm(rgb)[1].mean(dim=(2, 3))
+    assert ab["zero"].abs().max() < 0.02  # gain 0 about gray: gray
+    assert ab["image"].std(dim=(2, 3)).max() < 0.03  # about the mean: one flat tint ...
+    assert (ab["image"].mean(dim=(2, 3)) - own_mean).abs().max() < 0.02  # ... the photo's own
+    with pytest.raises(SystemExit) as e:  # argparse refuses the choice, naming the option
+        colorize_main([str(src), "-o", str(tmp_path / "x.png"), "--ckpt", str(ckpt),
+                       "--chroma-center", "mean"])
+    assert e.value.code == 2
+    assert "--chroma-center" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+
+
 def test_eval_temperature_traces_a_curve_and_is_refused_on_a_plain_model(
         ckpt, ckpt_classify, tmp_path):  # noqa: F811
     from conftest import make_cfg
@@ -139,6 +178,10 @@ def test_eval_chroma_gain_moves_along_the_colorfulness_axis(ckpt, tmp_path):  # 
     assert doubled["colorfulness"] > own["colorfulness"] > gray["model"]["colorfulness"]
     with pytest.raises(ValueError, match="chroma_gain=-1"):
         run(tmp_path / "bad", "chroma_gain=-1")
+    centred = run(tmp_path / "c2", "chroma_gain=2", "chroma_center=image")["model"]
+    assert centred["colorfulness"] != pytest.approx(doubled["colorfulness"], rel=1e-4)
+    with pytest.raises(ValueError, match="chroma_center='mean': choose one of"):
+        run(tmp_path / "badc", "chroma_center=mean")
 
 
 def test_bad_chroma_gain_in_the_training_config_names_the_option(tmp_path):
@@ -151,3 +194,5 @@ def test_bad_chroma_gain_in_the_training_config_names_the_option(tmp_path):
     with pytest.raises(InstantiationException, match=r"model.chroma_gain=-1.*must be a number >= 0"):
         train(make_cfg(tmp_path, [*TINY, "model.chroma_gain=-1"]))
     assert not list((tmp_path / "run").glob("checkpoints/*"))  # nothing trained or written
+    with pytest.raises(InstantiationException, match=r"model.chroma_center='gray': choose one of"):
+        train(make_cfg(tmp_path, [*TINY, "model.chroma_center=gray"]))

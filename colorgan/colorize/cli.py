@@ -15,7 +15,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from colorgan.color import check_chroma_gain
+from colorgan.color import CHROMA_CENTERS, check_chroma_gain
 from colorgan.colorize.colorizer import RESIZE_MODES, TEMPORAL_MODES, CheckpointError, Colorizer
 from colorgan.media import VIDEO_EXTS, InputError, input_kind
 from colorgan.scenes import DEFAULT_THRESHOLD, DETECTORS, find_cuts, make_detector
@@ -43,20 +43,26 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chroma-gain", type=float, default=None, metavar="G",
                    help="multiply the predicted colour's chroma by G (1.25 = more saturated, "
                         "0.8 = more muted, 0 = gray); default: the checkpoint's model.chroma_gain")
+    p.add_argument("--chroma-center", default=None, choices=CHROMA_CENTERS,
+                   help="what --chroma-gain scales about: zero = gray (saturation), image = each "
+                        "photo's or frame's mean colour (vibrance: keeps its overall cast); "
+                        "default: the checkpoint's model.chroma_center")
     p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
                    help="average with the horizontally flipped prediction (twice the model "
                         "cost); default: the checkpoint's model.tta_flip")
 
 
 def _load_colorizer(a: argparse.Namespace) -> Colorizer:
-    """The checkpoint's Colorizer with the command line's --temperature, --flip and
-    --chroma-gain applied."""
+    """The checkpoint's Colorizer with the command line's --temperature, --flip,
+    --chroma-gain and --chroma-center applied."""
     colorizer = Colorizer.from_checkpoint(a.ckpt, a.device, a.precision, a.resize)
     colorizer.set_temperature(a.temperature)
     if a.flip is not None:
         colorizer.flip = a.flip
     if a.chroma_gain is not None:
         colorizer.chroma_gain = check_chroma_gain(a.chroma_gain, "--chroma-gain")
+    if a.chroma_center is not None:
+        colorizer.chroma_center = a.chroma_center
     return colorizer
 
 

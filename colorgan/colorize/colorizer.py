@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from colorgan.color import (
     ColorSpace,
+    check_chroma_center,
     check_chroma_gain,
     float_to_uint8,
     gray_to_l_norm,
@@ -33,6 +34,7 @@ from colorgan.color import (
     rgb_to_lab_norm,
     scale_ab,
     uint8_to_float,
+    unscale_ab,
 )
 from colorgan.data.aspect import keep_aspect_size
 from colorgan.models.color_classes import BinnedGenerator
@@ -102,6 +104,7 @@ class Colorizer:
         self.pair_fps: float | None = None  # dependent: fps of the training pairs (None: 1 frame)
         self.flip = False  # average with the horizontally flipped prediction (model.tta_flip)
         self.chroma_gain = 1.0  # predicted chroma times this (model.chroma_gain)
+        self.chroma_center = "zero"  # ... about gray, or each frame's mean chroma ("image")
         self.weights = "raw"  # "ema" when the checkpoint's EMA generator is used
         if precision == "auto":
             precision = "bf16" if self.device.type == "cuda" else "fp32"
@@ -142,6 +145,7 @@ class Colorizer:
         c.pair_fps = float(temporal["pair_fps"]) if temporal.get("pair_fps") else None
         c.flip = bool(hp.get("tta_flip", False))
         c.chroma_gain = check_chroma_gain(hp.get("chroma_gain", 1.0), "model.chroma_gain")
+        c.chroma_center = check_chroma_center(hp.get("chroma_center", "zero"), "model.chroma_center")
         c.weights = "ema" if prefix.startswith("netG_ema") else "raw"
         return c
 
@@ -231,14 +235,15 @@ class Colorizer:
         if self.temporal:
             if prev_ab is None:
                 prev_ab = real_A.new_zeros(real_A.shape[0], 2, *real_A.shape[-2:])
-            elif self.chroma_gain not in (0.0, 1.0):  # the model's own scale, no compounding
-                prev_ab = prev_ab / self.chroma_gain
+            else:  # the model's own scale, so the gain does not compound
+                prev_ab = unscale_ab(prev_ab, self.chroma_gain, self.chroma_center)
             x = torch.cat([real_A, prev_ab.to(real_A.dtype)], dim=1)  # (B, 3, s, s)
         with self._autocast():
             fake_B = self.netG(x).float()
             if self.flip:  # test-time flip averaging (twice the generator cost)
                 fake_B = 0.5 * (fake_B + self.netG(x.flip(-1)).float().flip(-1))
-        return scale_ab(self.cs.chroma(real_A, fake_B), self.chroma_gain)  # (B, 2, s, s)
+        ab = self.cs.chroma(real_A, fake_B)  # (B, 2, s, s)
+        return scale_ab(ab, self.chroma_gain, self.chroma_center)  # (B, 2, s, s)
 
     @torch.no_grad()
     def finish(self, L_full: torch.Tensor, ab_small: torch.Tensor) -> torch.Tensor:

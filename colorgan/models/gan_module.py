@@ -15,7 +15,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_warn
 
-from colorgan.color import ColorSpace, check_chroma_gain
+from colorgan.color import ColorSpace, check_chroma_center, check_chroma_gain
 from colorgan.metrics import ColorMetrics
 from colorgan.models.color_classes import BinnedGenerator, ColorBins
 from colorgan.models.ddp import ddp
@@ -84,6 +84,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         spectral_norm: bool = False,
         tta_flip: bool = False,
         chroma_gain: float = 1.0,
+        chroma_center: str = "zero",
         selection: dict | None = None,
         compile: bool | None = None,
         channels_last: bool | None = None,
@@ -102,6 +103,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         self.prev_source = temporal.get("prev_source", "gt")
         self.cs = ColorSpace(color_space)
         check_chroma_gain(chroma_gain, "model.chroma_gain")
+        check_chroma_center(chroma_center, "model.chroma_center")
         self.netG = build_generator(args["netG"], color_space, temporal, args["classification"])
         self.adversarial = bool(adversarial)
         self.netD = None

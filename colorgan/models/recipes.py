@@ -10,7 +10,8 @@
 - ``r1_gamma``, ``spectral_norm``: discriminator stabilisers (:mod:`colorgan.models.regularizers`).
 - ``tta_flip``: average the prediction with that of the horizontally flipped input.
 - ``chroma_gain``: the prediction's chroma times a factor at inference (a saturation knob that
-  works for every model; the way to compare recipes at equal colorfulness).
+  works for every model; the way to compare recipes at equal colorfulness), about gray or, with
+  ``chroma_center: image``, about each image's mean chroma (vibrance).
 - ``selection``: the checkpoint rule (:mod:`colorgan.selection`).
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ import torch
 import torch.distributed as dist
 from torch.optim.swa_utils import AveragedModel
 
-from colorgan.color import check_chroma_gain, uint8_to_float
+from colorgan.color import check_chroma_center, check_chroma_gain, uint8_to_float
 from colorgan.models.color_classes import (
     BinnedGenerator,
     ClassRebalance,
@@ -183,6 +184,10 @@ class RecipeMixin:
         """Chroma times ``gain`` in evaluation and the checkpoint's inference (1 = off)."""
         self.hparams.chroma_gain = check_chroma_gain(gain, option)
 
+    def set_chroma_center(self, center: str, option: str = "chroma_center") -> None:
+        """What the chroma gain scales about: ``zero`` (gray) or ``image`` (its mean chroma)."""
+        self.hparams.chroma_center = check_chroma_center(center, option)
+
     def eval_generator(self) -> torch.nn.Module:
         """The weights used for validation, test and the checkpoint's inference."""
         return self.netG_ema.module if self.netG_ema is not None else self.netG
@@ -195,7 +200,8 @@ class RecipeMixin:
         if self.hparams.tta_flip:
             fake_B = 0.5 * (fake_B + net(g_in.flip(-1)).flip(-1))
         gain = float(self.hparams.get("chroma_gain", 1.0))  # older checkpoints: none
-        return self.cs.scale_chroma(g_in[:, :1], fake_B, gain)
+        center = self.hparams.get("chroma_center", "zero")
+        return self.cs.scale_chroma(g_in[:, :1], fake_B, gain, center)
 
 
 __all__ = ["RecipeMixin"]

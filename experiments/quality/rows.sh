@@ -25,4 +25,6 @@ ROWS=(
   "r1_sn_crop|model.r1_gamma=1.0 model.spectral_norm=true model.netD.norm=none data.augment.crop_scale=[0.4,1.0]"
   "pix2pix_crop|data.augment.crop_scale=[0.4,1.0]"
   "l1_crop|model.adversarial=false model.rec_loss=l1 model.lambda_rec=1 data.augment.crop_scale=[0.4,1.0]"
+  "l1_ema|model.adversarial=false model.rec_loss=l1 model.lambda_rec=1 model.ema.enabled=true"
+  "l1_ema_crop|model.adversarial=false model.rec_loss=l1 model.lambda_rec=1 model.ema.enabled=true data.augment.crop_scale=[0.4,1.0]"
 )
