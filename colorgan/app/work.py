@@ -11,7 +11,13 @@ import torch
 
 from colorgan.app.jobs import Job
 from colorgan.app.uploads import Limits, Upload
-from colorgan.color import float_to_uint8, lab_norm_to_rgb, rgb_to_lab_norm, uint8_to_float
+from colorgan.color import (
+    float_to_uint8,
+    lab_norm_to_rgb,
+    rgb_to_lab_norm,
+    scale_ab,
+    uint8_to_float,
+)
 from colorgan.colorize.colorizer import Colorizer
 from colorgan.colorize.films import colorize_video, is_colour
 from colorgan.colorize.photos import read_image, write_image
@@ -30,7 +36,7 @@ def scale_chroma(rgb: torch.Tensor, chroma: float) -> torch.Tensor:
     if chroma == 1.0:
         return rgb
     L, ab = rgb_to_lab_norm(uint8_to_float(rgb))
-    return float_to_uint8(lab_norm_to_rgb(L, (ab * chroma).clamp(-1, 1)))
+    return float_to_uint8(lab_norm_to_rgb(L, scale_ab(ab, chroma)))
 
 
 def colorize_photo(job: Job, upload: Upload, colorizer: Colorizer, chroma: float = 1.0) -> None:
