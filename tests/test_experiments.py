@@ -36,10 +36,20 @@ def test_quality_experiments_train_on_a_folder(name, photos, tmp_path):
     cfg = make_cfg(tmp_path, [f"experiment={name}", f"data.root={photos}", *FAST])
     assert cfg.data.image_size == 64 and cfg.data.batch_size == 4
     assert cfg.model.netG.widths[0] == 32  # the same U-Net 64 in both
-    assert cfg.model.classification.enabled == (name == "scenes64_best")
-    assert cfg.model.adversarial == (name == "scenes64_pix2pix")
-    assert cfg.model.ema.enabled == cfg.model.tta_flip == (name == "scenes64_best")
-    train(cfg)
+    best = name == "scenes64_best"
+    assert not cfg.model.classification.enabled and cfg.model.rec_loss == "l1"
+    assert cfg.model.adversarial == (not best)
+    assert cfg.model.ema.enabled == cfg.model.tta_flip == best
+    assert list(cfg.data.augment.crop_scale or [1.0, 1.0]) == ([0.4, 1.0] if best else [1.0, 1.0])
+    _, objects = train(cfg)
+    # the inference options travel in the checkpoint: colorize applies them by itself
+    from colorgan.colorize.colorizer import Colorizer
+
+    objects["trainer"].save_checkpoint(tmp_path / "last.ckpt")
+    c = Colorizer.from_checkpoint(tmp_path / "last.ckpt", "cpu")
+    assert (c.chroma_gain, c.chroma_center, c.flip) == ((2.0, "image", True) if best
+                                                         else (1.0, "zero", False))
+    assert c.weights == ("ema" if best else "raw")
 
 
 def test_cifar_experiment_trains_every_recipe_row_at_32_px(tmp_path):
