@@ -47,7 +47,10 @@ def test_quality_experiments_train_on_a_folder(name, photos, tmp_path):
 
     objects["trainer"].save_checkpoint(tmp_path / "last.ckpt")
     c = Colorizer.from_checkpoint(tmp_path / "last.ckpt", "cpu")
-    assert (c.chroma_gain, c.chroma_center, c.flip) == ((2.0, "image", True) if best
+    # best: the gain calibrated during fitting (model.chroma_target), not the config's 1.0
+    gain = objects["model"].hparams.chroma_gain
+    assert (gain != 1.0) == best and cfg.model.chroma_target == (0.92 if best else None)
+    assert (c.chroma_gain, c.chroma_center, c.flip) == ((gain, "image", True) if best
                                                          else (1.0, "zero", False))
     assert c.weights == ("ema" if best else "raw")
 

@@ -85,6 +85,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         tta_flip: bool = False,
         chroma_gain: float = 1.0,
         chroma_center: str = "zero",
+        chroma_target: float | None = None,
         selection: dict | None = None,
         compile: bool | None = None,
         channels_last: bool | None = None,
@@ -264,7 +265,9 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
     def colorize_batch(self, batch: dict) -> dict[str, torch.Tensor]:
         """RGB batch -> gray input, generated and ground-truth RGB, each (B, 3, H, W) in [0, 1]."""
         real_A, real_B, g_in = self.prepare_batch(batch)
-        fake_B = self.predict(g_in)  # EMA weights and flip averaging when switched on
+        raw_B = self.predict_raw(g_in)  # EMA weights and flip averaging when switched on
+        self.update_gain_curve(real_A, raw_B, batch["rgb"])  # model.chroma_target, when fitting
+        fake_B = self.apply_gain(real_A, raw_B)
         return {"gray": self.cs.gray_rgb(real_A), "fake": self.cs.decode(real_A, fake_B),
                 "real": batch["rgb"].float().clamp(0, 1)}
 
@@ -282,6 +285,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
     def on_validation_epoch_end(self) -> None:
         metrics = self.val_metrics.compute()
         metrics["val/select"] = selection_score(metrics, self.selection)  # checkpoint rule
+        metrics.update(self.calibrate_chroma_gain())  # model.chroma_target: the next gain
         self.log_dict(metrics, prog_bar=False)
         self.log("val_psnr", self.val_metrics.model["psnr"].compute(), prog_bar=True, logger=False)
         self.val_metrics.reset()

@@ -11,7 +11,8 @@
 - ``tta_flip``: average the prediction with that of the horizontally flipped input.
 - ``chroma_gain``: the prediction's chroma times a factor at inference (a saturation knob that
   works for every model; the way to compare recipes at equal colorfulness), about gray or, with
-  ``chroma_center: image``, about each image's mean chroma (vibrance).
+  ``chroma_center: image``, about each image's mean chroma (vibrance); ``chroma_target``
+  calibrates that gain on the validation photos (:mod:`colorgan.models.calibration`).
 - ``selection``: the checkpoint rule (:mod:`colorgan.selection`).
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ import torch.distributed as dist
 from torch.optim.swa_utils import AveragedModel
 
 from colorgan.color import check_chroma_center, check_chroma_gain, uint8_to_float
+from colorgan.models.calibration import GainCurve, calibrated_gain, check_chroma_target
 from colorgan.models.color_classes import (
     BinnedGenerator,
     ClassRebalance,
@@ -82,6 +84,8 @@ class RecipeMixin:
         if cg.get("enabled", False) and cg.get("num_classes"):  # known: rebuilt from a checkpoint
             self.guidance = ClassGuidance(self.netG, int(cg["num_classes"]), cg.get("hidden", 256))
         self.selection = check_rule(args["selection"])
+        target = check_chroma_target(args.get("chroma_target"))
+        self.gain_curve = GainCurve() if target is not None else None
 
     # ---------------------------------------------------------------- setup
     def setup_class_guidance(self) -> None:
@@ -192,16 +196,59 @@ class RecipeMixin:
         """The weights used for validation, test and the checkpoint's inference."""
         return self.netG_ema.module if self.netG_ema is not None else self.netG
 
-    def predict(self, g_in: torch.Tensor) -> torch.Tensor:
-        """Generator output for evaluation: EMA weights, optional horizontal-flip averaging and
-        chroma gain."""
+    def predict_raw(self, g_in: torch.Tensor) -> torch.Tensor:
+        """Generator output for evaluation before the chroma gain: EMA weights and optional
+        horizontal-flip averaging."""
         net = self.eval_generator()
         fake_B = net(g_in)
         if self.hparams.tta_flip:
             fake_B = 0.5 * (fake_B + net(g_in.flip(-1)).flip(-1))
-        gain = float(self.hparams.get("chroma_gain", 1.0))  # older checkpoints: none
-        center = self.hparams.get("chroma_center", "zero")
-        return self.cs.scale_chroma(g_in[:, :1], fake_B, gain, center)
+        return fake_B
+
+    def apply_gain(self, real_A: torch.Tensor, fake_B: torch.Tensor) -> torch.Tensor:
+        """``model.chroma_gain`` about ``model.chroma_center`` (older checkpoints: neither)."""
+        gain = float(self.hparams.get("chroma_gain", 1.0))
+        return self.cs.scale_chroma(real_A, fake_B, gain, self.hparams.get("chroma_center", "zero"))
+
+    def predict(self, g_in: torch.Tensor) -> torch.Tensor:
+        """Generator output for evaluation: EMA weights, flip averaging and chroma gain."""
+        return self.apply_gain(g_in[:, :1], self.predict_raw(g_in))
+
+    # ---------------------------------------------------------- calibration
+    def calibrating(self) -> bool:
+        """model.chroma_target is set and this validation is part of fitting (not the sanity
+        check, not eval.py or a test split)."""
+        t = self._trainer
+        return (self.gain_curve is not None and t is not None and t.state.fn == "fit"
+                and not t.sanity_checking)
+
+    def update_gain_curve(self, real_A: torch.Tensor, raw_B: torch.Tensor,
+                          real_rgb: torch.Tensor) -> None:
+        if self.calibrating():
+            self.gain_curve.update(self.cs, real_A, raw_B, real_rgb,
+                                   self.hparams.get("chroma_center", "zero"))
+
+    def calibrate_chroma_gain(self) -> dict[str, float]:
+        """End of a validation pass: ``val/chroma_gain`` (the gain this pass used) and, when
+        fitting, model.chroma_gain <- the gain reaching the target (``val/chroma_gain_calibrated``)."""
+        if self.gain_curve is None:
+            return {}
+        used = {"val/chroma_gain": float(self.hparams.chroma_gain)}
+        if not self.calibrating() or not bool(self.gain_curve.count > 0):
+            return used
+        curve, truth = self.gain_curve.compute()
+        self.gain_curve.reset()
+        gain = calibrated_gain(self.gain_curve.gains, curve, float(truth),
+                               float(self.hparams.chroma_target))
+        self.hparams.chroma_gain = gain  # saved with the checkpoint: eval and colorize use it
+        return {**used, "val/chroma_gain_calibrated": gain}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Resuming a calibrating run: keep the gain calibrated so far, not the config's."""
+        if self.hparams.get("chroma_target") is not None:
+            saved = (checkpoint.get("hyper_parameters") or {}).get("chroma_gain")
+            if saved is not None:
+                self.hparams.chroma_gain = float(saved)
 
 
 __all__ = ["RecipeMixin"]

@@ -1,0 +1,89 @@
+"""model.chroma_target: the chroma gain calibrated on the validation photos during fitting,
+saved with the checkpoint, used by eval and colorize, kept on resume, never set by a test split."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from colorgan.color import ColorSpace, rgb_to_lab_norm
+from colorgan.metrics import colorfulness
+from colorgan.models.calibration import GainCurve, calibrated_gain, check_chroma_target
+
+
+def test_calibrated_gain_interpolates_the_first_crossing_and_clips_at_the_grid_ends():
+    gains = (1.0, 2.0, 3.0)
+    curve = torch.tensor([10.0, 20.0, 30.0])
+    assert calibrated_gain(gains, curve, truth=30.0, target=0.5) == pytest.approx(1.5)
+    assert calibrated_gain(gains, curve, truth=30.0, target=0.2) == 1.0  # dull enough at 1.0
+    assert calibrated_gain(gains, curve, truth=40.0, target=1.0) == 3.0  # out of reach: max
+    flat = torch.tensor([10.0, 25.0, 25.0])  # clamping flattens the curve: the first crossing
+    assert calibrated_gain(gains, flat, truth=25.0, target=1.0) == pytest.approx(2.0)
+
+
+def test_gain_curve_finds_the_gain_that_undoes_a_halved_chroma():
+    torch.manual_seed(0)
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, 32), torch.linspace(0, 1, 32), indexing="ij")
+    rgb = torch.stack([0.3 + 0.4 * xx, 0.4 + 0.2 * yy, 0.6 - 0.3 * xx], 0)[None]  # (1, 3, H, W)
+    rgb = rgb.repeat(4, 1, 1, 1) * torch.linspace(0.7, 1.0, 4).view(4, 1, 1, 1)
+    cs = ColorSpace("lab")
+    L, ab = rgb_to_lab_norm(rgb)
+    curve = GainCurve()
+    curve.update(cs, L, ab * 0.5, rgb, "zero")  # a model that predicts half the true chroma
+    fake, truth = curve.compute()
+    assert float(truth) == pytest.approx(float(colorfulness(rgb).mean()), rel=1e-5)
+    assert all(b >= a - 1e-6 for a, b in zip(fake.tolist(), fake.tolist()[1:]))  # increasing
+    gain = calibrated_gain(curve.gains, fake, float(truth), 1.0)
+    assert gain == pytest.approx(2.0, abs=0.1)
+    curve.reset()
+    assert float(curve.count) == 0
+
+
+@pytest.mark.parametrize("bad", [0, -0.5, 3, "vivid"])
+def test_a_bad_chroma_target_names_the_option(bad):
+    with pytest.raises(ValueError, match=rf"model.chroma_target={bad!r} must be a fraction"):
+        check_chroma_target(bad)
+    assert check_chroma_target(None) is None and check_chroma_target("0.9") == 0.9
+
+
+def test_fit_calibrates_the_gain_saves_it_and_eval_does_not_move_it(tmp_path):
+    from conftest import TINY, make_cfg
+
+    from colorgan.colorize.colorizer import Colorizer
+    from colorgan.eval import evaluate
+    from colorgan.train import train
+
+    # a reachable target for a 2-epoch model (it is dull: colorfulness ~1.2 of the truth's ~92 at gain 1)
+    metrics, objs = train(make_cfg(tmp_path / "a", [*TINY, "trainer.max_epochs=2",
+                                                    "model.chroma_target=0.04"]))
+    model = objs["model"]
+    gain = float(model.hparams.chroma_gain)
+    assert 1.0 < gain < 4.0 and metrics["val/chroma_gain"] == pytest.approx(gain)
+    # the final validation used the gain calibrated on the same weights: the target colour
+    ratio = metrics["val/colorfulness"] / metrics["val/colorfulness_gt"]
+    assert ratio == pytest.approx(0.04, abs=0.004)
+    ckpt = tmp_path / "a" / "run" / "checkpoints" / "last.ckpt"
+    saved = torch.load(ckpt, map_location="cpu", weights_only=False)["hyper_parameters"]
+    assert saved["chroma_gain"] == pytest.approx(gain) and saved["chroma_target"] == 0.04
+    assert Colorizer.from_checkpoint(ckpt, "cpu").chroma_gain == pytest.approx(gain)
+    payload, eobjs = evaluate(make_cfg(tmp_path / "e", [
+        f"ckpt_path={ckpt}", "split=test", "data.num_test=8",
+        "trainer.enable_progress_bar=false"], config_name="eval.yaml"))
+    assert eobjs["model"].hparams.chroma_gain == pytest.approx(gain)  # tests never calibrate
+    assert "chroma_gain_calibrated" not in json.dumps(payload)
+    # resuming keeps the calibrated gain, not the config's 1.0, until the next validation
+    fresh = type(model)(**{**dict(model.hparams), "chroma_gain": 1.0})
+    fresh.on_load_checkpoint({"hyper_parameters": saved})
+    assert fresh.hparams.chroma_gain == pytest.approx(gain)
+
+
+def test_a_bad_chroma_target_in_the_training_config_fails_before_training(tmp_path):
+    from conftest import TINY, make_cfg
+    from hydra.errors import InstantiationException
+
+    from colorgan.train import train
+
+    with pytest.raises(InstantiationException, match=r"model.chroma_target=-1 must be a fraction"):
+        train(make_cfg(tmp_path, [*TINY, "model.chroma_target=-1"]))
+    assert not list((tmp_path / "run").glob("checkpoints/*"))
