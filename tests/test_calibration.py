@@ -78,6 +78,19 @@ def test_fit_calibrates_the_gain_saves_it_and_eval_does_not_move_it(tmp_path):
     assert fresh.hparams.chroma_gain == pytest.approx(gain)
 
 
+def test_an_unreachable_target_keeps_the_largest_gain_and_says_so(tmp_path, caplog):
+    from conftest import TINY, make_cfg
+
+    from colorgan.train import train
+
+    with caplog.at_level("WARNING", logger="colorgan"):
+        metrics, objs = train(make_cfg(tmp_path, [*TINY, "model.chroma_target=1.0"]))
+    assert objs["model"].hparams.chroma_gain == 4.0 and metrics["val/chroma_gain"] == 4.0
+    warned = [r.getMessage() for r in caplog.records if "out of reach" in r.getMessage()]
+    assert len(warned) == 1 and "model.chroma_target=1.0" in warned[0]
+    assert "lower model.chroma_target" in warned[0]
+
+
 def test_a_bad_chroma_target_in_the_training_config_fails_before_training(tmp_path):
     from conftest import TINY, make_cfg
     from hydra.errors import InstantiationException

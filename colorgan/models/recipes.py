@@ -241,6 +241,15 @@ class RecipeMixin:
         gain = calibrated_gain(self.gain_curve.gains, curve, float(truth),
                                float(self.hparams.chroma_target))
         self.hparams.chroma_gain = gain  # saved with the checkpoint: eval and colorize use it
+        goal = float(self.hparams.chroma_target) * float(truth)
+        if float(curve[-1]) < goal and self.global_rank == 0 and not getattr(self, "_warned_target", False):
+            self._warned_target = True  # once per run: early epochs are often this dull
+            log.warning(
+                "model.chroma_target=%s is out of reach: at the largest gain, %s, the validation "
+                "colorfulness is %.1f, below %.1f (the target x the photos' %.1f); the gain stays "
+                "at %s. The model predicts little colour: train longer, or lower "
+                "model.chroma_target.", self.hparams.chroma_target, gain, float(curve[-1]), goal,
+                float(truth), gain)
         return {**used, "val/chroma_gain_calibrated": gain}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
