@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from colorgan.color import ColorSpace, rgb_to_lab_norm
+from colorgan.color import ColorSpace, lab_norm_to_rgb, rgb_to_lab_norm
 from colorgan.metrics import colorfulness
 from colorgan.models.calibration import GainCurve, calibrated_gain, check_chroma_target
 
@@ -22,15 +22,17 @@ def test_calibrated_gain_interpolates_the_first_crossing_and_clips_at_the_grid_e
     assert calibrated_gain(gains, flat, truth=25.0, target=1.0) == pytest.approx(2.0)
 
 
-def test_gain_curve_finds_the_gain_that_undoes_a_halved_chroma():
-    torch.manual_seed(0)
+@pytest.mark.parametrize("mode", ["lab", "rgb"])
+def test_gain_curve_finds_the_gain_that_undoes_a_halved_chroma(mode):
     yy, xx = torch.meshgrid(torch.linspace(0, 1, 32), torch.linspace(0, 1, 32), indexing="ij")
     rgb = torch.stack([0.3 + 0.4 * xx, 0.4 + 0.2 * yy, 0.6 - 0.3 * xx], 0)[None]  # (1, 3, H, W)
     rgb = rgb.repeat(4, 1, 1, 1) * torch.linspace(0.7, 1.0, 4).view(4, 1, 1, 1)
-    cs = ColorSpace("lab")
+    cs = ColorSpace(mode)
     L, ab = rgb_to_lab_norm(rgb)
+    half = ab * 0.5  # a model that predicts half the true chroma, in its colour space's output
+    real_A, raw_B = cs.encode(rgb)[0], half if mode == "lab" else lab_norm_to_rgb(L, half) * 2 - 1
     curve = GainCurve()
-    curve.update(cs, L, ab * 0.5, rgb, "zero")  # a model that predicts half the true chroma
+    curve.update(cs, real_A, raw_B, rgb, "zero")
     fake, truth = curve.compute()
     assert float(truth) == pytest.approx(float(colorfulness(rgb).mean()), rel=1e-5)
     assert all(b >= a - 1e-6 for a, b in zip(fake.tolist(), fake.tolist()[1:]))  # increasing
