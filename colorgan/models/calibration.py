@@ -2,9 +2,9 @@
 colour on the validation photos a set fraction of their true colorfulness.
 
 Regression models predict the conditional mean (or median) and come out dull by a factor that
-depends on the data: the same L1 + EMA + crops recipe needs chroma x 2 on 64 px scene photos and x 4 on
-CIFAR-10 (experiments/quality, tables 8-9). A fixed ``model.chroma_gain`` does not transfer; a
-target colorfulness does. During fitting, every validation pass measures the Hasler-Suesstrunk
+depends on the data: the same L1 + EMA + crops recipe needs chroma x 2 on 64 px scene photos
+and x 4 on CIFAR-10 (experiments/quality, tables 8-9). A fixed ``model.chroma_gain`` does not
+transfer; a target colorfulness does. During fitting, every validation pass measures the Hasler-Suesstrunk
 colorfulness of the ungained prediction at a grid of gains (about ``model.chroma_center``) and of
 the ground truth; at the epoch's end ``model.chroma_gain`` becomes the smallest gain whose mean
 colorfulness reaches ``chroma_target`` x the truth's (linear interpolation between grid points).

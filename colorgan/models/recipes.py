@@ -230,7 +230,8 @@ class RecipeMixin:
 
     def calibrate_chroma_gain(self) -> dict[str, float]:
         """End of a validation pass: ``val/chroma_gain`` (the gain this pass used) and, when
-        fitting, model.chroma_gain <- the gain reaching the target (``val/chroma_gain_calibrated``)."""
+        fitting, model.chroma_gain <- the gain reaching the target
+        (``val/chroma_gain_calibrated``)."""
         if self.gain_curve is None:
             return {}
         used = {"val/chroma_gain": float(self.hparams.chroma_gain)}
@@ -242,7 +243,8 @@ class RecipeMixin:
                                float(self.hparams.chroma_target))
         self.hparams.chroma_gain = gain  # saved with the checkpoint: eval and colorize use it
         goal = float(self.hparams.chroma_target) * float(truth)
-        if float(curve[-1]) < goal and self.global_rank == 0 and not getattr(self, "_warned_target", False):
+        warned = getattr(self, "_warned_target", False)
+        if float(curve[-1]) < goal and self.global_rank == 0 and not warned:
             self._warned_target = True  # once per run: early epochs are often this dull
             log.warning(
                 "model.chroma_target=%s is out of reach: at the largest gain, %s, the validation "
