@@ -9,7 +9,7 @@ import torch
 
 from colorgan.color import ColorSpace, lab_norm_to_rgb, rgb_to_lab_norm
 from colorgan.metrics import colorfulness
-from colorgan.models.calibration import GainCurve, calibrated_gain, check_chroma_target
+from colorgan.models.calibration import GAINS, GainCurve, calibrated_gain, check_chroma_target
 
 
 def test_calibrated_gain_interpolates_the_first_crossing_and_clips_at_the_grid_ends():
@@ -91,6 +91,23 @@ def test_an_unreachable_target_keeps_the_largest_gain_and_says_so(tmp_path, capl
     warned = [r.getMessage() for r in caplog.records if "out of reach" in r.getMessage()]
     assert len(warned) == 1 and "model.chroma_target=1.0" in warned[0]
     assert "lower model.chroma_target" in warned[0]
+
+
+def test_only_the_last_calibration_decides_the_out_of_reach_warning(tmp_path, caplog, monkeypatch):
+    from conftest import TINY, make_cfg
+
+    from colorgan.train import train
+
+    n = len(GAINS)
+    dull, vivid = torch.linspace(1.0, 10.0, n), torch.linspace(10.0, 60.0, n)
+    passes = iter([(dull, torch.tensor(30.0)), (vivid, torch.tensor(30.0))])  # epoch 0, epoch 1
+    monkeypatch.setattr(GainCurve, "compute", lambda self: next(passes))
+    with caplog.at_level("WARNING", logger="colorgan"):
+        _, objs = train(make_cfg(tmp_path, [*TINY, "trainer.max_epochs=2",
+                                            "model.chroma_target=0.9"]))
+    assert objs["model"].hparams.chroma_gain < 4.0  # reached at the last validation
+    assert not [r for r in caplog.records if "out of reach" in r.getMessage()]
+    assert next(passes, None) is None  # both validations calibrated
 
 
 def test_a_bad_chroma_target_in_the_training_config_fails_before_training(tmp_path):

@@ -156,6 +156,9 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
     def on_fit_start(self) -> None:
         self.setup_color_prior()  # classification: class-rebalancing weights
 
+    def on_fit_end(self) -> None:
+        self.warn_if_target_out_of_reach()  # model.chroma_target: judged on the last validation
+
     # -------------------------------------------------------------- training
     def _check_finite(self, **losses: torch.Tensor) -> None:
         self.finite_guard.update(self.global_step, losses)  # on the device: no host sync

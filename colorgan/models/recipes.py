@@ -243,16 +243,22 @@ class RecipeMixin:
                                float(self.hparams.chroma_target))
         self.hparams.chroma_gain = gain  # saved with the checkpoint: eval and colorize use it
         goal = float(self.hparams.chroma_target) * float(truth)
-        warned = getattr(self, "_warned_target", False)
-        if float(curve[-1]) < goal and self.global_rank == 0 and not warned:
-            self._warned_target = True  # once per run: early epochs are often this dull
-            log.warning(
-                "model.chroma_target=%s is out of reach: at the largest gain, %s, the validation "
-                "colorfulness is %.1f, below %.1f (the target x the photos' %.1f); the gain stays "
-                "at %s. The model predicts little colour: train longer, or lower "
-                "model.chroma_target.", self.hparams.chroma_target, gain, float(curve[-1]), goal,
-                float(truth), gain)
+        # the last pass decides: early epochs are often too dull for any gain
+        self._chroma_short = (float(curve[-1]), goal, float(truth)) if curve[-1] < goal else None
         return {**used, "val/chroma_gain_calibrated": gain}
+
+    def warn_if_target_out_of_reach(self) -> None:
+        """End of fitting: say so when the last calibration could not reach the target."""
+        short = getattr(self, "_chroma_short", None)
+        if short is None or self.global_rank != 0:
+            return
+        reached, goal, truth = short
+        log.warning(
+            "model.chroma_target=%s is out of reach: at the largest gain, %s, the validation "
+            "colorfulness is %.1f, below %.1f (the target x the photos' %.1f); the checkpoint "
+            "keeps the gain %s. The model predicts little colour: train longer, or lower "
+            "model.chroma_target.", self.hparams.chroma_target, self.hparams.chroma_gain,
+            reached, goal, truth, self.hparams.chroma_gain)
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         """Resuming a calibrating run: keep the gain calibrated so far, not the config's."""
