@@ -113,3 +113,48 @@ def test_frontier_plot_draws_rows_temperature_and_gain_curves(tmp_path, monkeypa
         mod.main()
     assert "--curve 'best': write LABEL=FOLDER" in capsys.readouterr().err
     assert not (tmp_path / "c.png").exists()
+
+
+def test_gain_shapes_compares_every_shape_at_equal_colour_on_a_trained_run(tmp_path, capsys,
+                                                                           monkeypatch):
+    """experiments/quality/gain_shapes.py (table 10): interpolation at a colorfulness, the
+    stretches' direction, and its table from a train.py run folder."""
+    import importlib.util
+    import sys
+
+    import torch
+    from conftest import TINY
+
+    spec = importlib.util.spec_from_file_location("gain_shapes", ROWS_SH.parent / "gain_shapes.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.at([(30.0, 24.0), (20.0, 25.0)], 25.0) == pytest.approx(24.5)
+    assert mod.at([(20.0, 25.0), (30.0, 24.0)], 31.0) is None  # never extrapolated
+
+    raw = torch.zeros(2, 2, 8, 8)
+    raw[0, 0, :, :4], raw[1, 0, :, :4] = 0.2, 0.05  # photo 0 predicts 4x the colour of photo 1
+    shapes = mod.shapes(raw, lambda ab: torch.cat([ab[:, :1] * 0 + 0.5, 0.5 + ab], 1).clamp(0, 1))
+    assert set(shapes) >= {"uniform", "confident p=1", "equalising p=0.5", "per-pixel gamma=0.25"}
+    dev = raw - raw.mean(dim=(-2, -1), keepdim=True)
+    for name, variants in shapes.items():
+        label, ab = variants[0]
+        stretch = ((ab - raw.mean(dim=(-2, -1), keepdim=True))[:, 0, 0, 0] / dev[:, 0, 0, 0])
+        if name.startswith("confident"):
+            assert stretch[0] > stretch[1]  # the bolder prediction stretched more
+        if name.startswith("equalising"):
+            assert stretch[0] < stretch[1]
+        if name == "uniform":
+            assert stretch[0] == pytest.approx(stretch[1]) and label == "x1.4"
+
+    cfg = make_cfg(tmp_path, [*TINY, "data.num_workers=0"])
+    train(cfg)
+    run = tmp_path / "run"
+    assert (run / "checkpoints" / "last.ckpt").is_file() and (run / "config.yaml").is_file()
+    monkeypatch.setattr(sys, "argv", ["gain_shapes.py", str(run), "--at", "0.5"])
+    capsys.readouterr()  # train.py's own report
+    mod.main()
+    out = capsys.readouterr().out
+    assert "8 validation photos" in out
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "| shape" not in line]
+    assert len(rows) == len(shapes) and rows[0].startswith("| uniform |")
+    assert "out of range" in rows[0]  # a 1-epoch model never reaches half the truth's colour
