@@ -69,10 +69,33 @@ def test_bad_model_options_name_the_option():
         ColorizationGAN(netG=G, netD=D, gan_mode="wgan")
     with pytest.raises(ValueError, match="model.rec_loss='l2'"):
         ColorizationGAN(netG=G, netD=D, rec_loss="l2")
+    with pytest.raises(ValueError, match=r"model.rec_space='lab'.*\['output', 'rgb'\]"):
+        ColorizationGAN(netG=G, netD=D, rec_space="lab")
     with pytest.raises(ValueError, match="model.d_steps_per_g_step=0"):
         ColorizationGAN(netG=G, netD=D, d_steps_per_g_step=0)
     with pytest.raises(ValueError, match="model/netD"):
         ColorizationGAN(netG=G, netD=None, adversarial=True)
+
+
+def test_rgb_reconstruction_compares_the_decoded_colours_and_trains():
+    """model.rec_space=rgb: loss_G_rec is the L1 between the RGB decoded with the input's
+    lightness, so the same ab error costs less in a dark pixel than in a bright one."""
+    from colorgan.color import lab_norm_to_rgb
+
+    model = ColorizationGAN(netG=G, netD=None, adversarial=False, rec_space="rgb", lambda_rec=1.0,
+                            **OPT)
+    real_A = torch.tensor([-0.8, 0.6]).view(2, 1, 1, 1).expand(2, 1, 4, 4)  # dark, bright
+    real_B = torch.zeros(2, 2, 4, 4)
+    fake_B = torch.full((2, 2, 4, 4), 0.1, requires_grad=True)
+    loss = model.reconstruction(real_A, real_B, fake_B)
+    want = (lab_norm_to_rgb(real_A, fake_B) - lab_norm_to_rgb(real_A, real_B)).abs().mean()
+    assert float(loss) == pytest.approx(float(want))
+    loss.backward()
+    dark, bright = fake_B.grad[0].abs().sum(), fake_B.grad[1].abs().sum()
+    assert 0 < dark < bright  # the ab loss (rec_space=output) weighs them alike
+    same = ColorizationGAN(netG=G, netD=None, adversarial=False, lambda_rec=1.0, **OPT)
+    assert float(same.reconstruction(real_A, real_B, fake_B)) == pytest.approx(0.1)
+    _fit(model, steps=2)  # a regression step on the decoded RGB runs end to end
 
 
 @pytest.mark.parametrize("mode", ["vanilla", "lsgan", "hinge"])

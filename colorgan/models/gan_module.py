@@ -26,6 +26,7 @@ from colorgan.selection import selection_score
 from colorgan.utils import perf
 
 PREV_SOURCES = ("gt", "self")
+REC_SPACES = ("output", "rgb")  # where loss_G_rec compares: the net's output, or decoded RGB
 
 
 def _plain(cfg: Any) -> Any:
@@ -71,6 +72,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         label_smoothing: float = 0.0,
         rec_loss: str = "l1",
         lambda_rec: float = 100.0,
+        rec_space: str = "output",
         d_steps_per_g_step: int = 1,
         grad_clip: float = 0.0,
         temporal: dict | None = None,
@@ -116,6 +118,10 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         self.build_recipes(args)  # classification, EMA, class guidance, stabilisers, selection
         self.criterionGAN = GANLoss(gan_mode, label_smoothing)
         self.criterionRec = reconstruction_loss(rec_loss)
+        if rec_space not in REC_SPACES:
+            raise ValueError(f"model.rec_space={rec_space!r} is not supported; choose one of "
+                             f"{list(REC_SPACES)} (output: the net's own output, ab in Lab; rgb: "
+                             "the decoded RGB, what PSNR measures).")
         self.val_metrics = ColorMetrics("val/")
         self.test_metrics = ColorMetrics("test/")
         self.val_samples: dict[str, torch.Tensor] | None = None
@@ -203,6 +209,14 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
             out["loss_D"] = out["loss_D"] + gamma * out["loss_D_R1"]
         return out
 
+    def reconstruction(self, real_A: torch.Tensor, real_B: torch.Tensor,
+                       fake_B: torch.Tensor) -> torch.Tensor:
+        """loss_G_rec before lambda_rec: in the net's output space, or (model.rec_space=rgb) on
+        the RGB decoded with the input's lightness, where PSNR is measured."""
+        if self.hparams.get("rec_space", "output") == "rgb":
+            return self.criterionRec(self.cs.decode(real_A, fake_B), self.cs.decode(real_A, real_B))
+        return self.criterionRec(fake_B, real_B)
+
     def training_step(self, batch: dict, batch_idx: int) -> None:
         real_A, real_B, g_in = self.prepare_batch(batch)
         fake_B, logits = self.generate(g_in)  # (B, C_out, H, W), bin logits or None
@@ -223,7 +237,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
             opts = self.optimizers()
             opt_G = opts[0] if isinstance(opts, (list, tuple)) else opts
             loss_G_GAN = torch.zeros((), device=fake_B.device)
-        loss_G_rec = self.criterionRec(fake_B, real_B) * self.hparams.lambda_rec
+        loss_G_rec = self.reconstruction(real_A, real_B, fake_B) * self.hparams.lambda_rec
         extra = self.recipe_losses(logits, real_B, batch)  # classification, class guidance
         loss_G = loss_G_GAN + loss_G_rec + sum(v for k, v in extra.items() if k.startswith("loss"))
         self._check_finite(loss_G=loss_G)
