@@ -206,10 +206,12 @@ def class_folders(tmp_path):
     return tmp_path
 
 
-def test_class_guidance_trains_a_head_on_folder_labels(class_folders):
+@pytest.mark.parametrize("adversarial", [True, False])  # False: one optimizer, no netD
+def test_class_guidance_trains_a_head_on_folder_labels(class_folders, adversarial):
     dm = FolderDataModule(root=str(class_folders), class_labels=True, image_size=32,
                           batch_size=4, num_workers=0, val_fraction=0.3, check_files=False)
-    model = ColorizationGAN(netG=G, netD=D, **OPT, class_guidance={"enabled": True, "weight": 1.0})
+    model = ColorizationGAN(netG=G, netD=D, **OPT, adversarial=adversarial,
+                            class_guidance={"enabled": True, "weight": 1.0})
     _trainer(max_epochs=1, limit_val_batches=1).fit(model, dm)
     assert model.guidance is not None
     assert model.hparams.class_guidance["num_classes"] == 2

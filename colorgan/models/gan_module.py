@@ -178,6 +178,11 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
     def on_validation_start(self) -> None:  # before any checkpoint of this epoch is saved
         self.finite_guard.check(self.current_epoch)
 
+    def generator_optimizer(self):
+        """netG's optimizer: the first of two, or the only one (regression: no netD)."""
+        opts = self.optimizers()
+        return opts[0] if isinstance(opts, (list, tuple)) else opts
+
     def _step(self, opt, loss: torch.Tensor) -> None:
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
@@ -186,7 +191,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
     def on_before_optimizer_step(self, optimizer) -> None:
         # Lightning calls this inside opt.step() after the AMP scaler has unscaled the
         # gradients (16-mixed), so the norm is clipped in true units
-        if self.guidance is not None and optimizer is self.optimizers()[0].optimizer:
+        if self.guidance is not None and optimizer is self.generator_optimizer().optimizer:
             self.sync_guidance_grads()  # gan_ddp: the head is outside netG's wrapper
         if self.hparams.grad_clip > 0:
             self.clip_gradients(optimizer, gradient_clip_val=self.hparams.grad_clip,
@@ -234,8 +239,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
             loss_G_GAN = self.criterionGAN(self.netD(torch.cat([real_A, fake_B], 1)), True,
                                            for_discriminator=False)
         else:  # regression baseline, or the reconstruction warm-up (model.pretrain_epochs)
-            opts = self.optimizers()
-            opt_G = opts[0] if isinstance(opts, (list, tuple)) else opts
+            opt_G = self.generator_optimizer()
             loss_G_GAN = torch.zeros((), device=fake_B.device)
         loss_G_rec = self.reconstruction(real_A, real_B, fake_B) * self.hparams.lambda_rec
         extra = self.recipe_losses(logits, real_B, batch)  # classification, class guidance
