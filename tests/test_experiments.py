@@ -146,6 +146,8 @@ def test_gain_shapes_compares_every_shape_at_equal_colour_on_a_trained_run(tmp_p
         if name == "uniform":
             assert stretch[0] == pytest.approx(stretch[1]) and label == "x1.4"
 
+    with pytest.raises(SystemExit, match=r"config.yaml is missing.*finished train.py run"):
+        mod.predictions(tmp_path / "not_a_run")
     cfg = make_cfg(tmp_path, [*TINY, "data.num_workers=0"])
     train(cfg)
     run = tmp_path / "run"
@@ -158,3 +160,7 @@ def test_gain_shapes_compares_every_shape_at_equal_colour_on_a_trained_run(tmp_p
     rows = [line for line in out.splitlines() if line.startswith("| ") and "| shape" not in line]
     assert len(rows) == len(shapes) and rows[0].startswith("| uniform |")
     assert "out of range" in rows[0]  # a 1-epoch model never reaches half the truth's colour
+    rgb_run = tmp_path / "rgb"
+    train(make_cfg(rgb_run, [*TINY, "data.num_workers=0", "model.color_space=rgb"]))
+    with pytest.raises(SystemExit, match="Lab models"):  # the stretches act on ab
+        mod.predictions(rgb_run / "run")

@@ -19,8 +19,10 @@ import sys
 from pathlib import Path
 
 import torch
+from torchmetrics.functional.image import peak_signal_noise_ratio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from colorgan.color import scale_ab  # noqa: E402
 from colorgan.metrics import colorfulness  # noqa: E402
 
 KS = [1.0 + 0.1 * i for i in range(4, 21)]  # uniform gains 1.4-3.0
@@ -34,6 +36,10 @@ def predictions(run: Path):
 
     from colorgan.models.gan_module import ColorizationGAN
 
+    for need in (run / "config.yaml", run / "checkpoints" / "last.ckpt"):
+        if not need.is_file():
+            raise SystemExit(f"{need} is missing: pass the folder of a finished train.py run "
+                             "(hydra.run.dir), which holds config.yaml and checkpoints/last.ckpt.")
     cfg = OmegaConf.load(run / "config.yaml")
     cfg.data.num_workers = 0
     dm = instantiate(cfg.data)
@@ -55,7 +61,7 @@ def predictions(run: Path):
 
 def psnr(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """(B,) per-photo PSNR in dB of RGB in [0, 1], as colorgan's metrics average it."""
-    return 10 * torch.log10(1.0 / ((x - y) ** 2).flatten(1).mean(1).clamp_min(1e-10))
+    return peak_signal_noise_ratio(x, y, data_range=1.0, reduction="none", dim=(1, 2, 3))
 
 
 def shapes(raw: torch.Tensor, decode) -> dict[str, list[tuple[str, torch.Tensor]]]:
@@ -69,7 +75,7 @@ def shapes(raw: torch.Tensor, decode) -> dict[str, list[tuple[str, torch.Tensor]
 
     def stretch(g):  # g: (B, 1, 1, 1) or (B, 1, H, W)
         return (mean + g * dev).clamp(-1, 1)
-    out = {"uniform": [(f"x{k:.1f}", stretch(torch.tensor(k))) for k in KS]}
+    out = {"uniform": [(f"x{k:.1f}", scale_ab(raw, k, "image")) for k in KS]}  # as shipped
     for p in (0.5, 1.0):
         out[f"confident p={p:g}"] = [(f"k={k:.1f}", stretch(1 + k * rel ** p))
                                      for k in (0.6, 0.8, 1.0, 1.2, 1.4)]
@@ -124,6 +130,7 @@ def main() -> None:
                                         else f" ({v - base[f]:+.2f})"))
         shown = "; ".join(f"{lab} {p:.2f} @ {c:.1f}" for c, p, lab in pts)
         print(f"| {name} | " + " | ".join(cells) + f" | {shown} |")
+
 
 if __name__ == "__main__":
     main()
