@@ -66,7 +66,8 @@ class LastCheckpoint(pl.Callback):
     def _save(self, trainer: pl.Trainer) -> None:
         if trainer.sanity_checking or trainer.fast_dev_run:
             return
-        trainer.save_checkpoint(self.path)  # every rank calls it; rank 0 writes
+        # the full state (optimizers, loops), so the run resumes; every rank calls it, rank 0 writes
+        trainer.save_checkpoint(self.path, weights_only=False)
         self.last_model_path, self._saved_step = str(self.path), trainer.global_step
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs,
