@@ -60,14 +60,21 @@ def test_quality_experiments_train_on_a_folder(name, photos, tmp_path):
     assert c.weights == ("ema" if best else "raw")
 
 
-def test_cifar_experiment_trains_every_recipe_row_at_32_px(tmp_path):
-    """experiment=cifar32_pix2pix (experiments/quality/cifar.sh) with the best row's overrides."""
+@pytest.fixture
+def cifar_copy(tmp_path):
+    """A class-per-folder CIFAR-10 copy in miniature: train/ and test/, two classes."""
     root = tmp_path / "cifar"
     rng = np.random.default_rng(0)
     for split, cls, i in product(("train", "test"), ("cat", "ship"), range(6)):
         (root / split / cls).mkdir(parents=True, exist_ok=True)
         Image.fromarray(rng.integers(0, 255, (32, 32, 3)).astype(np.uint8)).save(
             root / split / cls / f"{i}.jpg")
+    return root
+
+
+def test_cifar_experiment_trains_every_recipe_row_at_32_px(cifar_copy, tmp_path):
+    """experiment=cifar32_pix2pix (experiments/quality/cifar.sh) with the best row's overrides."""
+    root = cifar_copy
     for row in ("pix2pix", "cls_reb08_ema", "guidance"):
         overrides = ROWS[row].split()
         cfg = make_cfg(tmp_path / row, ["experiment=cifar32_pix2pix", f"data.root={root}",
@@ -75,6 +82,27 @@ def test_cifar_experiment_trains_every_recipe_row_at_32_px(tmp_path):
         assert cfg.data.image_size == 32 and len(cfg.model.netG.widths) == 6  # 32 px -> 1 px
         metrics, _ = train(cfg)
         assert "val/psnr" in metrics
+
+
+def test_cifar_best_trains_a_class_guided_regression_model(cifar_copy, tmp_path):
+    """experiment=cifar32_best: L1 without a discriminator, a guidance head over the folder
+    classes trained with netG, and the calibrated vibrance carried by the checkpoint."""
+    cfg = make_cfg(tmp_path, ["experiment=cifar32_best", f"data.root={cifar_copy}", *FAST])
+    assert cfg.data.image_size == 32 and len(cfg.model.netG.widths) == 6  # as cifar32_pix2pix
+    assert not cfg.model.adversarial and cfg.model.rec_space == "rgb"
+    _, objects = train(cfg)
+    model = objects["model"]
+    assert model.guidance is not None and model.hparams.class_guidance["num_classes"] == 2
+    head = {id(p) for p in model.guidance.parameters()}
+    groups = model.generator_optimizer().optimizer.param_groups
+    assert head <= {id(p) for g in groups for p in g["params"]}  # trained with netG
+    assert model.lr_schedulers().T_max == cfg.trainer.max_epochs
+    from colorgan.colorize.colorizer import Colorizer
+
+    objects["trainer"].save_checkpoint(tmp_path / "last.ckpt")
+    c = Colorizer.from_checkpoint(tmp_path / "last.ckpt", "cpu")
+    gain = model.hparams.chroma_gain
+    assert gain != 1.0 and (c.chroma_gain, c.chroma_center, c.flip) == (gain, "image", True)
 
 
 def test_frontier_plot_draws_rows_temperature_and_gain_curves(tmp_path, monkeypatch, capsys):
