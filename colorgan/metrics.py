@@ -13,7 +13,7 @@ from torchmetrics.functional.image import (
 )
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
-from colorgan.color import denormalize_ab, denormalize_l, rgb_to_lab_norm
+from colorgan.color import denormalize_ab, denormalize_l, full_precision, rgb_to_lab_norm
 
 
 def colorfulness(rgb: torch.Tensor) -> torch.Tensor:
@@ -107,6 +107,7 @@ def image_metrics() -> MetricCollection:
 BASELINE = ("psnr", "ssim", "colorfulness", "ciede2000")
 
 
+@full_precision
 def gray_baseline(gray_rgb: torch.Tensor, real_rgb: torch.Tensor) -> torch.Tensor:
     """(B, 3, H, W) twice -> (B, 5): the gray image's PSNR, SSIM, colorfulness and CIEDE2000
     against the truth (as :func:`image_metrics`, per image), then the truth's colorfulness."""
@@ -155,6 +156,7 @@ class ColorMetrics(torch.nn.Module):
         rows = [self.baseline_cache[k] for k in keys]
         return torch.tensor(rows, dtype=torch.float32, device=real_rgb.device)
 
+    @full_precision  # SSIM's filter in float32 under bf16-mixed training
     def update(self, fake_rgb: torch.Tensor, gray_rgb: torch.Tensor, real_rgb: torch.Tensor) -> None:
         fake_rgb, gray_rgb, real_rgb = fake_rgb.float(), gray_rgb.float(), real_rgb.float()
         for name, metric in self.model.items():

@@ -8,7 +8,9 @@ import torch
 from conftest import OPT
 from pytorch_lightning.plugins.precision import MixedPrecision
 
+from colorgan.color import ColorSpace
 from colorgan.data.synthetic import SyntheticDataModule
+from colorgan.metrics import ColorMetrics
 from colorgan.models.gan_module import ColorizationGAN
 from colorgan.train import train
 from colorgan.utils.perf import FiniteGuard
@@ -51,17 +53,46 @@ def test_grad_clip_with_16_mixed_clips_unscaled_gradients() -> None:
 
 
 def test_bf16_mixed_matches_32_true_val_psnr(tmp_path) -> None:
-    """Same seed, same 8 steps, final validation PSNR within 0.5 dB."""
-    psnr = {}
+    """Same seed, same 8 steps, final validation PSNR within 0.5 dB; the gray baseline, which
+    involves no network, measures the same in both (colour and metrics run in float32)."""
+    psnr, runs = {}, {}
     for precision in ("32-true", "bf16-mixed"):
         cfg = make_cfg(tmp_path / precision, [*TINY, f"trainer.precision={precision}",
                                               "callbacks.model_checkpoint=null",
                                               "callbacks.sample_grid=null", "logger=[]",
                                               "+trainer.num_sanity_val_steps=0"])
         metrics, _ = train(cfg)
-        psnr[precision] = metrics["val/psnr"]
+        psnr[precision], runs[precision] = metrics["val/psnr"], metrics
     assert 5 < psnr["32-true"] < 60
     assert psnr["bf16-mixed"] == pytest.approx(psnr["32-true"], abs=0.5), psnr
+    for key in ("val/gray_psnr", "val/gray_ssim", "val/gray_colorfulness", "val/colorfulness_gt"):
+        assert runs["bf16-mixed"][key] == pytest.approx(runs["32-true"][key], rel=1e-5, abs=1e-4), key
+
+
+@pytest.mark.parametrize("mode", ["lab", "rgb"])
+def test_colour_and_metrics_run_in_float32_under_bf16_autocast(mode) -> None:
+    """Autocast would put kornia's colour matrices and SSIM's filter in bfloat16 (a Lab round
+    trip off by 0.14, a gray image colourful): inside it, the numbers are those outside it."""
+    torch.manual_seed(0)
+    rgb = torch.rand(4, 3, 24, 24)
+    cs = ColorSpace(mode)
+
+    def measure():
+        real_A, real_B = cs.encode(rgb)
+        fake = cs.decode(real_A, real_B)
+        metrics = ColorMetrics("val/")
+        metrics.update(fake, cs.gray_rgb(real_A), rgb)
+        return real_A, fake, {k: float(v) for k, v in metrics.compute().items()}
+
+    A32, fake32, ref = measure()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        A16, fake16, got = measure()
+    assert A16.dtype == fake16.dtype == torch.float32
+    assert (fake16 - rgb).abs().max() < 1e-3  # the round trip is exact to float32
+    assert torch.equal(A16, A32)
+    assert got["val/gray_colorfulness"] < 0.05  # gray stays gray
+    for key, value in ref.items():
+        assert got[key] == pytest.approx(value, rel=1e-5, abs=1e-5), key
 
 
 def test_finite_guard_reads_back_once_and_names_the_first_bad_step() -> None:
