@@ -22,6 +22,7 @@ from torchvision.utils import save_image
 
 from colorgan.callbacks import sample_grid
 from colorgan.models.gan_module import ColorizationGAN
+from colorgan.models.tta import check_tta_shifts
 from colorgan.train import metrics_summary
 from colorgan.utils.atomic import atomic_output, write_text_atomic
 from colorgan.utils.config import (
@@ -122,6 +123,8 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         model.set_temperature(cfg.temperature)
     if cfg.get("tta_flip") is not None:
         model.hparams.tta_flip = bool(cfg.tta_flip)
+    if cfg.get("tta_shifts") is not None:
+        model.hparams.tta_shifts = check_tta_shifts(cfg.tta_shifts, "tta_shifts")
     if cfg.get("chroma_gain") is not None:  # any model: chroma times a factor
         model.set_chroma_gain(cfg.chroma_gain)
     if cfg.get("chroma_center") is not None:  # what the gain scales about: zero | image

@@ -18,6 +18,7 @@ from pathlib import Path
 from colorgan.color import CHROMA_CENTERS, check_chroma_gain
 from colorgan.colorize.colorizer import RESIZE_MODES, TEMPORAL_MODES, CheckpointError, Colorizer
 from colorgan.media import VIDEO_EXTS, InputError, input_kind
+from colorgan.models.tta import SHIFTS
 from colorgan.scenes import DEFAULT_THRESHOLD, DETECTORS, find_cuts, make_detector
 from colorgan.utils.atomic import OutputExistsError
 
@@ -50,15 +51,21 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
                    help="average with the horizontally flipped prediction (twice the model "
                         "cost); default: the checkpoint's model.tta_flip")
+    p.add_argument("--tta-shifts", type=int, default=None, choices=sorted(SHIFTS),
+                   help="also average over 4 or 8 one-pixel shifts of the input (5x or 9x the "
+                        "model cost, times 2 with --flip); default: the checkpoint's "
+                        "model.tta_shifts")
 
 
 def _load_colorizer(a: argparse.Namespace) -> Colorizer:
     """The checkpoint's Colorizer with the command line's --temperature, --flip,
-    --chroma-gain and --chroma-center applied."""
+    --tta-shifts, --chroma-gain and --chroma-center applied."""
     colorizer = Colorizer.from_checkpoint(a.ckpt, a.device, a.precision, a.resize)
     colorizer.set_temperature(a.temperature)
     if a.flip is not None:
         colorizer.flip = a.flip
+    if a.tta_shifts is not None:
+        colorizer.shifts = a.tta_shifts
     if a.chroma_gain is not None:
         colorizer.chroma_gain = check_chroma_gain(a.chroma_gain, "--chroma-gain")
     if a.chroma_center is not None:

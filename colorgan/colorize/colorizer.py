@@ -39,6 +39,7 @@ from colorgan.color import (
 from colorgan.data.aspect import keep_aspect_size
 from colorgan.models.color_classes import BinnedGenerator
 from colorgan.models.gan_module import build_generator
+from colorgan.models.tta import check_tta_shifts, tta_predict
 from colorgan.utils.config import check_targets
 
 TEMPORAL_MODES = ("independent", "dependent", "smooth")
@@ -103,6 +104,7 @@ class Colorizer:
         self.temporal = bool(temporal)  # generator takes cat(L, previous ab)
         self.pair_fps: float | None = None  # dependent: fps of the training pairs (None: 1 frame)
         self.flip = False  # average with the horizontally flipped prediction (model.tta_flip)
+        self.shifts = 0  # ... and with 4 or 8 one-pixel shifts (model.tta_shifts)
         self.chroma_gain = 1.0  # predicted chroma times this (model.chroma_gain)
         self.chroma_center = "zero"  # ... about gray, or each frame's mean chroma ("image")
         self.weights = "raw"  # "ema" when the checkpoint's EMA generator is used
@@ -144,6 +146,7 @@ class Colorizer:
                 pick_device(device), precision, resize)
         c.pair_fps = float(temporal["pair_fps"]) if temporal.get("pair_fps") else None
         c.flip = bool(hp.get("tta_flip", False))
+        c.shifts = check_tta_shifts(hp.get("tta_shifts") or 0, "model.tta_shifts")
         c.chroma_gain = check_chroma_gain(hp.get("chroma_gain", 1.0), "model.chroma_gain")
         c.chroma_center = check_chroma_center(hp.get("chroma_center", "zero"), "model.chroma_center")
         c.weights = "ema" if prefix.startswith("netG_ema") else "raw"
@@ -238,10 +241,8 @@ class Colorizer:
             else:  # the model's own scale, so the gain does not compound
                 prev_ab = unscale_ab(prev_ab, self.chroma_gain, self.chroma_center)
             x = torch.cat([real_A, prev_ab.to(real_A.dtype)], dim=1)  # (B, 3, s, s)
-        with self._autocast():
-            fake_B = self.netG(x).float()
-            if self.flip:  # test-time flip averaging (twice the generator cost)
-                fake_B = 0.5 * (fake_B + self.netG(x.flip(-1)).float().flip(-1))
+        with self._autocast():  # flip / shift averaging: (1 + shifts) x (1 + flip) passes
+            fake_B = tta_predict(self.netG, x, self.flip, self.shifts)  # (B, C_out, s, s)
         ab = self.cs.chroma(real_A, fake_B)  # (B, 2, s, s)
         return scale_ab(ab, self.chroma_gain, self.chroma_center)  # (B, 2, s, s)
 

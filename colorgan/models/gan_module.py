@@ -22,6 +22,7 @@ from colorgan.models.ddp import ddp
 from colorgan.models.losses import GANLoss, reconstruction_loss
 from colorgan.models.recipes import RecipeMixin
 from colorgan.models.regularizers import r1_penalty
+from colorgan.models.tta import check_tta_shifts
 from colorgan.selection import selection_score
 from colorgan.utils import perf
 
@@ -85,6 +86,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         r1_gamma: float = 0.0,
         spectral_norm: bool = False,
         tta_flip: bool = False,
+        tta_shifts: int = 0,
         chroma_gain: float = 1.0,
         chroma_center: str = "zero",
         chroma_target: float | None = None,
@@ -107,6 +109,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         self.cs = ColorSpace(color_space)
         check_chroma_gain(chroma_gain, "model.chroma_gain")
         check_chroma_center(chroma_center, "model.chroma_center")
+        check_tta_shifts(tta_shifts, "model.tta_shifts")
         self.netG = build_generator(args["netG"], color_space, temporal, args["classification"])
         self.adversarial = bool(adversarial)
         self.netD = None

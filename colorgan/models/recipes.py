@@ -8,7 +8,8 @@
   inference and colorize (Polyak averaging; torch.optim.swa_utils.AveragedModel).
 - ``class_guidance``: an auxiliary classifier on netG's bottleneck (ChromaGAN, arXiv:1907.09837).
 - ``r1_gamma``, ``spectral_norm``: discriminator stabilisers (:mod:`colorgan.models.regularizers`).
-- ``tta_flip``: average the prediction with that of the horizontally flipped input.
+- ``tta_flip``, ``tta_shifts``: average the prediction with that of the horizontally flipped
+  input and of 4 or 8 one-pixel shifts (:mod:`colorgan.models.tta`).
 - ``chroma_gain``: the prediction's chroma times a factor at inference (a saturation knob that
   works for every model; the way to compare recipes at equal colorfulness), about gray or, with
   ``chroma_center: image``, about each image's mean chroma (vibrance); ``chroma_target``
@@ -36,6 +37,7 @@ from colorgan.models.color_classes import (
 from colorgan.models.ddp import ddp
 from colorgan.models.guidance import ClassGuidance
 from colorgan.models.regularizers import apply_spectral_norm
+from colorgan.models.tta import tta_predict
 from colorgan.selection import check_rule
 
 log = logging.getLogger("colorgan")
@@ -198,12 +200,9 @@ class RecipeMixin:
 
     def predict_raw(self, g_in: torch.Tensor) -> torch.Tensor:
         """Generator output for evaluation before the chroma gain: EMA weights and optional
-        horizontal-flip averaging."""
-        net = self.eval_generator()
-        fake_B = net(g_in)
-        if self.hparams.tta_flip:
-            fake_B = 0.5 * (fake_B + net(g_in.flip(-1)).flip(-1))
-        return fake_B
+        flip and shift averaging (model.tta_flip, model.tta_shifts)."""
+        return tta_predict(self.eval_generator(), g_in, bool(self.hparams.tta_flip),
+                           int(self.hparams.get("tta_shifts") or 0))
 
     def apply_gain(self, real_A: torch.Tensor, fake_B: torch.Tensor) -> torch.Tensor:
         """``model.chroma_gain`` about ``model.chroma_center`` (older checkpoints: neither)."""
