@@ -118,3 +118,36 @@ def test_eval_tta_shifts_override(ckpt, tmp_path):  # noqa: F811
     assert run("shifts", "tta_shifts=8") != pytest.approx(run("plain"), abs=1e-6)
     with pytest.raises(ValueError, match="tta_shifts=3: choose one of"):
         run("bad", "tta_shifts=3")
+
+
+def test_fitting_averages_the_shifts_in_the_last_epoch_only(tmp_path, monkeypatch):
+    """The calibrated gain the checkpoint keeps is measured on the shift-averaged prediction,
+    while earlier epochs' validations stay at the flip's cost."""
+    from conftest import TINY
+
+    from colorgan.models import recipes
+    from colorgan.train import train
+
+    seen: list[tuple[str, int, int]] = []
+    real = recipes.tta_predict
+
+    def spy(net, x, flip=False, shifts=0):
+        t = net_owner[0]._trainer
+        seen.append((t.state.fn, t.current_epoch, shifts))
+        return real(net, x, flip, shifts)
+
+    net_owner: list = []
+    orig = recipes.RecipeMixin.predict_raw
+
+    def predict_raw(self, g_in):
+        net_owner[:] = [self]
+        return orig(self, g_in)
+
+    monkeypatch.setattr(recipes, "tta_predict", spy)
+    monkeypatch.setattr(recipes.RecipeMixin, "predict_raw", predict_raw)
+    train(make_cfg(tmp_path, [*TINY, "trainer.max_epochs=2", "model.tta_flip=true",
+                              "model.tta_shifts=4", "model.chroma_target=0.5",
+                              "callbacks.sample_grid=null", "logger=[]"]))
+    fit = {(epoch, shifts) for fn, epoch, shifts in seen if fn == "fit"}
+    assert fit == {(0, 0), (1, 4)}  # sanity check and epoch 0 without shifts, epoch 1 with
+    assert {shifts for fn, _, shifts in seen if fn == "validate"} == {4}  # final validation

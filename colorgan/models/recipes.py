@@ -200,9 +200,20 @@ class RecipeMixin:
 
     def predict_raw(self, g_in: torch.Tensor) -> torch.Tensor:
         """Generator output for evaluation before the chroma gain: EMA weights and optional
-        flip and shift averaging (model.tta_flip, model.tta_shifts)."""
-        return tta_predict(self.eval_generator(), g_in, bool(self.hparams.tta_flip),
-                           int(self.hparams.get("tta_shifts") or 0))
+        flip and shift averaging (model.tta_flip, model.tta_shifts).
+
+        While fitting, the shifts (5-9x a pass) are averaged in the last epoch's validation
+        only: the one whose chroma calibration the checkpoint keeps, so the saved gain fits
+        the prediction that eval and colorize make."""
+        shifts = int(self.hparams.get("tta_shifts") or 0)
+        t = self._trainer
+        if shifts and t is not None and t.state.fn == "fit" and not self.last_fit_epoch():
+            shifts = 0
+        return tta_predict(self.eval_generator(), g_in, bool(self.hparams.tta_flip), shifts)
+
+    def last_fit_epoch(self) -> bool:
+        t = self._trainer
+        return t is not None and t.max_epochs is not None and t.current_epoch >= t.max_epochs - 1
 
     def apply_gain(self, real_A: torch.Tensor, fake_B: torch.Tensor) -> torch.Tensor:
         """``model.chroma_gain`` about ``model.chroma_center`` (older checkpoints: neither)."""
