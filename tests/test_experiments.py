@@ -103,6 +103,7 @@ def test_cifar_best_trains_a_class_guided_regression_model(cifar_copy, tmp_path)
     c = Colorizer.from_checkpoint(tmp_path / "last.ckpt", "cpu")
     gain = model.hparams.chroma_gain
     assert gain != 1.0 and (c.chroma_gain, c.chroma_center, c.flip) == (gain, "image", True)
+    assert c.shifts == 4
 
 
 def test_frontier_plot_draws_rows_temperature_and_gain_curves(tmp_path, monkeypatch, capsys):
