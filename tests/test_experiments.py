@@ -198,3 +198,43 @@ def test_gain_shapes_compares_every_shape_at_equal_colour_on_a_trained_run(tmp_p
     train(make_cfg(rgb_run, [*TINY, "data.num_workers=0", "model.color_space=rgb"]))
     with pytest.raises(SystemExit, match="Lab models"):  # the stretches act on ab
         mod.predictions(rgb_run / "run")
+
+
+def test_tta_table_calibrates_each_setting_and_reads_it_at_equal_colour(tmp_path, capsys,
+                                                                        monkeypatch):
+    """experiments/quality/tta.py (table 19): the bisection finds the gain of a colorfulness,
+    and a train.py run gives one row per setting and reading."""
+    import importlib.util
+
+    import torch
+    from conftest import TINY
+
+    from colorgan.color import ColorSpace
+    from colorgan.metrics import colorfulness
+
+    spec = importlib.util.spec_from_file_location("quality_tta", ROWS_SH.parent / "tta.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+
+    class Lab:
+        cs = ColorSpace("lab")
+
+    g = torch.Generator().manual_seed(0)
+    rgb = torch.rand(4, 3, 16, 16, generator=g) * 0.5 + 0.25
+    real_A, real_B = Lab.cs.encode(rgb)
+    raw = real_B * 0.4  # a dull model
+    goal = float(colorfulness(mod.decode(Lab, raw, real_A, 2.0)).mean())
+    assert mod.gain_for(Lab, raw, real_A, goal) == pytest.approx(2.0, abs=0.01)
+
+    with pytest.raises(SystemExit, match=r"config.yaml is missing"):
+        mod.main([str(tmp_path / "not_a_run")])
+    train(make_cfg(tmp_path, [*TINY, "data.num_workers=0", "model.tta_flip=true"]))
+    capsys.readouterr()
+    assert mod.main([str(tmp_path / "run"), "--shifts", "0", "4", "--at", "0.5",
+                     "--at-colour", "3.0"]) == 0
+    out = capsys.readouterr().out
+    rows = [r.split(" | ") for r in out.splitlines() if r.startswith("| flip")]
+    assert [(r[0], r[1]) for r in rows] == [
+        (f"| {name}", read) for name in ("flip", "flip + 4 shifts")
+        for read in ("val-calibrated 0.92x", "test colour 0.5x", "test colour 3.00")]
+    assert all(float(r[5]) == pytest.approx(3.0, abs=0.05) for r in rows if r[1].endswith("3.00"))

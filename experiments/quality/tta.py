@@ -1,0 +1,135 @@
+"""What test-time augmentation buys at equal colour (experiments/quality, table 19): one
+checkpoint's raw predictions with the flip alone, and with 4 and 8 one-pixel shifts as well
+(model.tta_shifts), each with its vibrance gain calibrated on the validation split to the
+target as training does, then measured on the test split; and, to compare at equal colour,
+each read where its test colorfulness is exactly ``--at`` x the truth's (the gain found on
+the test split itself, as reading a gain curve does). Inference only.
+
+    python experiments/quality/tta.py logs/quality/cifar10-s22guid/train/l1 --max-test 2000
+
+The run folder needs config.yaml and checkpoints/last.ckpt (a train.py run on a dataset with
+a test split, e.g. data=cifar10).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from colorgan.color import scale_ab  # noqa: E402
+from colorgan.metrics import ColorMetrics, colorfulness  # noqa: E402
+from colorgan.models.tta import tta_predict  # noqa: E402
+
+NAMES = {0: "flip", 4: "flip + 4 shifts", 8: "flip + 8 shifts"}
+
+
+def load(run: Path, max_test: int):
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    from colorgan.eval import load_model
+
+    for need in (run / "config.yaml", run / "checkpoints" / "last.ckpt"):
+        if not need.is_file():
+            raise SystemExit(f"{need} is missing: pass the folder of a finished train.py run "
+                             "(hydra.run.dir), which holds config.yaml and checkpoints/last.ckpt.")
+    cfg = OmegaConf.load(run / "config.yaml")
+    if "max_test" in cfg.data:  # CIFAR-10's test split: the first max_test images
+        cfg.data.max_test = max_test
+    cfg.data.num_workers = 0
+    dm = instantiate(cfg.data)
+    dm.prepare_data()
+    dm.setup("fit")
+    dm.setup("test")
+    model = load_model(str(run / "checkpoints" / "last.ckpt")).eval()
+    if model.cs.mode != "lab":
+        raise SystemExit(f"{run}: measured on Lab models (ab out) only.")
+    return dm, model
+
+
+@torch.no_grad()
+def predict(dm, model, loader, shifts: int):
+    """-> raw ab (N, 2, H, W), L input (N, 1, H, W), truth RGB (N, 3, H, W), s per image."""
+    raws, ins, reals, seconds = [], [], [], 0.0
+    for batch in loader:
+        batch = dm.on_after_batch_transfer(batch, 0)
+        real_A, _, g_in = model.prepare_batch(batch)
+        t0 = time.perf_counter()
+        raws.append(tta_predict(model.eval_generator(), g_in, True, shifts))
+        seconds += time.perf_counter() - t0
+        ins.append(real_A)
+        reals.append(batch["rgb"].float().clamp(0, 1))
+    raw = torch.cat(raws)
+    return raw, torch.cat(ins), torch.cat(reals), seconds / len(raw)
+
+
+def decode(model, raw, real_A, gain: float):
+    return model.cs.decode(real_A, scale_ab(raw, gain, "image"))  # (N, 3, H, W)
+
+
+def gain_for(model, raw, real_A, goal: float) -> float:
+    """The vibrance gain whose mean colorfulness is ``goal`` (bisection; it grows with gain)."""
+    lo, hi = 0.5, 8.0
+    for _ in range(25):
+        mid = 0.5 * (lo + hi)
+        if float(colorfulness(decode(model, raw, real_A, mid)).mean()) < goal:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def measure(model, raw, real_A, real, gain: float) -> dict[str, float]:
+    metrics = ColorMetrics("")
+    for i in range(0, len(raw), 500):
+        s = slice(i, i + 500)
+        metrics.update(decode(model, raw[s], real_A[s], gain), model.cs.gray_rgb(real_A[s]), real[s])
+    return {k: float(v) for k, v in metrics.compute().items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("run", type=Path, help="a train.py run folder (config.yaml, checkpoints/)")
+    ap.add_argument("--max-test", type=int, default=2000, help="test images (CIFAR-10: 2,000)")
+    ap.add_argument("--target", type=float, default=0.92,
+                    help="validation calibration: colorfulness = target x the truth's")
+    ap.add_argument("--at", type=float, nargs="+", default=[0.9],
+                    help="also read each setting at test colorfulness = these x the truth's")
+    ap.add_argument("--at-colour", type=float, nargs="*", default=[],
+                    help="... and at these absolute test colorfulness values (e.g. pix2pix's)")
+    ap.add_argument("--shifts", type=int, nargs="+", default=[0, 4, 8], choices=sorted(NAMES),
+                    help="the settings measured: one-pixel shifts on top of the flip")
+    args = ap.parse_args(argv)
+    torch.manual_seed(0)
+    dm, model = load(args.run, args.max_test)
+    print(f"# {args.run}: {args.max_test} test images; gain calibrated on the validation split "
+          f"to {args.target}x\n")
+    print("| TTA | read at | gain | PSNR (dB) | SSIM | colorfulness | CIEDE2000 | vs gray (dB) "
+          "| ms / image |\n|---|---|---|---|---|---|---|---|---|")
+    for shifts in args.shifts:
+        name = NAMES[shifts]
+        val = predict(dm, model, dm.val_dataloader(), shifts)
+        test = predict(dm, model, dm.test_dataloader(), shifts)
+        truth_val = float(colorfulness(val[2]).mean())
+        truth_test = float(colorfulness(test[2]).mean())
+        reads = [(f"val-calibrated {args.target}x",
+                  gain_for(model, val[0], val[1], args.target * truth_val))]
+        reads += [(f"test colour {a}x", gain_for(model, test[0], test[1], a * truth_test))
+                  for a in args.at]
+        reads += [(f"test colour {c:.2f}", gain_for(model, test[0], test[1], c))
+                  for c in args.at_colour]
+        for label, gain in reads:
+            m = measure(model, test[0], test[1], test[2], gain)
+            print(f"| {name} | {label} | {gain:.3f} | {m['psnr']:.3f} | {m['ssim']:.4f} | "
+                  f"{m['colorfulness']:.2f} | {m['ciede2000']:.2f} | {m['psnr'] - m['gray_psnr']:+.3f} "
+                  f"| {1000 * test[3]:.2f} |", flush=True)
+    print(f"\nground truth colorfulness: test {truth_test:.2f}; gray PSNR {m['gray_psnr']:.3f} dB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
