@@ -4,6 +4,7 @@ to end through ``Trainer.fit`` from JPEG files on disk, and (d) generator infere
 
     python benchmarks/train_throughput.py --device cpu        # 64 px: unet_64 + small PatchGAN
     python benchmarks/train_throughput.py --device cuda       # 256 px: unet_256 + basic (70x70)
+    python benchmarks/train_throughput.py --device cpu --precision bf16-mixed   # CPUs with bf16
 
 Same networks (built from conf/model), same losses (BCE-with-logits GAN + L1 x 100) in (a)
 and (b). (a) is ``Pix2PixModel.optimize_parameters`` of the original pix2pix code (Isola et
@@ -118,9 +119,11 @@ def classic_step(mcfg, size: int, batch: int, device: str, warmup: int, steps: i
     return steps * batch / (time.perf_counter() - t0)
 
 
-def trainer(device: str, timer: Timer, max_batches: int) -> pl.Trainer:
+def trainer(device: str, timer: Timer, max_batches: int, precision: str | None = None) -> pl.Trainer:
+    """(b), (c): ``precision`` None = the device's default (bf16-mixed on CUDA, 32-true on CPU)."""
+    precision = precision or ("bf16-mixed" if device == "cuda" else "32-true")
     return pl.Trainer(accelerator="gpu" if device == "cuda" else "cpu", devices=1,
-                      precision="bf16-mixed" if device == "cuda" else "32-true",
+                      precision=precision,
                       benchmark=device == "cuda", max_steps=2 * max_batches, logger=False,
                       enable_checkpointing=False, enable_progress_bar=False,
                       enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0,
@@ -140,17 +143,19 @@ class Repeat:
         return (self.batch for _ in range(self.n))
 
 
-def colorgan_step(mcfg, size: int, batch: int, device: str, warmup: int, steps: int) -> float:
+def colorgan_step(mcfg, size: int, batch: int, device: str, warmup: int, steps: int,
+                  precision: str | None = None) -> float:
     """(b) ``ColorizationGAN`` through ``Trainer.fit`` on RGB batches already on the device."""
     gan = instantiate(mcfg, _recursive_=False)
     rgb = torch.rand(batch, 3, size, size, device=device)
     timer = Timer(warmup, steps, batch)
-    trainer(device, timer, warmup + steps).fit(gan, train_dataloaders=Repeat({"rgb": rgb}, warmup + steps))
+    trainer(device, timer, warmup + steps, precision).fit(
+        gan, train_dataloaders=Repeat({"rgb": rgb}, warmup + steps))
     return timer.ips
 
 
 def colorgan_fit(mcfg, size: int, batch: int, device: str, warmup: int, steps: int,
-                 images: int, tmp: Path) -> float:
+                 images: int, tmp: Path, precision: str | None = None) -> float:
     """(c) ``Trainer.fit`` from JPEGs on disk (``data=folder``, default workers)."""
     root = tmp / f"jpeg_{size}"
     if not root.exists():
@@ -159,7 +164,7 @@ def colorgan_fit(mcfg, size: int, batch: int, device: str, warmup: int, steps: i
                           pin_memory=None, val_fraction=0.05, cache_dir=str(tmp / "cache"))
     gan = instantiate(mcfg, _recursive_=False)
     timer = Timer(warmup, steps, batch)
-    trainer(device, timer, warmup + steps).fit(gan, datamodule=dm)
+    trainer(device, timer, warmup + steps, precision).fit(gan, datamodule=dm)
     return timer.ips
 
 
@@ -194,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=None, help="timed steps per measurement")
     ap.add_argument("--images", type=int, default=None, help="JPEGs written for (c)")
     ap.add_argument("--rounds", type=int, default=2, help="alternating (a)/(b) rounds, best kept")
+    ap.add_argument("--precision", default=None, choices=["32-true", "bf16-mixed", "16-mixed"],
+                    help="Lightning precision of (b) and (c) (default: bf16-mixed on CUDA, 32-true "
+                    "on CPU); (a) stays the fp32 baseline")
     args = ap.parse_args(argv)
     cpu = args.device == "cpu"
     batches = args.batches or ([1, 64] if cpu else [1, 64, 128])
@@ -203,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     images = args.images or max(512, max(batches) * (warmup + steps))
     torch.manual_seed(0)
     name = f"{mcfg.netG._target_.rsplit('.', 1)[-1]} + {mcfg.netD._target_.rsplit('.', 1)[-1]}"
-    print(f"# train throughput: {args.device}, {size} px, {name}, threads {torch.get_num_threads()}, "
+    precision = args.precision or ("bf16-mixed" if not cpu else "32-true")
+    print(f"# train throughput: {args.device}, {size} px, {name}, (b)/(c) {precision}, "
+          f"threads {torch.get_num_threads()}, "
           f"cores {os.cpu_count()}, warmup {warmup}, timed {steps} steps, best of {args.rounds} "
           "alternating rounds for (a) and (b)\n")
     rows = ["| batch | (a) classic img/s | (b) colorgan step img/s | b/a | (c) fit from JPEG img/s "
@@ -217,12 +227,13 @@ def main(argv: list[str] | None = None) -> int:
                 a = max(a, classic_step(mcfg, size, batch, args.device, warmup, steps))
                 peak_a = peak_mib(args.device)
                 reset_peak(args.device)
-                b = max(b, colorgan_step(mcfg, size, batch, args.device, warmup, steps))
+                b = max(b, colorgan_step(mcfg, size, batch, args.device, warmup, steps, precision))
                 peaks = [peak_a, peak_mib(args.device)]
             c = float("nan")
             if batch == max(batches):  # end to end at the training batch size
                 reset_peak(args.device)
-                c = colorgan_fit(mcfg, size, batch, args.device, warmup, steps, images, Path(tmp))
+                c = colorgan_fit(mcfg, size, batch, args.device, warmup, steps, images, Path(tmp),
+                                 precision)
                 peaks.append(peak_mib(args.device))
             results[batch] = (a, b, c)
             rows.append(f"| {batch} | {a:,.1f} | {b:,.1f} | {b / a:.2f}x | {c:,.1f} | {c / b:.2f}x | "
