@@ -106,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     torch.manual_seed(0)
     dm, model = load(args.run, args.max_test)
-    print(f"# {args.run}: {args.max_test} test images; gain calibrated on the validation split "
-          f"to {args.target}x\n")
+    print(f"# {args.run}: {len(dm.test_dataloader().dataset)} test images; gain calibrated on "
+          f"the validation split to {args.target}x\n")
     print("| TTA | read at | gain | PSNR (dB) | SSIM | colorfulness | CIEDE2000 | vs gray (dB) "
           "| ms / image |\n|---|---|---|---|---|---|---|---|---|")
     for shifts in args.shifts:
