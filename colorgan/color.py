@@ -147,11 +147,11 @@ class ColorSpace:
             return fake_B.float()
         return rgb_to_lab_norm(self.decode(real_A, fake_B))[1]
 
-    def scale_chroma(self, real_A: torch.Tensor, fake_B: torch.Tensor, gain: float,
-                     center: str = "zero") -> torch.Tensor:
-        """A prediction with its chroma (ab) scaled by ``gain`` about ``center`` (see
-        :func:`scale_ab`), lightness unchanged, same mode."""
-        if gain == 1.0:
+    def scale_chroma(self, real_A: torch.Tensor, fake_B: torch.Tensor,
+                     gain: float | torch.Tensor, center: str = "zero") -> torch.Tensor:
+        """A prediction with its chroma (ab) scaled by ``gain`` (a number, or one per image
+        (B,)) about ``center`` (see :func:`scale_ab`), lightness unchanged, same mode."""
+        if not torch.is_tensor(gain) and gain == 1.0:
             return fake_B
         if self.mode == "lab":
             return scale_ab(fake_B, gain, center)  # (B, 2, H, W)
@@ -162,17 +162,20 @@ class ColorSpace:
 CHROMA_CENTERS = ("zero", "image")  # what a chroma gain scales about: gray, or the image's mean
 
 
-def scale_ab(ab: torch.Tensor, gain: float, center: str = "zero") -> torch.Tensor:
-    """Normalised ab (B, 2, H, W) scaled by ``gain``, kept in [-1, 1] (the chroma-gain knob).
+def scale_ab(ab: torch.Tensor, gain: float | torch.Tensor, center: str = "zero") -> torch.Tensor:
+    """Normalised ab (B, 2, H, W) scaled by ``gain`` (a number, or one per image (B,)), kept in
+    [-1, 1] (the chroma-gain knob).
 
     ``center="zero"`` scales about gray (saturation); ``"image"`` scales each image's chroma
     about its own mean chroma (vibrance: colour contrast up, overall cast kept). Under an L2
     loss the cheapest colorfulness is bought along the chroma's deviations from its mean, which
     is why ``"image"`` costs less PSNR at the same colorfulness (experiments/quality, table 7).
     """
-    if gain == 1.0:
+    if not torch.is_tensor(gain) and gain == 1.0:
         return ab
     ab = ab.float()
+    if torch.is_tensor(gain):  # one gain per image (B,): model.chroma_per_class
+        gain = gain.to(ab).view(-1, 1, 1, 1)
     if center == "image":
         mean = ab.mean(dim=(-2, -1), keepdim=True)  # (B, 2, 1, 1)
         return (mean + gain * (ab - mean)).clamp(-1.0, 1.0)

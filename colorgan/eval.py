@@ -129,6 +129,8 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         model.set_chroma_gain(cfg.chroma_gain)
     if cfg.get("chroma_center") is not None:  # what the gain scales about: zero | image
         model.set_chroma_center(cfg.chroma_center)
+    if cfg.get("chroma_per_class") is not None:  # per-class gains (model.chroma_per_class)
+        model.set_chroma_per_class(bool(cfg.chroma_per_class))
     split = cfg.get("split", "test")
     with open_dict(cfg):  # null: the image size the checkpoint was trained at
         if cfg.data.get("image_size") is None:

@@ -15,7 +15,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from colorgan.color import CHROMA_CENTERS, check_chroma_gain
+from colorgan.color import CHROMA_CENTERS
 from colorgan.colorize.colorizer import RESIZE_MODES, TEMPORAL_MODES, CheckpointError, Colorizer
 from colorgan.media import VIDEO_EXTS, InputError, input_kind
 from colorgan.models.tta import SHIFTS
@@ -43,7 +43,8 @@ def _model_args(p: argparse.ArgumentParser) -> None:
                         "dull; ~0.4 = vivid); default: the checkpoint's")
     p.add_argument("--chroma-gain", type=float, default=None, metavar="G",
                    help="multiply the predicted colour's chroma by G (1.25 = more saturated, "
-                        "0.8 = more muted, 0 = gray); default: the checkpoint's model.chroma_gain")
+                        "0.8 = more muted, 0 = gray), one gain for every photo; default: the checkpoint's "
+                        "model.chroma_gain, or its per-class gains (model.chroma_per_class)")
     p.add_argument("--chroma-center", default=None, choices=CHROMA_CENTERS,
                    help="what --chroma-gain scales about: zero = gray (saturation), image = each "
                         "photo's or frame's mean colour (vibrance: keeps its overall cast); "
@@ -67,7 +68,7 @@ def _load_colorizer(a: argparse.Namespace) -> Colorizer:
     if a.tta_shifts is not None:
         colorizer.shifts = a.tta_shifts
     if a.chroma_gain is not None:
-        colorizer.chroma_gain = check_chroma_gain(a.chroma_gain, "--chroma-gain")
+        colorizer.set_chroma_gain(a.chroma_gain, "--chroma-gain")
     if a.chroma_center is not None:
         colorizer.chroma_center = a.chroma_center
     return colorizer

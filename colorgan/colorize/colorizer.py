@@ -37,8 +37,10 @@ from colorgan.color import (
     unscale_ab,
 )
 from colorgan.data.aspect import keep_aspect_size
+from colorgan.models.class_gain import check_class_gains
 from colorgan.models.color_classes import BinnedGenerator
 from colorgan.models.gan_module import build_generator
+from colorgan.models.guidance import ClassGuidance
 from colorgan.models.tta import check_tta_shifts, tta_predict
 from colorgan.utils.config import check_targets
 
@@ -107,6 +109,8 @@ class Colorizer:
         self.shifts = 0  # ... and with 4 or 8 one-pixel shifts (model.tta_shifts)
         self.chroma_gain = 1.0  # predicted chroma times this (model.chroma_gain)
         self.chroma_center = "zero"  # ... about gray, or each frame's mean chroma ("image")
+        self.class_gains: list[float] | None = None  # one gain per class (model.chroma_per_class)
+        self.guidance: ClassGuidance | None = None  # ... the head that predicts each frame's class
         self.weights = "raw"  # "ema" when the checkpoint's EMA generator is used
         if precision == "auto":
             precision = "bf16" if self.device.type == "cuda" else "fp32"
@@ -149,8 +153,29 @@ class Colorizer:
         c.shifts = check_tta_shifts(hp.get("tta_shifts") or 0, "model.tta_shifts")
         c.chroma_gain = check_chroma_gain(hp.get("chroma_gain", 1.0), "model.chroma_gain")
         c.chroma_center = check_chroma_center(hp.get("chroma_center", "zero"), "model.chroma_center")
+        c.load_class_gains(hp, state, path)
         c.weights = "ema" if prefix.startswith("netG_ema") else "raw"
         return c
+
+    def load_class_gains(self, hp: dict, state: dict, path: Path) -> None:
+        """model.chroma_per_class: the per-class gains and the guidance head that picks them."""
+        cg = dict(hp.get("class_guidance") or {})
+        gains = check_class_gains(hp.get("chroma_class_gains"), cg.get("num_classes"),
+                                  f"--ckpt {path}: model.chroma_class_gains")
+        if not gains:
+            return
+        head = {k[len("guidance."):]: v for k, v in state.items() if k.startswith("guidance.")}
+        if not head:
+            raise CheckpointError(f"--ckpt {path} has per-class chroma gains but no class-"
+                                  "guidance head (guidance.*); pass --chroma-gain to use one gain.")
+        guidance = ClassGuidance(self.netG, int(cg["num_classes"]), cg.get("hidden", 256))
+        guidance.load_state_dict(head)
+        self.guidance, self.class_gains = guidance.to(self.device).eval(), gains
+
+    def set_chroma_gain(self, gain: float, option: str = "--chroma-gain") -> None:
+        """One gain for every frame (it replaces per-class gains)."""
+        self.chroma_gain = check_chroma_gain(gain, option)
+        self.class_gains = None
 
     @property
     def supports_temperature(self) -> bool:
@@ -244,7 +269,12 @@ class Colorizer:
         with self._autocast():  # flip / shift averaging: (1 + shifts) x (1 + flip) passes
             fake_B = tta_predict(self.netG, x, self.flip, self.shifts)  # (B, C_out, s, s)
         ab = self.cs.chroma(real_A, fake_B)  # (B, 2, s, s)
-        return scale_ab(ab, self.chroma_gain, self.chroma_center)  # (B, 2, s, s)
+        gain: float | torch.Tensor = self.chroma_gain
+        if self.class_gains is not None:  # each frame's class gain (model.chroma_per_class)
+            with self._autocast():
+                classes = self.guidance.classify(self.netG, x)  # (B,)
+            gain = torch.tensor(self.class_gains, device=ab.device)[classes]
+        return scale_ab(ab, gain, self.chroma_center)  # (B, 2, s, s)
 
     @torch.no_grad()
     def finish(self, L_full: torch.Tensor, ab_small: torch.Tensor) -> torch.Tensor:

@@ -90,6 +90,8 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         chroma_gain: float = 1.0,
         chroma_center: str = "zero",
         chroma_target: float | None = None,
+        chroma_per_class: bool = False,
+        chroma_class_gains: list | None = None,
         selection: dict | None = None,
         compile: bool | None = None,
         channels_last: bool | None = None,
@@ -161,6 +163,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
 
     def setup(self, stage: str) -> None:
         self.setup_class_guidance()  # needs the datamodule's classes; before the optimizers
+        self.setup_class_gain_curve()  # model.chroma_per_class: needs the head
 
     def on_fit_start(self) -> None:
         self.setup_color_prior()  # classification: class-rebalancing weights
@@ -290,8 +293,9 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         """RGB batch -> gray input, generated and ground-truth RGB, each (B, 3, H, W) in [0, 1]."""
         real_A, real_B, g_in = self.prepare_batch(batch)
         raw_B = self.predict_raw(g_in)  # EMA weights and flip averaging when switched on
-        self.update_gain_curve(real_A, raw_B, batch["rgb"])  # model.chroma_target, when fitting
-        fake_B = self.apply_gain(real_A, raw_B)
+        classes = self.predict_classes(g_in)  # (B,) with model.chroma_per_class, else None
+        self.update_gain_curve(real_A, raw_B, batch["rgb"], classes)  # when fitting
+        fake_B = self.apply_gain(real_A, raw_B, classes)
         return {"gray": self.cs.gray_rgb(real_A), "fake": self.cs.decode(real_A, fake_B),
                 "real": batch["rgb"].float().clamp(0, 1)}
 

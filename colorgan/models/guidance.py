@@ -55,5 +55,13 @@ class ClassGuidance(nn.Module):
         acc = (logits[known].argmax(1) == labels[known]).float().mean()
         return loss, acc.detach()
 
+    @torch.no_grad()
+    def classify(self, netG: nn.Module, g_in: torch.Tensor) -> torch.Tensor:
+        """The most likely class of each input (B,), from one pass of netG's encoder only."""
+        x = g_in
+        for block in getattr(netG, "net", netG).down:
+            x = block(x)  # (B, C, h, w); the last block's hook keeps the bottleneck
+        return self.head(x.float()).argmax(1)  # (B,)
+
 
 __all__ = ["ClassGuidance", "bottleneck_module"]

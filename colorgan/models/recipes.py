@@ -13,7 +13,9 @@
 - ``chroma_gain``: the prediction's chroma times a factor at inference (a saturation knob that
   works for every model; the way to compare recipes at equal colorfulness), about gray or, with
   ``chroma_center: image``, about each image's mean chroma (vibrance); ``chroma_target``
-  calibrates that gain on the validation photos (:mod:`colorgan.models.calibration`).
+  calibrates that gain on the validation photos (:mod:`colorgan.models.calibration`);
+  ``chroma_per_class`` calibrates one gain per class the guidance head predicts
+  (:mod:`colorgan.models.class_gain`).
 - ``selection``: the checkpoint rule (:mod:`colorgan.selection`).
 """
 from __future__ import annotations
@@ -27,6 +29,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from colorgan.color import check_chroma_center, check_chroma_gain, uint8_to_float
 from colorgan.models.calibration import GainCurve, calibrated_gain, check_chroma_target
+from colorgan.models.class_gain import ClassGainCurve, check_class_gains, class_gains
 from colorgan.models.color_classes import (
     BinnedGenerator,
     ClassRebalance,
@@ -88,6 +91,17 @@ class RecipeMixin:
         self.selection = check_rule(args["selection"])
         target = check_chroma_target(args.get("chroma_target"))
         self.gain_curve = GainCurve() if target is not None else None
+        self.per_class = bool(args.get("chroma_per_class", False))
+        if self.per_class and target is None:
+            raise ValueError("model.chroma_per_class=true needs model.chroma_target (e.g. 0.92): "
+                             "the per-class gains are calibrated on the validation photos.")
+        if self.per_class and (args.get("temporal") or {}).get("enabled", False):
+            raise ValueError("model.chroma_per_class=true does not work with model.temporal "
+                             "(the previous frame's colour is fed back with one gain); set it "
+                             "to false.")
+        check_class_gains(args.get("chroma_class_gains"), cg.get("num_classes"))
+        self.class_gain_curve: ClassGainCurve | None = None
+        self.setup_class_gain_curve()
 
     # ---------------------------------------------------------------- setup
     def setup_class_guidance(self) -> None:
@@ -105,6 +119,17 @@ class RecipeMixin:
             return
         cg["num_classes"] = len(classes)  # saved with the hyper-parameters
         self.guidance = ClassGuidance(self.netG, len(classes), cg.get("hidden", 256))
+
+    def setup_class_gain_curve(self) -> None:
+        """model.chroma_per_class: the per-class calibration once the head exists (or a warning
+        at fit time that one gain for all is calibrated instead)."""
+        if self.per_class and self.guidance is not None and self.class_gain_curve is None:
+            self.class_gain_curve = ClassGainCurve(self.guidance.head[-1].out_features)
+        elif (self.per_class and self.guidance is None and self._trainer is not None
+              and self._trainer.state.fn == "fit"):
+            warnings.warn("model.chroma_per_class=true needs the class-guidance head "
+                          "(model.class_guidance.enabled=true on a class-folder dataset); one "
+                          "chroma gain for all photos is calibrated instead.", stacklevel=2)
 
     def setup_color_prior(self) -> None:
         """Estimate (or load from the cache) the training set's ab prior -> rebalance weights."""
@@ -187,8 +212,19 @@ class RecipeMixin:
             net.temperature = float(temperature)
 
     def set_chroma_gain(self, gain: float, option: str = "chroma_gain") -> None:
-        """Chroma times ``gain`` in evaluation and the checkpoint's inference (1 = off)."""
+        """Chroma times ``gain`` for every photo in evaluation and the checkpoint's inference
+        (1 = off); it replaces per-class gains."""
         self.hparams.chroma_gain = check_chroma_gain(gain, option)
+        self.hparams.chroma_class_gains = None
+
+    def set_chroma_per_class(self, on: bool, option: str = "chroma_per_class") -> None:
+        """Use the checkpoint's per-class gains (true) or its one calibrated gain (false)."""
+        if on and not (self.hparams.get("chroma_class_gains") and self.guidance is not None):
+            raise ValueError(f"{option}=true: this checkpoint has no per-class chroma gains; "
+                             "train with model.chroma_per_class=true model.class_guidance."
+                             "enabled=true, or leave it null.")
+        if not on:
+            self.hparams.chroma_class_gains = None
 
     def set_chroma_center(self, center: str, option: str = "chroma_center") -> None:
         """What the chroma gain scales about: ``zero`` (gray) or ``image`` (its mean chroma)."""
@@ -215,14 +251,28 @@ class RecipeMixin:
         t = self._trainer
         return t is not None and t.max_epochs is not None and t.current_epoch >= t.max_epochs - 1
 
-    def apply_gain(self, real_A: torch.Tensor, fake_B: torch.Tensor) -> torch.Tensor:
-        """``model.chroma_gain`` about ``model.chroma_center`` (older checkpoints: neither)."""
-        gain = float(self.hparams.get("chroma_gain", 1.0))
+    def predict_classes(self, g_in: torch.Tensor) -> torch.Tensor | None:
+        """Each input's class (B,) from the guidance head, when per-class gains are in use or
+        being calibrated; else None."""
+        if self.guidance is None or not (self.hparams.get("chroma_class_gains")
+                                         or (self.class_gain_curve is not None and self.calibrating())):
+            return None
+        return self.guidance.classify(self.eval_generator(), g_in)  # as colorize does
+
+    def apply_gain(self, real_A: torch.Tensor, fake_B: torch.Tensor,
+                   classes: torch.Tensor | None = None) -> torch.Tensor:
+        """``model.chroma_gain`` about ``model.chroma_center`` (older checkpoints: neither), or
+        with ``classes`` (B,) each photo's class gain (``model.chroma_class_gains``)."""
+        per_class = self.hparams.get("chroma_class_gains")
+        if per_class and classes is not None:
+            gain = torch.tensor(per_class, device=fake_B.device)[classes]  # (B,)
+        else:
+            gain = float(self.hparams.get("chroma_gain", 1.0))
         return self.cs.scale_chroma(real_A, fake_B, gain, self.hparams.get("chroma_center", "zero"))
 
     def predict(self, g_in: torch.Tensor) -> torch.Tensor:
         """Generator output for evaluation: EMA weights, flip averaging and chroma gain."""
-        return self.apply_gain(g_in[:, :1], self.predict_raw(g_in))
+        return self.apply_gain(g_in[:, :1], self.predict_raw(g_in), self.predict_classes(g_in))
 
     # ---------------------------------------------------------- calibration
     def calibrating(self) -> bool:
@@ -233,10 +283,12 @@ class RecipeMixin:
                 and not t.sanity_checking)
 
     def update_gain_curve(self, real_A: torch.Tensor, raw_B: torch.Tensor,
-                          real_rgb: torch.Tensor) -> None:
+                          real_rgb: torch.Tensor, classes: torch.Tensor | None = None) -> None:
         if self.calibrating():
-            self.gain_curve.update(self.cs, real_A, raw_B, real_rgb,
-                                   self.hparams.get("chroma_center", "zero"))
+            center = self.hparams.get("chroma_center", "zero")
+            self.gain_curve.update(self.cs, real_A, raw_B, real_rgb, center)
+            if self.class_gain_curve is not None and classes is not None:
+                self.class_gain_curve.update(self.cs, real_A, raw_B, real_rgb, center, classes)
 
     def calibrate_chroma_gain(self) -> dict[str, float]:
         """End of a validation pass: ``val/chroma_gain`` (the gain this pass used) and, when
@@ -255,7 +307,20 @@ class RecipeMixin:
         goal = float(self.hparams.chroma_target) * float(truth)
         # the last pass decides: early epochs are often too dull for any gain
         self._chroma_short = (float(curve[-1]), goal, float(truth)) if curve[-1] < goal else None
-        return {**used, "val/chroma_gain_calibrated": gain}
+        return {**used, "val/chroma_gain_calibrated": gain, **self.calibrate_class_gains(gain)}
+
+    def calibrate_class_gains(self, fallback: float) -> dict[str, float]:
+        """model.chroma_per_class: model.chroma_class_gains <- one gain per predicted class
+        reaching the target colour at the least validation PSNR (see class_gain.py)."""
+        curve = self.class_gain_curve
+        if curve is None or not bool(curve.count.sum() > 0):
+            return {}
+        psnr, colour, count, truth = (t.cpu() for t in curve.compute())
+        curve.reset()
+        gains, _ = class_gains(curve.gains, psnr, colour, count,
+                               float(self.hparams.chroma_target) * float(truth), fallback)
+        self.hparams.chroma_class_gains = gains  # saved with the checkpoint
+        return {"val/chroma_class_gain_min": min(gains), "val/chroma_class_gain_max": max(gains)}
 
     def warn_if_target_out_of_reach(self) -> None:
         """End of fitting: say so when the last calibration could not reach the target."""
@@ -273,9 +338,11 @@ class RecipeMixin:
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         """Resuming a calibrating run: keep the gain calibrated so far, not the config's."""
         if self.hparams.get("chroma_target") is not None:
-            saved = (checkpoint.get("hyper_parameters") or {}).get("chroma_gain")
-            if saved is not None:
-                self.hparams.chroma_gain = float(saved)
+            saved = checkpoint.get("hyper_parameters") or {}
+            if saved.get("chroma_gain") is not None:
+                self.hparams.chroma_gain = float(saved["chroma_gain"])
+            if saved.get("chroma_class_gains") is not None:
+                self.hparams.chroma_class_gains = list(saved["chroma_class_gains"])
 
 
 __all__ = ["RecipeMixin"]
