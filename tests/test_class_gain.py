@@ -115,13 +115,18 @@ def _folder(root) -> list[str]:
             "model.class_guidance.enabled=true", "model.chroma_center=image"]
 
 
-def test_fit_calibrates_class_gains_that_eval_and_colorize_use(tmp_path, class_folders):
+def test_fit_calibrates_class_gains_that_eval_and_colorize_use(tmp_path, class_folders,
+                                                              monkeypatch):
     from conftest import make_cfg
 
     from colorgan.colorize.colorizer import Colorizer
     from colorgan.eval import evaluate
     from colorgan.train import train
 
+    calls = []
+    update = ClassGainCurve.update
+    monkeypatch.setattr(ClassGainCurve, "update",
+                        lambda self, *a: calls.append(len(a[1])) or update(self, *a))
     _, objs = train(make_cfg(tmp_path / "a", [*_folder(class_folders), "trainer.max_epochs=2",
                                               "model.chroma_target=0.01",
                                                     "model.chroma_per_class=true"]))
@@ -129,6 +134,8 @@ def test_fit_calibrates_class_gains_that_eval_and_colorize_use(tmp_path, class_f
     gains = model.hparams.chroma_class_gains
     assert len(gains) == 2 and all(0.5 <= g <= 6.0 for g in gains)
     assert not any(g == 6.0 for g in gains)  # reached: the grid's end is not needed
+    n_val = len(objs["datamodule"].val_dataloader().dataset)
+    assert sum(calls) == n_val  # the last epoch's validation alone calibrates (of 2)
     ckpt = tmp_path / "a" / "run" / "checkpoints" / "last.ckpt"
     saved = torch.load(ckpt, map_location="cpu", weights_only=False)["hyper_parameters"]
     assert saved["chroma_class_gains"] == gains
@@ -207,3 +214,30 @@ def test_a_checkpoint_with_gains_but_no_head_is_refused_by_colorize(tmp_path, cl
     torch.save(payload, broken)
     with pytest.raises(CheckpointError, match=r"broken.ckpt has per-class chroma gains but no"):
         Colorizer.from_checkpoint(broken, "cpu")
+
+
+def test_films_get_the_one_calibrated_gain_not_a_per_frame_class_gain(tmp_path, class_folders,
+                                                                         monkeypatch):
+    from conftest import make_cfg
+    from test_video_helpers import make_video, scene_frames
+
+    from colorgan.colorize import films
+    from colorgan.colorize.colorizer import Colorizer
+    from colorgan.train import train
+
+    train(make_cfg(tmp_path / "a", [*_folder(class_folders), "model.chroma_target=0.01",
+                                    "model.chroma_per_class=true"]))
+    c = Colorizer.from_checkpoint(tmp_path / "a" / "run" / "checkpoints" / "last.ckpt", "cpu")
+    assert c.class_gains is not None
+    single = c.one_gain()
+    assert single.class_gains is None and single.chroma_gain == c.chroma_gain
+    assert c.class_gains is not None  # the photo colorizer keeps its per-class gains
+    seen = []
+    monkeypatch.setattr(films, "TemporalColorizer",
+                        lambda colorizer, *a, **k: seen.append(colorizer) or (_ for _ in ()).throw(
+                            RuntimeError("stop after setup")))
+    src = make_video(tmp_path / "in.mp4", scene_frames(4, seed=0))
+    with pytest.raises(RuntimeError, match="stop after setup"):
+        films.colorize_video(src, tmp_path / "out.mp4", c, progress=False)
+    assert seen[0].class_gains is None and seen[0].chroma_gain == c.chroma_gain
+    assert not (tmp_path / "out.mp4").exists()

@@ -238,3 +238,39 @@ def test_tta_table_calibrates_each_setting_and_reads_it_at_equal_colour(tmp_path
         (f"| {name}", read) for name in ("flip", "flip + 4 shifts")
         for read in ("val-calibrated 0.92x", "test colour 0.5x", "test colour 3.00")]
     assert all(float(r[5]) == pytest.approx(3.0, abs=0.05) for r in rows if r[1].endswith("3.00"))
+
+
+def test_class_gain_table_reads_one_gain_and_per_class_gains_at_equal_colour(
+        cifar_copy, tmp_path, capsys):
+    """experiments/quality/class_gain.py (table 20): a class-guided run gives the one-gain, the
+    per-predicted-class and the oracle rows, each at the validation target and at equal colour."""
+    import importlib.util
+
+    from conftest import TINY
+
+    spec = importlib.util.spec_from_file_location("quality_class_gain",
+                                                  ROWS_SH.parent / "class_gain.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    data = [o for o in TINY if not o.startswith("data")] + [
+        "data=cifar10", f"data.root={cifar_copy}", "data.image_size=32", "data.batch_size=4",
+        "data.num_workers=0", "data.val_fraction=0.3", "model.tta_flip=true",
+        "model.chroma_center=image"]
+    train(make_cfg(tmp_path / "plain", data))
+    with pytest.raises(SystemExit, match=r"no class-guidance head"):
+        mod.main([str(tmp_path / "plain" / "run")])
+    train(make_cfg(tmp_path / "guided", [*data, "model.class_guidance.enabled=true"]))
+    capsys.readouterr()
+    assert mod.main([str(tmp_path / "guided" / "run"), "--target", "0.02", "--at", "0.02",
+                     "--at-colour", "1.5", "--shifts", "0"]) == 0
+    out = capsys.readouterr().out
+    rows = [r.split(" | ") for r in out.splitlines() if r.startswith("| ") and "---" not in r
+            and not r.startswith("| gain")]
+    names = [(r[0][2:], r[1]) for r in rows]
+    for name in ("one gain", "per predicted class", "per true class (oracle)"):
+        assert (name, "val-calibrated 0.02x") in names
+        assert (name, "test colour 1.50") in names
+    for r in rows:
+        if r[1] == "test colour 1.50":
+            assert float(r[4]) == pytest.approx(1.5, abs=0.05)  # read at equal colour
+    assert "class accuracy" in out and "gray PSNR" in out

@@ -177,6 +177,15 @@ class Colorizer:
         self.chroma_gain = check_chroma_gain(gain, option)
         self.class_gains = None
 
+    def one_gain(self) -> Colorizer:
+        """A copy that gives every frame the checkpoint's one calibrated gain (films: a frame's
+        predicted class can change within a shot, and a per-class gain would flicker with it)."""
+        if self.class_gains is None:
+            return self
+        other = copy.copy(self)
+        other.class_gains, other.guidance = None, None
+        return other
+
     @property
     def supports_temperature(self) -> bool:
         """Whether the generator predicts colour bins (model.classification): T applies."""

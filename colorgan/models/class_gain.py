@@ -5,13 +5,14 @@ colorfulness reaches ``model.chroma_target`` x the truth's at the least PSNR.
 One gain for all (:mod:`colorgan.models.calibration`) stretches every photo's chroma alike, yet
 what a regression model gets right differs by what the photo shows: on CIFAR-10 an airplane's
 dull predicted sky is worth stretching about 5x, a frog or a ship about 1.6x (experiments/
-quality, table 20). Each validation pass records, per predicted class and per gain of a grid,
+quality, table 20). The last epoch's validation records, per predicted class and per gain of a grid,
 the sum of the per-image PSNR and colorfulness. At the epoch's end a greedy path starts every
 class at the grid's lowest gain and repeatedly raises the class whose next step costs the least
 PSNR per unit of colour added (steps that raise the PSNR come first) until the mean colour
 reaches the goal; the last step is interpolated so the goal is met exactly. The gains are saved
 with the checkpoint; eval and ``colorgan colorize`` predict each photo's class with the head
-(one encoder pass) and apply its gain.
+(one encoder pass) and apply its gain. Films get the one calibrated gain: a frame's predicted
+class can change within a shot, and its gain would flicker with it.
 """
 from __future__ import annotations
 

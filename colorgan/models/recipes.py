@@ -253,9 +253,12 @@ class RecipeMixin:
 
     def predict_classes(self, g_in: torch.Tensor) -> torch.Tensor | None:
         """Each input's class (B,) from the guidance head, when per-class gains are in use or
-        being calibrated; else None."""
-        if self.guidance is None or not (self.hparams.get("chroma_class_gains")
-                                         or (self.class_gain_curve is not None and self.calibrating())):
+        being calibrated; else None. While fitting, only the last epoch's validation calibrates
+        them (the per-class curve costs about 2.5x the uniform one): earlier validations report
+        with the one calibrated gain."""
+        calibrating = (self.class_gain_curve is not None and self.calibrating()
+                       and self.last_fit_epoch())
+        if self.guidance is None or not (self.hparams.get("chroma_class_gains") or calibrating):
             return None
         return self.guidance.classify(self.eval_generator(), g_in)  # as colorize does
 

@@ -1,0 +1,147 @@
+"""One vibrance gain per predicted class against one gain for all, at equal colour
+(experiments/quality, table 20). A class-guided checkpoint's raw predictions (flip and shift
+averaging as the checkpoint has them) on the validation and test splits; the per-class gains are
+calibrated on validation as ``model.chroma_per_class`` does (colorgan/models/class_gain.py),
+then measured on test: at the validation-calibrated target (what eval and colorize would use),
+and, to compare at equal colour, where the test colour is exactly ``--at`` x the truth's or
+``--at-colour`` (a path of validation goals, read by linear interpolation; the uniform gain is
+read by bisection, as experiments/quality/tta.py does). Rows: one gain, per predicted class,
+per true class (an oracle: labels a photo to colorize does not have). Inference only.
+
+    python experiments/quality/class_gain.py logs/quality/cifar10-s22guid/train/l1 --at 0.9 \\
+        --at-colour 33.92 30.74
+
+The run folder needs config.yaml and checkpoints/last.ckpt of a class-guided train.py run
+(model.class_guidance.enabled=true) on a dataset with a test split, e.g. data=cifar10.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tta import decode, gain_for, load  # noqa: E402
+
+from colorgan.metrics import ColorMetrics, colorfulness  # noqa: E402
+from colorgan.models.class_gain import WIDE_GAINS, ClassGainCurve, class_gains  # noqa: E402
+from colorgan.models.tta import tta_predict  # noqa: E402
+
+
+@torch.no_grad()
+def predict(dm, model, loader, shifts: int):
+    """-> raw ab (N, 2, H, W), L (N, 1, H, W), truth RGB (N, 3, H, W), predicted and true
+    classes (N,) each."""
+    raws, ins, reals, pred, true = [], [], [], [], []
+    for batch in loader:
+        batch = dm.on_after_batch_transfer(batch, 0)
+        real_A, _, g_in = model.prepare_batch(batch)
+        raws.append(tta_predict(model.eval_generator(), g_in, True, shifts))
+        pred.append(model.guidance.classify(model.eval_generator(), g_in))
+        true.append(batch["label"].long())
+        ins.append(real_A)
+        reals.append(batch["rgb"].float().clamp(0, 1))
+    return tuple(torch.cat(t) for t in (raws, ins, reals, pred, true))
+
+
+def curve(model, split, classes, k: int) -> ClassGainCurve:
+    c = ClassGainCurve(k)
+    raw, real_A, real = split[:3]
+    for i in range(0, len(raw), 500):
+        s = slice(i, i + 500)
+        c.update(model.cs, real_A[s], raw[s], real[s], "image", classes[s])
+    return c
+
+
+def measure(model, split, gain) -> dict[str, float]:
+    """ColorMetrics on the test split with one gain, or one per image (N,)."""
+    raw, real_A, real = split[:3]
+    metrics = ColorMetrics("")
+    for i in range(0, len(raw), 500):
+        s = slice(i, i + 500)
+        g = gain[s] if torch.is_tensor(gain) else gain
+        metrics.update(decode(model, raw[s], real_A[s], g), model.cs.gray_rgb(real_A[s]), real[s])
+    return {k: float(v) for k, v in metrics.compute().items()}
+
+
+def read_at(points: list[tuple[float, dict]], goal: float) -> dict[str, float] | None:
+    """Linear interpolation of the metrics along a path of (test colour, metrics) at ``goal``."""
+    points = sorted(points, key=lambda p: p[0])
+    for (c0, m0), (c1, m1) in zip(points, points[1:]):
+        if c0 <= goal <= c1 and c1 > c0:
+            t = (goal - c0) / (c1 - c0)
+            return {k: m0[k] + t * (m1[k] - m0[k]) for k in m0}
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("run", type=Path, help="a class-guided train.py run folder")
+    ap.add_argument("--max-test", type=int, default=2000, help="test images (CIFAR-10: 2,000)")
+    ap.add_argument("--target", type=float, default=0.92,
+                    help="validation calibration: colorfulness = target x the truth's")
+    ap.add_argument("--at", type=float, nargs="+", default=[0.9],
+                    help="also read each row at test colorfulness = these x the truth's")
+    ap.add_argument("--at-colour", type=float, nargs="*", default=[],
+                    help="... and at these absolute test colorfulness values (e.g. pix2pix's)")
+    ap.add_argument("--shifts", type=int, default=None,
+                    help="one-pixel shifts on top of the flip; default: the checkpoint's")
+    args = ap.parse_args(argv)
+    torch.manual_seed(0)
+    dm, model = load(args.run, args.max_test)
+    if model.guidance is None:
+        raise SystemExit(f"{args.run}: no class-guidance head; train with "
+                         "model.class_guidance.enabled=true on a class-folder dataset.")
+    shifts = int(model.hparams.get("tta_shifts") or 0) if args.shifts is None else args.shifts
+    k = model.guidance.head[-1].out_features
+    val = predict(dm, model, dm.val_dataloader(), shifts)
+    test = predict(dm, model, dm.test_dataloader(), shifts)
+    truth_val = float(colorfulness(val[2]).mean())
+    truth = float(colorfulness(test[2]).mean())
+    acc = [float((s[3] == s[4]).float().mean()) for s in (val, test)]
+    print(f"# {args.run}: {len(test[0])} test images, flip + {shifts} shifts; class accuracy "
+          f"{acc[0]:.3f} (validation), {acc[1]:.3f} (test); gains calibrated on validation\n")
+    goals = [(f"{a}x", a * truth) for a in args.at] + [(f"{c:.2f}", c) for c in args.at_colour]
+    print("| gain | read at | PSNR (dB) | SSIM | colorfulness | CIEDE2000 | vs gray (dB) | gains |")
+    print("|---|---|---|---|---|---|---|---|")
+
+    def row(name: str, label: str, m: dict, gains: str) -> None:
+        print(f"| {name} | {label} | {m['psnr']:.3f} | {m['ssim']:.4f} | {m['colorfulness']:.2f} "
+              f"| {m['ciede2000']:.2f} | {m['psnr'] - m['gray_psnr']:+.3f} | {gains} |", flush=True)
+
+    g = gain_for(model, val[0], val[1], args.target * truth_val)
+    row("one gain", f"val-calibrated {args.target}x", measure(model, test, g), f"{g:.3f}")
+    for label, goal in goals:
+        g = gain_for(model, test[0], test[1], goal)
+        row("one gain", f"test colour {label}", measure(model, test, g), f"{g:.3f}")
+    for name, col in (("per predicted class", 3), ("per true class (oracle)", 4)):
+        sums = curve(model, val, val[col], k).compute()
+
+        def gains_at(goal: float) -> list[float]:
+            return class_gains(WIDE_GAINS, *sums[:3], goal, fallback=1.0)[0]
+
+        def apply(gains: list[float]) -> torch.Tensor:
+            return torch.tensor(gains)[test[col]]  # (N,)
+
+        cal = gains_at(args.target * truth_val)
+        row(name, f"val-calibrated {args.target}x", measure(model, test, apply(cal)),
+            " ".join(f"{x:.2f}" for x in cal))
+        path = []  # validation goals around the test goals (scaled by the splits' truths)
+        lo, hi = (f(g for _, g in goals) * truth_val / truth for f in (min, max))
+        for goal in torch.linspace(0.85 * lo, 1.15 * hi, 61).tolist():
+            m = measure(model, test, apply(gains_at(goal)))
+            path.append((m["colorfulness"], m))
+        for label, goal in goals:
+            m = read_at(path, goal)
+            if m is not None:
+                row(name, f"test colour {label}", m, "(interpolated)")
+    print(f"\nground truth colorfulness: test {truth:.2f}; gray PSNR "
+          f"{measure(model, test, 0.0)['gray_psnr']:.3f} dB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
