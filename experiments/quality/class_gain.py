@@ -24,9 +24,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tta import decode, gain_for, load  # noqa: E402
+from tta import gain_for, load, measure, reading_args  # noqa: E402
 
-from colorgan.metrics import ColorMetrics, colorfulness  # noqa: E402
+from colorgan.metrics import colorfulness  # noqa: E402
 from colorgan.models.class_gain import WIDE_GAINS, ClassGainCurve, class_gains  # noqa: E402
 from colorgan.models.tta import tta_predict  # noqa: E402
 
@@ -56,17 +56,6 @@ def curve(model, split, classes, k: int) -> ClassGainCurve:
     return c
 
 
-def measure(model, split, gain) -> dict[str, float]:
-    """ColorMetrics on the test split with one gain, or one per image (N,)."""
-    raw, real_A, real = split[:3]
-    metrics = ColorMetrics("")
-    for i in range(0, len(raw), 500):
-        s = slice(i, i + 500)
-        g = gain[s] if torch.is_tensor(gain) else gain
-        metrics.update(decode(model, raw[s], real_A[s], g), model.cs.gray_rgb(real_A[s]), real[s])
-    return {k: float(v) for k, v in metrics.compute().items()}
-
-
 def read_at(points: list[tuple[float, dict]], goal: float) -> dict[str, float] | None:
     """Linear interpolation of the metrics along a path of (test colour, metrics) at ``goal``."""
     points = sorted(points, key=lambda p: p[0])
@@ -77,16 +66,28 @@ def read_at(points: list[tuple[float, dict]], goal: float) -> dict[str, float] |
     return None
 
 
+def per_class(model, row, name: str, sums, classes, test, target: tuple[float, float],
+              scale: float, goals) -> None:
+    """The per-class rows: at the validation ``target`` (fraction, colour), then read at each
+    test goal along a path of validation goals around them (``scale``: the validation truth's
+    colour over the test's)."""
+    def measured(goal: float) -> tuple[list[float], dict[str, float]]:
+        gains = class_gains(WIDE_GAINS, *sums, goal, fallback=1.0)[0]
+        return gains, measure(model, *test[:3], torch.tensor(gains)[classes])  # (N,) gains
+
+    cal, m = measured(target[1])
+    row(name, f"val-calibrated {target[0]}x", m, " ".join(f"{x:.2f}" for x in cal))
+    lo, hi = (f(g for _, g in goals) * scale for f in (min, max))
+    path = [(m["colorfulness"], m) for m in
+            (measured(goal)[1] for goal in torch.linspace(0.85 * lo, 1.15 * hi, 61).tolist())]
+    for label, goal in goals:
+        m = read_at(path, goal)
+        if m is not None:
+            row(name, f"test colour {label}", m, "(interpolated)")
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("run", type=Path, help="a class-guided train.py run folder")
-    ap.add_argument("--max-test", type=int, default=2000, help="test images (CIFAR-10: 2,000)")
-    ap.add_argument("--target", type=float, default=0.92,
-                    help="validation calibration: colorfulness = target x the truth's")
-    ap.add_argument("--at", type=float, nargs="+", default=[0.9],
-                    help="also read each row at test colorfulness = these x the truth's")
-    ap.add_argument("--at-colour", type=float, nargs="*", default=[],
-                    help="... and at these absolute test colorfulness values (e.g. pix2pix's)")
+    ap = reading_args(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
     ap.add_argument("--shifts", type=int, default=None,
                     help="one-pixel shifts on top of the flip; default: the checkpoint's")
     args = ap.parse_args(argv)
@@ -113,33 +114,16 @@ def main(argv: list[str] | None = None) -> int:
               f"| {m['ciede2000']:.2f} | {m['psnr'] - m['gray_psnr']:+.3f} | {gains} |", flush=True)
 
     g = gain_for(model, val[0], val[1], args.target * truth_val)
-    row("one gain", f"val-calibrated {args.target}x", measure(model, test, g), f"{g:.3f}")
+    row("one gain", f"val-calibrated {args.target}x", measure(model, *test[:3], g), f"{g:.3f}")
     for label, goal in goals:
         g = gain_for(model, test[0], test[1], goal)
-        row("one gain", f"test colour {label}", measure(model, test, g), f"{g:.3f}")
+        row("one gain", f"test colour {label}", measure(model, *test[:3], g), f"{g:.3f}")
     for name, col in (("per predicted class", 3), ("per true class (oracle)", 4)):
-        sums = curve(model, val, val[col], k).compute()
-
-        def gains_at(goal: float) -> list[float]:
-            return class_gains(WIDE_GAINS, *sums[:3], goal, fallback=1.0)[0]
-
-        def apply(gains: list[float]) -> torch.Tensor:
-            return torch.tensor(gains)[test[col]]  # (N,)
-
-        cal = gains_at(args.target * truth_val)
-        row(name, f"val-calibrated {args.target}x", measure(model, test, apply(cal)),
-            " ".join(f"{x:.2f}" for x in cal))
-        path = []  # validation goals around the test goals (scaled by the splits' truths)
-        lo, hi = (f(g for _, g in goals) * truth_val / truth for f in (min, max))
-        for goal in torch.linspace(0.85 * lo, 1.15 * hi, 61).tolist():
-            m = measure(model, test, apply(gains_at(goal)))
-            path.append((m["colorfulness"], m))
-        for label, goal in goals:
-            m = read_at(path, goal)
-            if m is not None:
-                row(name, f"test colour {label}", m, "(interpolated)")
+        sums = curve(model, val, val[col], k).compute()[:3]
+        per_class(model, row, name, sums, test[col], test, (args.target, args.target * truth_val),
+                  truth_val / truth, goals)
     print(f"\nground truth colorfulness: test {truth:.2f}; gray PSNR "
-          f"{measure(model, test, 0.0)['gray_psnr']:.3f} dB")
+          f"{measure(model, *test[:3], 0.0)['gray_psnr']:.3f} dB")
     return 0
 
 

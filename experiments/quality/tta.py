@@ -83,16 +83,18 @@ def gain_for(model, raw, real_A, goal: float) -> float:
     return 0.5 * (lo + hi)
 
 
-def measure(model, raw, real_A, real, gain: float) -> dict[str, float]:
+def measure(model, raw, real_A, real, gain: float | torch.Tensor) -> dict[str, float]:
+    """ColorMetrics of the gained prediction: one gain, or one per image (N,)."""
     metrics = ColorMetrics("")
     for i in range(0, len(raw), 500):
         s = slice(i, i + 500)
-        metrics.update(decode(model, raw[s], real_A[s], gain), model.cs.gray_rgb(real_A[s]), real[s])
+        g = gain[s] if torch.is_tensor(gain) else gain
+        metrics.update(decode(model, raw[s], real_A[s], g), model.cs.gray_rgb(real_A[s]), real[s])
     return {k: float(v) for k, v in metrics.compute().items()}
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def reading_args(ap: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The run, the test split's size, the validation target and the equal-colour readings."""
     ap.add_argument("run", type=Path, help="a train.py run folder (config.yaml, checkpoints/)")
     ap.add_argument("--max-test", type=int, default=2000, help="test images (CIFAR-10: 2,000)")
     ap.add_argument("--target", type=float, default=0.92,
@@ -101,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="also read each setting at test colorfulness = these x the truth's")
     ap.add_argument("--at-colour", type=float, nargs="*", default=[],
                     help="... and at these absolute test colorfulness values (e.g. pix2pix's)")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = reading_args(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
     ap.add_argument("--shifts", type=int, nargs="+", default=[0, 4, 8], choices=sorted(NAMES),
                     help="the settings measured: one-pixel shifts on top of the flip")
     args = ap.parse_args(argv)
