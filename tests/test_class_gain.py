@@ -132,8 +132,8 @@ def test_fit_calibrates_class_gains_that_eval_and_colorize_use(tmp_path, class_f
                                                     "model.chroma_per_class=true"]))
     model = objs["model"]
     gains = model.hparams.chroma_class_gains
-    assert len(gains) == 2 and all(0.5 <= g <= 6.0 for g in gains)
-    assert not any(g == 6.0 for g in gains)  # reached: the grid's end is not needed
+    assert len(gains) == 2 and all(0.5 <= g <= 8.0 for g in gains)
+    assert not any(g == 8.0 for g in gains)  # reached: the grid's end is not needed
     n_val = len(objs["datamodule"].val_dataloader().dataset)
     assert sum(calls) == n_val  # the last epoch's validation alone calibrates (of 2)
     ckpt = tmp_path / "a" / "run" / "checkpoints" / "last.ckpt"
@@ -145,7 +145,7 @@ def test_fit_calibrates_class_gains_that_eval_and_colorize_use(tmp_path, class_f
     x = torch.rand(4, 3, 32, 32)
     real_A, _ = model.cs.encode(x)
     with torch.no_grad():
-        classes = model.guidance.classify(model.eval_generator(), real_A)
+        classes = model.guidance.classify(model.netG, real_A)
         want = model.cs.scale_chroma(real_A, model.predict_raw(real_A),
                                      torch.tensor(gains)[classes], "image")
         assert torch.allclose(model.predict(real_A), want, atol=1e-5)
@@ -241,3 +241,30 @@ def test_films_get_the_one_calibrated_gain_not_a_per_frame_class_gain(tmp_path, 
         films.colorize_video(src, tmp_path / "out.mp4", c, progress=False)
     assert seen[0].class_gains is None and seen[0].chroma_gain == c.chroma_gain
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_the_head_classifies_the_bottleneck_it_was_trained_on():
+    """Training feeds the head the bottleneck after the decoder's first (in-place) ReLU; at
+    inference the head must see the same features, not the encoder's raw output."""
+    from conftest import OPT
+
+    from colorgan.models.gan_module import ColorizationGAN
+    from colorgan.models.guidance import ClassGuidance
+
+    G = {"_target_": "colorgan.models.unet.UNetGenerator", "num_downs": 5, "ngf": 8}
+    model = ColorizationGAN(netG=G, **OPT, adversarial=False).eval()
+    torch.manual_seed(0)
+    head = ClassGuidance(model.netG, 3, hidden=16)
+    x = torch.randn(4, 1, 32, 32)
+    with torch.no_grad():
+        model.netG(x)  # the training-time pass: the hook keeps what the head trains on
+        seen = head.head(head._features.float())
+        raw = x
+        for block in model.netG.down:
+            raw = block(raw)
+        encoder_only = head.head(raw.float())
+    assert torch.allclose(head.logits(model.netG, x), seen)
+    assert not torch.allclose(encoder_only, seen)  # the in-place ReLU changed the features
+    other = ColorizationGAN(netG=G, **OPT, adversarial=False).eval()
+    with pytest.raises(RuntimeError, match="not hooked to this generator"):
+        head.logits(other.netG, x)

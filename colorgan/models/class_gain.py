@@ -11,7 +11,7 @@ class at the grid's lowest gain and repeatedly raises the class whose next step 
 PSNR per unit of colour added (steps that raise the PSNR come first) until the mean colour
 reaches the goal; the last step is interpolated so the goal is met exactly. The gains are saved
 with the checkpoint; eval and ``colorgan colorize`` predict each photo's class with the head
-(one encoder pass) and apply its gain. Films get the one calibrated gain: a frame's predicted
+(one more generator pass) and apply its gain. Films get the one calibrated gain: a frame's predicted
 class can change within a shot, and its gain would flicker with it.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ from torchmetrics.functional.image import peak_signal_noise_ratio
 from colorgan.color import ColorSpace, full_precision
 from colorgan.metrics import colorfulness
 
-WIDE_GAINS = tuple(round(0.5 + 0.1 * i, 2) for i in range(56))  # 0.5, 0.6, ..., 6.0
+WIDE_GAINS = tuple(round(0.5 + 0.1 * i, 2) for i in range(76))  # 0.5, 0.6, ..., 8.0
 
 
 class ClassGainCurve(Metric):

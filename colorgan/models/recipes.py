@@ -260,7 +260,7 @@ class RecipeMixin:
                        and self.last_fit_epoch())
         if self.guidance is None or not (self.hparams.get("chroma_class_gains") or calibrating):
             return None
-        return self.guidance.classify(self.eval_generator(), g_in)  # as colorize does
+        return self.guidance.classify(self.netG, g_in)  # the weights the head trained with
 
     def apply_gain(self, real_A: torch.Tensor, fake_B: torch.Tensor,
                    classes: torch.Tensor | None = None) -> torch.Tensor:

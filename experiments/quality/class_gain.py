@@ -40,7 +40,7 @@ def predict(dm, model, loader, shifts: int):
         batch = dm.on_after_batch_transfer(batch, 0)
         real_A, _, g_in = model.prepare_batch(batch)
         raws.append(tta_predict(model.eval_generator(), g_in, True, shifts))
-        pred.append(model.guidance.classify(model.eval_generator(), g_in))
+        pred.append(model.guidance.classify(model.netG, g_in))
         true.append(batch["label"].long())
         ins.append(real_A)
         reals.append(batch["rgb"].float().clamp(0, 1))
@@ -79,7 +79,7 @@ def per_class(model, row, name: str, sums, classes, test, target: tuple[float, f
     row(name, f"val-calibrated {target[0]}x", m, " ".join(f"{x:.2f}" for x in cal))
     lo, hi = (f(g for _, g in goals) * scale for f in (min, max))
     path = [(m["colorfulness"], m) for m in
-            (measured(goal)[1] for goal in torch.linspace(0.85 * lo, 1.15 * hi, 61).tolist())]
+            (measured(goal)[1] for goal in torch.linspace(0.85 * lo, 1.15 * hi, 41).tolist())]
     for label, goal in goals:
         m = read_at(path, goal)
         if m is not None:
