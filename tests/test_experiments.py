@@ -104,6 +104,8 @@ def test_cifar_best_trains_a_class_guided_regression_model(cifar_copy, tmp_path)
     gain = model.hparams.chroma_gain
     assert gain != 1.0 and (c.chroma_gain, c.chroma_center, c.flip) == (gain, "image", True)
     assert c.shifts == 4
+    gains = model.hparams.chroma_class_gains  # one per folder class, calibrated in training
+    assert c.class_gains == gains and len(gains) == 2 and c.guidance is not None
 
 
 def test_frontier_plot_draws_rows_temperature_and_gain_curves(tmp_path, monkeypatch, capsys):
