@@ -1,5 +1,6 @@
-"""model.chroma_per_class: one vibrance gain per class the guidance head predicts, calibrated on
-the validation photos at the least PSNR cost, saved with the checkpoint, used by eval and
+"""model.chroma_per_class: a vibrance gain per photo from the class the guidance head predicts
+(posterior rule: from its class probabilities; argmax: one gain per predicted class), calibrated
+on the validation photos at the least PSNR cost, saved with the checkpoint, used by eval and
 colorize, overridden by one gain on request."""
 from __future__ import annotations
 
@@ -11,10 +12,15 @@ from PIL import Image
 from colorgan.color import ColorSpace, scale_ab
 from colorgan.metrics import colorfulness
 from colorgan.models.class_gain import (
+    WIDE_GAINS,
     ClassGainCurve,
     check_class_gains,
+    check_class_rule,
+    check_class_table,
     class_gains,
     greedy_path,
+    posterior_gains,
+    posterior_table,
 )
 
 
@@ -72,6 +78,60 @@ def test_the_curve_sums_per_image_psnr_and_colour_by_class():
     assert float(truth) == pytest.approx(float(colorfulness(rgb).mean()), rel=1e-5)
 
 
+def _posterior_case():
+    """Two classes over the gains 1..4: colour grows 10 per unit of gain for both; the PSNR
+    falls as 0.5 (g - 1)^2 for class 0 and 2 (g - 1)^2 for class 1. Four images: sure of 0,
+    sure of 1, unsure, and unsure leaning to 1."""
+    gains = (1.0, 2.0, 3.0, 4.0)
+    g = torch.tensor(gains, dtype=torch.float64)
+    psnr = torch.stack([30.0 - s * (g - 1.0) ** 2 for s in (0.5, 2.0)])  # (K, G), one image each
+    colour = torch.stack([10.0 * g, 10.0 * g])
+    count = torch.tensor([1.0, 1.0], dtype=torch.float64)
+    probs = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.2, 0.8]], dtype=torch.float64)
+    img_colour = 10.0 * g.expand(4, -1)  # (N, G)
+    return gains, psnr, colour, count, probs, img_colour
+
+
+def test_posterior_rule_gives_the_unsure_photo_a_gain_between_its_classes_and_meets_the_goal():
+    gains, psnr, colour, count, probs, img_colour = _posterior_case()
+    table, lam, reached = posterior_table(psnr, colour, count, probs, img_colour, goal=25.0)
+    assert reached and table.shape == (2, 4)
+    chosen = posterior_gains(table, probs, gains)
+    # the cheap class is stretched most, the dear one least, the unsure ones by their odds
+    assert float(chosen[0]) > float(chosen[2]) >= float(chosen[3]) >= float(chosen[1])
+    assert float(10.0 * chosen.double().mean()) >= 25.0  # the mean colour reaches the goal
+    # lambda is the least price on colour that does: a little less misses the goal
+    exp = probs @ (psnr + (lam * 0.98) * colour)  # count is 1: sums are means
+    assert float(10.0 * torch.tensor(gains)[exp.argmax(1)].mean()) < 25.0
+
+
+def test_posterior_rule_with_a_goal_out_of_reach_says_so_and_a_low_goal_needs_no_price():
+    gains, psnr, colour, count, probs, img_colour = _posterior_case()
+    table, _, reached = posterior_table(psnr, colour, count, probs, img_colour, goal=100.0)
+    assert not reached and posterior_gains(table, probs, gains).tolist() == [4.0] * 4
+    table, lam, reached = posterior_table(psnr, colour, count, probs, img_colour, goal=5.0)
+    assert reached and lam == 0.0  # the PSNR-best gains already have that much colour
+    assert posterior_gains(table, probs, gains).tolist() == [1.0] * 4
+
+
+def test_the_curve_keeps_each_images_probabilities_and_colours_and_skips_unlabelled_ones():
+    torch.manual_seed(0)
+    rgb = torch.rand(4, 3, 16, 16) * 0.6 + 0.2
+    cs = ColorSpace("lab")
+    real_A, real_B = cs.encode(rgb)
+    probs = torch.softmax(torch.randn(4, 2), 1)
+    curve = ClassGainCurve(2, gains=(1.0, 2.0))
+    curve.update(cs, real_A, real_B * 0.5, rgb, "image", torch.tensor([0, -1, 1, 1]), probs)
+    psnr, colour, count, truth = curve.compute()
+    assert count.tolist() == [1, 2]  # the unlabelled image counts for the colour only
+    assert float(truth) == pytest.approx(float(colorfulness(rgb).mean()), rel=1e-5)
+    p, c = curve.per_image()
+    assert torch.allclose(p, probs.double()) and c.shape == (4, 2)
+    fake = cs.decode(real_A, scale_ab(real_B * 0.5, 2.0, "image"))
+    assert torch.allclose(c[:, 1], colorfulness(fake).double(), rtol=1e-4)
+    assert float(colour[1, 1]) == pytest.approx(float(c[2:, 1].sum()), rel=1e-6)
+
+
 def test_one_gain_per_image_scales_each_image_as_its_own_number_would():
     ab = torch.rand(3, 2, 8, 8) * 0.4 - 0.2
     per = scale_ab(ab, torch.tensor([1.0, 2.0, 3.5]), "image")
@@ -85,6 +145,20 @@ def test_bad_class_gains_name_the_option(bad, match):
     with pytest.raises(ValueError, match=match):
         check_class_gains(bad, 3)
     assert check_class_gains(None, 3) is None
+
+
+def test_a_bad_class_table_or_rule_names_the_option():
+    good = [[0.0] * len(WIDE_GAINS)] * 3
+    assert check_class_table(good, 3).shape == (3, len(WIDE_GAINS))
+    assert check_class_table(None, 3) is None
+    with pytest.raises(ValueError, match=r"model.chroma_class_table is \(2, 76\), expected \(3, 76\)"):
+        check_class_table(good[:2], 3)
+    with pytest.raises(ValueError, match="finite"):
+        check_class_table([[float("nan")] * len(WIDE_GAINS)] * 3, 3)
+    with pytest.raises(ValueError, match="model.chroma_class_table: not a table"):
+        check_class_table([[0.0, "x"]], 3)
+    with pytest.raises(ValueError, match=r"model.chroma_class_rule='mode': choose one of"):
+        check_class_rule("mode")
 
 
 # ------------------------------------------------------------------ end to end
@@ -115,8 +189,18 @@ def _folder(root) -> list[str]:
             "model.class_guidance.enabled=true", "model.chroma_center=image"]
 
 
+def _photo_gains(model, real_A) -> torch.Tensor:
+    """Each photo's gain (B,) as the checkpoint's rule gives it."""
+    probs = model.guidance.logits(model.netG, real_A).softmax(1)  # (B, K)
+    table = model.hparams.get("chroma_class_table")
+    if table is not None:
+        return posterior_gains(torch.tensor(table, dtype=torch.float64), probs)
+    return torch.tensor(model.hparams.chroma_class_gains)[probs.argmax(1)]
+
+
+@pytest.mark.parametrize("rule", ["posterior", "argmax"])
 def test_fit_calibrates_class_gains_that_eval_and_colorize_use(tmp_path, class_folders,
-                                                              monkeypatch):
+                                                              monkeypatch, rule):
     from conftest import make_cfg
 
     from colorgan.colorize.colorizer import Colorizer
@@ -129,34 +213,41 @@ def test_fit_calibrates_class_gains_that_eval_and_colorize_use(tmp_path, class_f
                         lambda self, *a: calls.append(len(a[1])) or update(self, *a))
     _, objs = train(make_cfg(tmp_path / "a", [*_folder(class_folders), "trainer.max_epochs=2",
                                               "model.chroma_target=0.01",
-                                                    "model.chroma_per_class=true"]))
+                                              "model.chroma_per_class=true",
+                                              f"model.chroma_class_rule={rule}"]))
     model = objs["model"]
-    gains = model.hparams.chroma_class_gains
-    assert len(gains) == 2 and all(0.5 <= g <= 8.0 for g in gains)
-    assert not any(g == 8.0 for g in gains)  # reached: the grid's end is not needed
+    key, other = (("chroma_class_table", "chroma_class_gains") if rule == "posterior"
+                  else ("chroma_class_gains", "chroma_class_table"))
+    stored = model.hparams[key]
+    assert model.hparams.get(other) is None
+    if rule == "posterior":  # one row per class, one column per gain
+        assert len(stored) == 2 and all(len(row) == len(WIDE_GAINS) for row in stored)
+    else:
+        assert len(stored) == 2 and all(0.5 <= g <= 8.0 for g in stored)
+        assert not any(g == 8.0 for g in stored)  # reached: the grid's end is not needed
     n_val = len(objs["datamodule"].val_dataloader().dataset)
     assert sum(calls) == n_val  # the last epoch's validation alone calibrates (of 2)
     ckpt = tmp_path / "a" / "run" / "checkpoints" / "last.ckpt"
     saved = torch.load(ckpt, map_location="cpu", weights_only=False)["hyper_parameters"]
-    assert saved["chroma_class_gains"] == gains
+    assert saved[key] == stored
 
-    # the module applies each photo's class gain
+    # the module applies each photo's gain
     model.eval()
     x = torch.rand(4, 3, 32, 32)
     real_A, _ = model.cs.encode(x)
     with torch.no_grad():
-        classes = model.guidance.classify(model.netG, real_A)
-        want = model.cs.scale_chroma(real_A, model.predict_raw(real_A),
-                                     torch.tensor(gains)[classes], "image")
+        gains = _photo_gains(model, real_A)  # (B,)
+        assert bool((gains >= 0.5).all() & (gains <= 8.0).all())
+        want = model.cs.scale_chroma(real_A, model.predict_raw(real_A), gains, "image")
         assert torch.allclose(model.predict(real_A), want, atol=1e-5)
 
     # colorize: the same gains from the checkpoint, the same colour
     c = Colorizer.from_checkpoint(ckpt, "cpu")
-    assert c.class_gains == gains and c.guidance is not None
+    assert c.per_class and c.guidance is not None
     ab = c.predict_ab(real_A)
     assert torch.allclose(ab, model.cs.chroma(real_A, want), atol=1e-4)
     c.set_chroma_gain(1.0)  # --chroma-gain: one gain for all
-    assert c.class_gains is None
+    assert not c.per_class
     assert torch.allclose(c.predict_ab(real_A), model.cs.chroma(real_A, model.predict_raw(real_A)),
                           atol=1e-4)
 
@@ -164,10 +255,10 @@ def test_fit_calibrates_class_gains_that_eval_and_colorize_use(tmp_path, class_f
     common = [f"ckpt_path={ckpt}", "split=val", "trainer.enable_progress_bar=false",
               *_data(class_folders)]
     _, on = evaluate(make_cfg(tmp_path / "e1", common, config_name="eval.yaml"))
-    assert on["model"].hparams.chroma_class_gains == gains
+    assert on["model"].hparams[key] == stored
     _, off = evaluate(make_cfg(tmp_path / "e2", [*common, "chroma_per_class=false"],
                                config_name="eval.yaml"))
-    assert off["model"].hparams.chroma_class_gains is None
+    assert off["model"].hparams.get(key) is None
     assert off["model"].hparams.chroma_gain == pytest.approx(model.hparams.chroma_gain)
 
 
@@ -195,7 +286,7 @@ def test_without_a_guidance_head_one_gain_is_calibrated_with_a_warning(tmp_path)
         _, objs = train(make_cfg(tmp_path, [*TINY, "model.chroma_target=0.04",
                                             "model.chroma_per_class=true"]))
     model = objs["model"]
-    assert model.hparams.get("chroma_class_gains") is None and model.hparams.chroma_gain > 1.0
+    assert model.hparams.get("chroma_class_table") is None and model.hparams.chroma_gain > 1.0
 
 
 def test_a_checkpoint_with_gains_but_no_head_is_refused_by_colorize(tmp_path, class_folders):
@@ -228,10 +319,10 @@ def test_films_get_the_one_calibrated_gain_not_a_per_frame_class_gain(tmp_path, 
     train(make_cfg(tmp_path / "a", [*_folder(class_folders), "model.chroma_target=0.01",
                                     "model.chroma_per_class=true"]))
     c = Colorizer.from_checkpoint(tmp_path / "a" / "run" / "checkpoints" / "last.ckpt", "cpu")
-    assert c.class_gains is not None
+    assert c.per_class
     single = c.one_gain()
-    assert single.class_gains is None and single.chroma_gain == c.chroma_gain
-    assert c.class_gains is not None  # the photo colorizer keeps its per-class gains
+    assert not single.per_class and single.chroma_gain == c.chroma_gain
+    assert c.per_class  # the photo colorizer keeps its per-class gains
     seen = []
     monkeypatch.setattr(films, "TemporalColorizer",
                         lambda colorizer, *a, **k: seen.append(colorizer) or (_ for _ in ()).throw(
@@ -239,7 +330,7 @@ def test_films_get_the_one_calibrated_gain_not_a_per_frame_class_gain(tmp_path, 
     src = make_video(tmp_path / "in.mp4", scene_frames(4, seed=0))
     with pytest.raises(RuntimeError, match="stop after setup"):
         films.colorize_video(src, tmp_path / "out.mp4", c, progress=False)
-    assert seen[0].class_gains is None and seen[0].chroma_gain == c.chroma_gain
+    assert not seen[0].per_class and seen[0].chroma_gain == c.chroma_gain
     assert not (tmp_path / "out.mp4").exists()
 
 

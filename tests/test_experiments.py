@@ -104,8 +104,8 @@ def test_cifar_best_trains_a_class_guided_regression_model(cifar_copy, tmp_path)
     gain = model.hparams.chroma_gain
     assert gain != 1.0 and (c.chroma_gain, c.chroma_center, c.flip) == (gain, "image", True)
     assert c.shifts == 4
-    gains = model.hparams.chroma_class_gains  # one per folder class, calibrated in training
-    assert c.class_gains == gains and len(gains) == 2 and c.guidance is not None
+    table = model.hparams.chroma_class_table  # posterior rule: one row per folder class
+    assert len(table) == 2 and c.per_class and c.class_table.shape == (2, len(c.class_table[0]))
 
 
 def test_frontier_plot_draws_rows_temperature_and_gain_curves(tmp_path, monkeypatch, capsys):
@@ -269,7 +269,8 @@ def test_class_gain_table_reads_one_gain_and_per_class_gains_at_equal_colour(
     rows = [r.split(" | ") for r in out.splitlines() if r.startswith("| ") and "---" not in r
             and not r.startswith("| gain")]
     names = [(r[0][2:], r[1]) for r in rows]
-    for name in ("one gain", "per predicted class", "per true class (oracle)"):
+    for name in ("one gain", "posterior (class probabilities)", "per predicted class",
+                 "per true class (oracle)"):
         assert (name, "val-calibrated 0.02x") in names
         assert (name, "test colour 1.50") in names
     for r in rows:

@@ -37,7 +37,7 @@ from colorgan.color import (
     unscale_ab,
 )
 from colorgan.data.aspect import keep_aspect_size
-from colorgan.models.class_gain import check_class_gains
+from colorgan.models.class_gain import check_class_gains, check_class_table, posterior_gains
 from colorgan.models.color_classes import BinnedGenerator
 from colorgan.models.gan_module import build_generator
 from colorgan.models.guidance import ClassGuidance
@@ -110,6 +110,7 @@ class Colorizer:
         self.chroma_gain = 1.0  # predicted chroma times this (model.chroma_gain)
         self.chroma_center = "zero"  # ... about gray, or each frame's mean chroma ("image")
         self.class_gains: list[float] | None = None  # one gain per class (model.chroma_per_class)
+        self.class_table: torch.Tensor | None = None  # ... or the posterior rule's (K, G) table
         self.guidance: ClassGuidance | None = None  # ... the head that predicts each frame's class
         self.weights = "raw"  # "ema" when the checkpoint's EMA generator is used
         if precision == "auto":
@@ -158,11 +159,14 @@ class Colorizer:
         return c
 
     def load_class_gains(self, hp: dict, state: dict, path: Path) -> None:
-        """model.chroma_per_class: the per-class gains and the guidance head that picks them."""
+        """model.chroma_per_class: the per-class gains (either rule) and the guidance head that
+        picks them."""
         cg = dict(hp.get("class_guidance") or {})
         gains = check_class_gains(hp.get("chroma_class_gains"), cg.get("num_classes"),
                                   f"--ckpt {path}: model.chroma_class_gains")
-        if not gains:
+        table = check_class_table(hp.get("chroma_class_table"), cg.get("num_classes"),
+                                  f"--ckpt {path}: model.chroma_class_table")
+        if not gains and table is None:
             return
         head = {k[len("guidance."):]: v for k, v in state.items() if k.startswith("guidance.")}
         if not head:
@@ -170,20 +174,28 @@ class Colorizer:
                                   "guidance head (guidance.*); pass --chroma-gain to use one gain.")
         guidance = ClassGuidance(self.netG, int(cg["num_classes"]), cg.get("hidden", 256))
         guidance.load_state_dict(head)
-        self.guidance, self.class_gains = guidance.to(self.device).eval(), gains
+        self.guidance = guidance.to(self.device).eval()
+        self.class_table = table  # (K, G) on the CPU: posterior_gains decides there
+        self.class_gains = gains if table is None else None
 
     def set_chroma_gain(self, gain: float, option: str = "--chroma-gain") -> None:
         """One gain for every frame (it replaces per-class gains)."""
         self.chroma_gain = check_chroma_gain(gain, option)
-        self.class_gains = None
+        self.class_gains, self.class_table = None, None
+
+    @property
+    def per_class(self) -> bool:
+        """A gain per frame from the guidance head (model.chroma_per_class)."""
+        return self.guidance is not None and (self.class_gains is not None
+                                              or self.class_table is not None)
 
     def one_gain(self) -> Colorizer:
         """A copy that gives every frame the checkpoint's one calibrated gain (films: a frame's
         predicted class can change within a shot, and a per-class gain would flicker with it)."""
-        if self.class_gains is None:
+        if not self.per_class:
             return self
         other = copy.copy(self)
-        other.class_gains, other.guidance = None, None
+        other.class_gains, other.class_table, other.guidance = None, None, None
         return other
 
     @property
@@ -279,10 +291,11 @@ class Colorizer:
             fake_B = tta_predict(self.netG, x, self.flip, self.shifts)  # (B, C_out, s, s)
         ab = self.cs.chroma(real_A, fake_B)  # (B, 2, s, s)
         gain: float | torch.Tensor = self.chroma_gain
-        if self.class_gains is not None:  # each frame's class gain (model.chroma_per_class)
+        if self.per_class:  # each frame's gain from its class (model.chroma_per_class)
             with self._autocast():
-                classes = self.guidance.classify(self.netG, x)  # (B,)
-            gain = torch.tensor(self.class_gains, device=ab.device)[classes]
+                probs = self.guidance.logits(self.netG, x).float().softmax(1)  # (B, K)
+            gain = (posterior_gains(self.class_table, probs) if self.class_table is not None
+                    else torch.tensor(self.class_gains, device=ab.device)[probs.argmax(1)])
         return scale_ab(ab, gain, self.chroma_center)  # (B, 2, s, s)
 
     @torch.no_grad()

@@ -91,7 +91,9 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         chroma_center: str = "zero",
         chroma_target: float | None = None,
         chroma_per_class: bool = False,
+        chroma_class_rule: str = "posterior",
         chroma_class_gains: list | None = None,
+        chroma_class_table: list | None = None,
         selection: dict | None = None,
         compile: bool | None = None,
         channels_last: bool | None = None,
@@ -293,9 +295,9 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         """RGB batch -> gray input, generated and ground-truth RGB, each (B, 3, H, W) in [0, 1]."""
         real_A, real_B, g_in = self.prepare_batch(batch)
         raw_B = self.predict_raw(g_in)  # EMA weights and flip averaging when switched on
-        classes = self.predict_classes(g_in)  # (B,) with model.chroma_per_class, else None
-        self.update_gain_curve(real_A, raw_B, batch["rgb"], classes)  # when fitting
-        fake_B = self.apply_gain(real_A, raw_B, classes)
+        probs = self.predict_class_probs(g_in)  # (B, K) with model.chroma_per_class, else None
+        self.update_gain_curve(real_A, raw_B, batch["rgb"], probs, batch.get("label"))  # fitting
+        fake_B = self.apply_gain(real_A, raw_B, probs)
         return {"gray": self.cs.gray_rgb(real_A), "fake": self.cs.decode(real_A, fake_B),
                 "real": batch["rgb"].float().clamp(0, 1)}
 

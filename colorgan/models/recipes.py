@@ -14,8 +14,9 @@
   works for every model; the way to compare recipes at equal colorfulness), about gray or, with
   ``chroma_center: image``, about each image's mean chroma (vibrance); ``chroma_target``
   calibrates that gain on the validation photos (:mod:`colorgan.models.calibration`);
-  ``chroma_per_class`` calibrates one gain per class the guidance head predicts
-  (:mod:`colorgan.models.class_gain`).
+  ``chroma_per_class`` calibrates a gain per photo from the class the guidance head predicts
+  (``chroma_class_rule``: its class probabilities, or its most likely class;
+  :mod:`colorgan.models.class_gain`).
 - ``selection``: the checkpoint rule (:mod:`colorgan.selection`).
 """
 from __future__ import annotations
@@ -29,7 +30,15 @@ from torch.optim.swa_utils import AveragedModel
 
 from colorgan.color import check_chroma_center, check_chroma_gain, uint8_to_float
 from colorgan.models.calibration import GainCurve, calibrated_gain, check_chroma_target
-from colorgan.models.class_gain import ClassGainCurve, check_class_gains, class_gains
+from colorgan.models.class_gain import (
+    ClassGainCurve,
+    check_class_gains,
+    check_class_rule,
+    check_class_table,
+    class_gains,
+    posterior_gains,
+    posterior_table,
+)
 from colorgan.models.color_classes import (
     BinnedGenerator,
     ClassRebalance,
@@ -99,7 +108,9 @@ class RecipeMixin:
             raise ValueError("model.chroma_per_class=true does not work with model.temporal "
                              "(the previous frame's colour is fed back with one gain); set it "
                              "to false.")
+        self.class_rule = check_class_rule(args.get("chroma_class_rule") or "posterior")
         check_class_gains(args.get("chroma_class_gains"), cg.get("num_classes"))
+        check_class_table(args.get("chroma_class_table"), cg.get("num_classes"))
         self.class_gain_curve: ClassGainCurve | None = None
         self.setup_class_gain_curve()
 
@@ -215,16 +226,25 @@ class RecipeMixin:
         """Chroma times ``gain`` for every photo in evaluation and the checkpoint's inference
         (1 = off); it replaces per-class gains."""
         self.hparams.chroma_gain = check_chroma_gain(gain, option)
+        self.drop_class_gains()
+
+    def drop_class_gains(self) -> None:
         self.hparams.chroma_class_gains = None
+        self.hparams.chroma_class_table = None
+
+    def has_class_gains(self) -> bool:
+        """Per-class gains calibrated (either rule) and the head that picks them."""
+        return self.guidance is not None and (self.hparams.get("chroma_class_gains") is not None
+                                              or self.hparams.get("chroma_class_table") is not None)
 
     def set_chroma_per_class(self, on: bool, option: str = "chroma_per_class") -> None:
         """Use the checkpoint's per-class gains (true) or its one calibrated gain (false)."""
-        if on and not (self.hparams.get("chroma_class_gains") and self.guidance is not None):
+        if on and not self.has_class_gains():
             raise ValueError(f"{option}=true: this checkpoint has no per-class chroma gains; "
                              "train with model.chroma_per_class=true model.class_guidance."
                              "enabled=true, or leave it null.")
         if not on:
-            self.hparams.chroma_class_gains = None
+            self.drop_class_gains()
 
     def set_chroma_center(self, center: str, option: str = "chroma_center") -> None:
         """What the chroma gain scales about: ``zero`` (gray) or ``image`` (its mean chroma)."""
@@ -251,31 +271,35 @@ class RecipeMixin:
         t = self._trainer
         return t is not None and t.max_epochs is not None and t.current_epoch >= t.max_epochs - 1
 
-    def predict_classes(self, g_in: torch.Tensor) -> torch.Tensor | None:
-        """Each input's class (B,) from the guidance head, when per-class gains are in use or
-        being calibrated; else None. While fitting, only the last epoch's validation calibrates
-        them (the per-class curve costs 2.4x the uniform one): earlier validations report
-        with the one calibrated gain."""
+    def predict_class_probs(self, g_in: torch.Tensor) -> torch.Tensor | None:
+        """Each input's class probabilities (B, K) from the guidance head, when per-class gains
+        are in use or being calibrated; else None. While fitting, only the last epoch's
+        validation calibrates them (the per-class curve costs 2.4x the uniform one): earlier
+        validations report with the one calibrated gain."""
         calibrating = (self.class_gain_curve is not None and self.calibrating()
                        and self.last_fit_epoch())
-        if self.guidance is None or not (self.hparams.get("chroma_class_gains") or calibrating):
+        if not (self.has_class_gains() or (calibrating and self.guidance is not None)):
             return None
-        return self.guidance.classify(self.netG, g_in)  # the weights the head trained with
+        # the weights the head trained with
+        return self.guidance.logits(self.netG, g_in).softmax(1)  # (B, K)
 
     def apply_gain(self, real_A: torch.Tensor, fake_B: torch.Tensor,
-                   classes: torch.Tensor | None = None) -> torch.Tensor:
+                   probs: torch.Tensor | None = None) -> torch.Tensor:
         """``model.chroma_gain`` about ``model.chroma_center`` (older checkpoints: neither), or
-        with ``classes`` (B,) each photo's class gain (``model.chroma_class_gains``)."""
-        per_class = self.hparams.get("chroma_class_gains")
-        if per_class and classes is not None:
-            gain = torch.tensor(per_class, device=fake_B.device)[classes]  # (B,)
-        else:
-            gain = float(self.hparams.get("chroma_gain", 1.0))
+        with class probabilities ``probs`` (B, K) each photo's gain from
+        ``model.chroma_class_table`` (posterior rule) or ``model.chroma_class_gains`` (argmax)."""
+        table, per_class = (self.hparams.get(k) for k in ("chroma_class_table",
+                                                           "chroma_class_gains"))
+        gain: float | torch.Tensor = float(self.hparams.get("chroma_gain", 1.0))
+        if probs is not None and table is not None:
+            gain = posterior_gains(torch.tensor(table, dtype=torch.float64), probs)  # (B,)
+        elif probs is not None and per_class is not None:
+            gain = torch.tensor(per_class, device=fake_B.device)[probs.argmax(1)]  # (B,)
         return self.cs.scale_chroma(real_A, fake_B, gain, self.hparams.get("chroma_center", "zero"))
 
     def predict(self, g_in: torch.Tensor) -> torch.Tensor:
         """Generator output for evaluation: EMA weights, flip averaging and chroma gain."""
-        return self.apply_gain(g_in[:, :1], self.predict_raw(g_in), self.predict_classes(g_in))
+        return self.apply_gain(g_in[:, :1], self.predict_raw(g_in), self.predict_class_probs(g_in))
 
     # ---------------------------------------------------------- calibration
     def calibrating(self) -> bool:
@@ -286,12 +310,23 @@ class RecipeMixin:
                 and not t.sanity_checking)
 
     def update_gain_curve(self, real_A: torch.Tensor, raw_B: torch.Tensor,
-                          real_rgb: torch.Tensor, classes: torch.Tensor | None = None) -> None:
-        if self.calibrating():
-            center = self.hparams.get("chroma_center", "zero")
-            self.gain_curve.update(self.cs, real_A, raw_B, real_rgb, center)
-            if self.class_gain_curve is not None and classes is not None:
-                self.class_gain_curve.update(self.cs, real_A, raw_B, real_rgb, center, classes)
+                          real_rgb: torch.Tensor, probs: torch.Tensor | None = None,
+                          labels: torch.Tensor | None = None) -> None:
+        """Record the validation batch's gain curves: one gain for all, and with ``probs``
+        (B, K) the per-class curves (posterior rule: by the true ``labels`` (B,))."""
+        if not self.calibrating():
+            return
+        center = self.hparams.get("chroma_center", "zero")
+        self.gain_curve.update(self.cs, real_A, raw_B, real_rgb, center)
+        if self.class_gain_curve is None or probs is None:
+            return
+        if self.class_rule == "argmax":
+            self.class_gain_curve.update(self.cs, real_A, raw_B, real_rgb, center, probs.argmax(1))
+        else:
+            if labels is None:  # a validation photo without a label counts for the colour only
+                labels = torch.full(probs.shape[:1], -1, dtype=torch.long, device=probs.device)
+            self.class_gain_curve.update(self.cs, real_A, raw_B, real_rgb, center,
+                                         labels.long(), probs)
 
     def calibrate_chroma_gain(self) -> dict[str, float]:
         """End of a validation pass: ``val/chroma_gain`` (the gain this pass used) and, when
@@ -313,17 +348,33 @@ class RecipeMixin:
         return {**used, "val/chroma_gain_calibrated": gain, **self.calibrate_class_gains(gain)}
 
     def calibrate_class_gains(self, fallback: float) -> dict[str, float]:
-        """model.chroma_per_class: model.chroma_class_gains <- one gain per predicted class
-        reaching the target colour at the least validation PSNR (see class_gain.py)."""
+        """model.chroma_per_class: the per-class gains reaching the target colour at the least
+        validation PSNR (see class_gain.py), saved with the checkpoint: the posterior rule's
+        table (model.chroma_class_table), or one gain per predicted class
+        (model.chroma_class_gains)."""
         curve = self.class_gain_curve
-        if curve is None or not bool(curve.count.sum() > 0):
+        if curve is None or not bool(curve.images > 0):
             return {}
         psnr, colour, count, truth = (t.cpu() for t in curve.compute())
+        goal = float(self.hparams.chroma_target) * float(truth)
+        if self.class_rule == "argmax":
+            curve.reset()
+            gains, _ = class_gains(curve.gains, psnr, colour, count, goal, fallback)
+            self.hparams.chroma_class_gains = gains
+            return {"val/chroma_class_gain_min": min(gains), "val/chroma_class_gain_max": max(gains)}
+        probs, img_colour = (t.cpu() for t in curve.per_image())
         curve.reset()
-        gains, _ = class_gains(curve.gains, psnr, colour, count,
-                               float(self.hparams.chroma_target) * float(truth), fallback)
-        self.hparams.chroma_class_gains = gains  # saved with the checkpoint
-        return {"val/chroma_class_gain_min": min(gains), "val/chroma_class_gain_max": max(gains)}
+        if not bool(count.sum() > 0):
+            warnings.warn("model.chroma_class_rule=posterior: the validation photos have no "
+                          "class labels, so the per-class curves are empty; the checkpoint "
+                          "keeps one gain for all. Use a class-folder dataset for validation.",
+                          stacklevel=2)
+            return {}
+        table, lam, _ = posterior_table(psnr, colour, count, probs, img_colour, goal)
+        self.hparams.chroma_class_table = table.tolist()  # unrounded: the decisions it made
+        gains = posterior_gains(table, probs)  # (N,) the validation photos' gains
+        return {"val/chroma_class_gain_min": float(gains.min()),
+                "val/chroma_class_gain_max": float(gains.max()), "val/chroma_class_lambda": lam}
 
     def warn_if_target_out_of_reach(self) -> None:
         """End of fitting: say so when the last calibration could not reach the target."""
@@ -344,8 +395,9 @@ class RecipeMixin:
             saved = checkpoint.get("hyper_parameters") or {}
             if saved.get("chroma_gain") is not None:
                 self.hparams.chroma_gain = float(saved["chroma_gain"])
-            if saved.get("chroma_class_gains") is not None:
-                self.hparams.chroma_class_gains = list(saved["chroma_class_gains"])
+            for key in ("chroma_class_gains", "chroma_class_table"):
+                if saved.get(key) is not None:
+                    self.hparams[key] = list(saved[key])
 
 
 __all__ = ["RecipeMixin"]

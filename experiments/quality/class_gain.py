@@ -1,12 +1,13 @@
-"""One vibrance gain per predicted class against one gain for all, at equal colour
-(experiments/quality, table 20). A class-guided checkpoint's raw predictions (flip and shift
-averaging as the checkpoint has them) on the validation and test splits; the per-class gains are
-calibrated on validation as ``model.chroma_per_class`` does (colorgan/models/class_gain.py),
-then measured on test: at the validation-calibrated target (what eval and colorize would use),
-and, to compare at equal colour, where the test colour is exactly ``--at`` x the truth's or
-``--at-colour`` (a path of validation goals, read by linear interpolation; the uniform gain is
-read by bisection, as experiments/quality/tta.py does). Rows: one gain, per predicted class,
-per true class (an oracle: labels a photo to colorize does not have). Inference only.
+"""Per-class vibrance gains against one gain for all, at equal colour (experiments/quality,
+tables 20-21). A class-guided checkpoint's raw predictions (flip and shift averaging as the
+checkpoint has them) on the validation and test splits; the per-class gains are calibrated on
+validation as ``model.chroma_per_class`` does (colorgan/models/class_gain.py), then measured on
+test: at the validation-calibrated target (what eval and colorize would use), and, to compare
+at equal colour, where the test colour is exactly ``--at`` x the truth's or ``--at-colour`` (a
+path of validation goals, read by linear interpolation; the uniform gain is read by bisection,
+as experiments/quality/tta.py does). Rows: one gain; the posterior rule (a gain per photo from
+the head's class probabilities); one gain per predicted class (the argmax rule); one gain per
+true class (an oracle: labels a photo to colorize does not have). Inference only.
 
     python experiments/quality/class_gain.py logs/quality/cifar10-s22guid/train/l1 --at 0.9 \\
         --at-colour 33.92 30.74
@@ -27,32 +28,40 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tta import gain_for, load, measure, reading_args  # noqa: E402
 
 from colorgan.metrics import colorfulness  # noqa: E402
-from colorgan.models.class_gain import WIDE_GAINS, ClassGainCurve, class_gains  # noqa: E402
+from colorgan.models.class_gain import (  # noqa: E402
+    WIDE_GAINS,
+    ClassGainCurve,
+    class_gains,
+    posterior_gains,
+    posterior_table,
+)
 from colorgan.models.tta import tta_predict  # noqa: E402
 
 
 @torch.no_grad()
 def predict(dm, model, loader, shifts: int):
     """-> raw ab (N, 2, H, W), L (N, 1, H, W), truth RGB (N, 3, H, W), predicted and true
-    classes (N,) each."""
+    classes (N,) each, class probabilities (N, K)."""
     raws, ins, reals, pred, true = [], [], [], [], []
     for batch in loader:
         batch = dm.on_after_batch_transfer(batch, 0)
         real_A, _, g_in = model.prepare_batch(batch)
         raws.append(tta_predict(model.eval_generator(), g_in, True, shifts))
-        pred.append(model.guidance.classify(model.netG, g_in))
+        pred.append(model.guidance.logits(model.netG, g_in).softmax(1))  # (B, K)
         true.append(batch["label"].long())
         ins.append(real_A)
         reals.append(batch["rgb"].float().clamp(0, 1))
-    return tuple(torch.cat(t) for t in (raws, ins, reals, pred, true))
+    probs = torch.cat(pred)
+    return (*(torch.cat(t) for t in (raws, ins, reals)), probs.argmax(1), torch.cat(true), probs)
 
 
-def curve(model, split, classes, k: int) -> ClassGainCurve:
+def curve(model, split, classes, k: int, probs=None) -> ClassGainCurve:
     c = ClassGainCurve(k)
     raw, real_A, real = split[:3]
     for i in range(0, len(raw), 500):
         s = slice(i, i + 500)
-        c.update(model.cs, real_A[s], raw[s], real[s], "image", classes[s])
+        c.update(model.cs, real_A[s], raw[s], real[s], "image", classes[s],
+                 None if probs is None else probs[s])
     return c
 
 
@@ -66,17 +75,17 @@ def read_at(points: list[tuple[float, dict]], goal: float) -> dict[str, float] |
     return None
 
 
-def per_class(model, row, name: str, sums, classes, test, target: tuple[float, float],
+def per_class(model, row, name: str, rule, test, target: tuple[float, float],
               scale: float, goals) -> None:
     """The per-class rows: at the validation ``target`` (fraction, colour), then read at each
     test goal along a path of validation goals around them (``scale``: the validation truth's
-    colour over the test's)."""
-    def measured(goal: float) -> tuple[list[float], dict[str, float]]:
-        gains = class_gains(WIDE_GAINS, *sums, goal, fallback=1.0)[0]
-        return gains, measure(model, *test[:3], torch.tensor(gains)[classes])  # (N,) gains
+    colour over the test's). ``rule(goal)`` -> (each test image's gain (N,), what to print)."""
+    def measured(goal: float) -> tuple[str, dict[str, float]]:
+        gains, shown = rule(goal)
+        return shown, measure(model, *test[:3], gains)
 
-    cal, m = measured(target[1])
-    row(name, f"val-calibrated {target[0]}x", m, " ".join(f"{x:.2f}" for x in cal))
+    shown, m = measured(target[1])
+    row(name, f"val-calibrated {target[0]}x", m, shown)
     lo, hi = (f(g for _, g in goals) * scale for f in (min, max))
     path = [(m["colorfulness"], m) for m in
             (measured(goal)[1] for goal in torch.linspace(0.85 * lo, 1.15 * hi, 41).tolist())]
@@ -118,10 +127,25 @@ def main(argv: list[str] | None = None) -> int:
     for label, goal in goals:
         g = gain_for(model, test[0], test[1], goal)
         row("one gain", f"test colour {label}", measure(model, *test[:3], g), f"{g:.3f}")
+    target, scale = (args.target, args.target * truth_val), truth_val / truth
+    by_label = curve(model, val, val[4], k, probs=val[5])
+    sums, per_image = by_label.compute()[:3], by_label.per_image()
+
+    def posterior(goal: float) -> tuple[torch.Tensor, str]:
+        table, lam = posterior_table(*sums, *per_image, goal)[:2]
+        gains = posterior_gains(table, test[5])  # (N,)
+        return gains, (f"lambda {lam:.4f}; gains {float(gains.min()):.1f}-"
+                       f"{float(gains.max()):.1f}, median {float(gains.median()):.1f}")
+
+    per_class(model, row, "posterior (class probabilities)", posterior, test, target, scale, goals)
     for name, col in (("per predicted class", 3), ("per true class (oracle)", 4)):
-        sums = curve(model, val, val[col], k).compute()[:3]
-        per_class(model, row, name, sums, test[col], test, (args.target, args.target * truth_val),
-                  truth_val / truth, goals)
+        class_sums = curve(model, val, val[col], k).compute()[:3]
+
+        def hard(goal: float, class_sums=class_sums, col=col) -> tuple[torch.Tensor, str]:
+            gains = class_gains(WIDE_GAINS, *class_sums, goal, fallback=1.0)[0]
+            return torch.tensor(gains)[test[col]], " ".join(f"{x:.2f}" for x in gains)
+
+        per_class(model, row, name, hard, test, target, scale, goals)
     print(f"\nground truth colorfulness: test {truth:.2f}; gray PSNR "
           f"{measure(model, *test[:3], 0.0)['gray_psnr']:.3f} dB")
     return 0
