@@ -359,3 +359,27 @@ def test_the_head_classifies_the_bottleneck_it_was_trained_on():
     other = ColorizationGAN(netG=G, **OPT, adversarial=False).eval()
     with pytest.raises(RuntimeError, match="not hooked to this generator"):
         head.logits(other.netG, x)
+
+
+def test_with_ema_weights_colorize_classifies_with_the_raw_generator_as_eval_does(
+        tmp_path, class_folders):
+    """The head trained on the raw netG's bottleneck: eval classifies with it, and so must
+    colorize, which colours with the EMA weights."""
+    from conftest import make_cfg
+
+    from colorgan.colorize.colorizer import Colorizer
+    from colorgan.train import train
+
+    _, objs = train(make_cfg(tmp_path / "a", [*_folder(class_folders), "model.chroma_target=0.01",
+                                              "model.chroma_per_class=true",
+                                              "model.ema.enabled=true"]))
+    model = objs["model"].eval()
+    c = Colorizer.from_checkpoint(tmp_path / "a" / "run" / "checkpoints" / "last.ckpt", "cpu")
+    assert c.weights == "ema" and c.class_net is not c.netG
+    raw = model.netG.state_dict()
+    assert all(torch.equal(v, raw[k]) for k, v in c.class_net.state_dict().items())
+    assert not all(torch.equal(v, raw[k]) for k, v in c.netG.state_dict().items())
+    real_A, _ = model.cs.encode(torch.rand(4, 3, 32, 32))
+    with torch.no_grad():
+        want = model.cs.chroma(real_A, model.predict(real_A))  # eval's colour
+        assert torch.allclose(c.predict_ab(real_A), want, atol=1e-4)

@@ -84,6 +84,19 @@ class Prepared:
     chroma_size: tuple[int, int] | None = None  # (H/2, W/2): the chroma planes' size (yuv)
 
 
+def _generator(hp: dict, state: dict, prefix: str, path: Path) -> torch.nn.Module:
+    """The generator the checkpoint's hyper-parameters describe, with its ``prefix`` weights."""
+    netG = build_generator(hp["netG"], hp.get("color_space", "lab"),
+                           dict(hp.get("temporal") or {}), hp.get("classification"))
+    try:
+        netG.load_state_dict({k[len(prefix):]: v for k, v in state.items()
+                              if k.startswith(prefix)})
+    except RuntimeError as e:
+        raise CheckpointError(f"--ckpt {path}: weights do not fit the generator described "
+                              f"in its hyper-parameters ({str(e).splitlines()[0]}).") from None
+    return netG
+
+
 class Colorizer:
     """A generator rebuilt from a checkpoint, plus the pre/post-processing around it.
 
@@ -112,6 +125,7 @@ class Colorizer:
         self.class_gains: list[float] | None = None  # one gain per class (model.chroma_per_class)
         self.class_table: torch.Tensor | None = None  # ... or the posterior rule's (K, G) table
         self.guidance: ClassGuidance | None = None  # ... the head that predicts each frame's class
+        self.class_net: torch.nn.Module | None = None  # ... from this generator's bottleneck
         self.weights = "raw"  # "ema" when the checkpoint's EMA generator is used
         if precision == "auto":
             precision = "bf16" if self.device.type == "cuda" else "fp32"
@@ -134,18 +148,11 @@ class Colorizer:
         # the EMA weights (model.ema) when the checkpoint has them, else the raw netG
         prefix = "netG_ema.module." if any(k.startswith("netG_ema.module.") for k in state) \
             else "netG."
-        g_state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-        if not g_state:
+        if not any(k.startswith(prefix) for k in state):
             raise CheckpointError(f"--ckpt {path} has no generator weights (netG.*).")
         check_targets(hp, f"--ckpt {path}")  # refuse foreign classes before building anything
         temporal = dict(hp.get("temporal") or {})
-        netG = build_generator(hp["netG"], hp.get("color_space", "lab"), temporal,
-                               hp.get("classification"))
-        try:
-            netG.load_state_dict(g_state)
-        except RuntimeError as e:
-            raise CheckpointError(f"--ckpt {path}: weights do not fit the generator described "
-                                  f"in its hyper-parameters ({str(e).splitlines()[0]}).") from None
+        netG = _generator(hp, state, prefix, path)
         size = hp.get("train_image_size") or 256
         c = cls(netG, hp.get("color_space", "lab"), size, temporal.get("enabled", False),
                 pick_device(device), precision, resize)
@@ -154,8 +161,8 @@ class Colorizer:
         c.shifts = check_tta_shifts(hp.get("tta_shifts") or 0, "model.tta_shifts")
         c.chroma_gain = check_chroma_gain(hp.get("chroma_gain", 1.0), "model.chroma_gain")
         c.chroma_center = check_chroma_center(hp.get("chroma_center", "zero"), "model.chroma_center")
-        c.load_class_gains(hp, state, path)
         c.weights = "ema" if prefix.startswith("netG_ema") else "raw"
+        c.load_class_gains(hp, state, path)
         return c
 
     def load_class_gains(self, hp: dict, state: dict, path: Path) -> None:
@@ -172,7 +179,11 @@ class Colorizer:
         if not head:
             raise CheckpointError(f"--ckpt {path} has per-class chroma gains but no class-"
                                   "guidance head (guidance.*); pass --chroma-gain to use one gain.")
-        guidance = ClassGuidance(self.netG, int(cg["num_classes"]), cg.get("hidden", 256))
+        # the head reads the bottleneck of the weights it trained with (as eval does): with EMA
+        # weights for colour, a second generator holds the raw ones
+        self.class_net = (self.netG if self.weights == "raw" else
+                          _generator(hp, state, "netG.", path).to(self.device).eval())
+        guidance = ClassGuidance(self.class_net, int(cg["num_classes"]), cg.get("hidden", 256))
         guidance.load_state_dict(head)
         self.guidance = guidance.to(self.device).eval()
         self.class_table = table  # (K, G) on the CPU: posterior_gains decides there
@@ -195,7 +206,7 @@ class Colorizer:
         if not self.per_class:
             return self
         other = copy.copy(self)
-        other.class_gains, other.class_table, other.guidance = None, None, None
+        other.class_gains, other.class_table, other.guidance, other.class_net = (None,) * 4
         return other
 
     @property
@@ -293,7 +304,7 @@ class Colorizer:
         gain: float | torch.Tensor = self.chroma_gain
         if self.per_class:  # each frame's gain from its class (model.chroma_per_class)
             with self._autocast():
-                probs = self.guidance.logits(self.netG, x).float().softmax(1)  # (B, K)
+                probs = self.guidance.logits(self.class_net, x).float().softmax(1)  # (B, K)
             gain = (posterior_gains(self.class_table, probs) if self.class_table is not None
                     else torch.tensor(self.class_gains, device=ab.device)[probs.argmax(1)])
         return scale_ab(ab, gain, self.chroma_center)  # (B, 2, s, s)
