@@ -383,3 +383,21 @@ def test_with_ema_weights_colorize_classifies_with_the_raw_generator_as_eval_doe
     with torch.no_grad():
         want = model.cs.chroma(real_A, model.predict(real_A))  # eval's colour
         assert torch.allclose(c.predict_ab(real_A), want, atol=1e-4)
+
+
+def test_posterior_rule_without_validation_labels_warns_and_keeps_one_gain():
+    from conftest import OPT
+
+    from colorgan.models.gan_module import ColorizationGAN
+
+    G = {"_target_": "colorgan.models.unet.UNetGenerator", "num_downs": 5, "ngf": 8}
+    model = ColorizationGAN(netG=G, **OPT, adversarial=False, chroma_target=0.5,
+                            chroma_center="image", chroma_per_class=True,
+                            class_guidance={"enabled": True, "num_classes": 2})
+    rgb = torch.rand(3, 3, 32, 32) * 0.6 + 0.2
+    real_A, real_B = model.cs.encode(rgb)
+    model.class_gain_curve.update(model.cs, real_A, real_B * 0.5, rgb, "image",
+                                  torch.full((3,), -1), torch.full((3, 2), 0.5))
+    with pytest.warns(UserWarning, match="validation photos have no class labels"):
+        assert model.calibrate_class_gains(1.5) == {}
+    assert model.hparams.get("chroma_class_table") is None

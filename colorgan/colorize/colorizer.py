@@ -37,7 +37,7 @@ from colorgan.color import (
     unscale_ab,
 )
 from colorgan.data.aspect import keep_aspect_size
-from colorgan.models.class_gain import check_class_gains, check_class_table, posterior_gains
+from colorgan.models.class_gain import check_class_gains, check_class_table, photo_gains
 from colorgan.models.color_classes import BinnedGenerator
 from colorgan.models.gan_module import build_generator
 from colorgan.models.guidance import ClassGuidance
@@ -305,8 +305,7 @@ class Colorizer:
         if self.per_class:  # each frame's gain from its class (model.chroma_per_class)
             with self._autocast():
                 probs = self.guidance.logits(self.class_net, x).float().softmax(1)  # (B, K)
-            gain = (posterior_gains(self.class_table, probs) if self.class_table is not None
-                    else torch.tensor(self.class_gains, device=ab.device)[probs.argmax(1)])
+            gain = photo_gains(probs, self.class_table, self.class_gains)  # (B,)
         return scale_ab(ab, gain, self.chroma_center)  # (B, 2, s, s)
 
     @torch.no_grad()

@@ -186,6 +186,14 @@ def posterior_gains(table: torch.Tensor, probs: torch.Tensor,
     return grid[score.argmax(1)].to(probs.device)  # (B,)
 
 
+def photo_gains(probs: torch.Tensor, table=None, gains=None) -> torch.Tensor:
+    """Each photo's gain (B,) from its class probabilities (B, K): the posterior rule's
+    ``table`` (K, G) when given, else the argmax rule's per-class ``gains`` (K,)."""
+    if table is not None:
+        return posterior_gains(torch.as_tensor(table, dtype=torch.float64), probs)
+    return torch.as_tensor(gains, dtype=torch.float32, device=probs.device)[probs.argmax(1)]
+
+
 def check_class_rule(rule: str, option: str = "model.chroma_class_rule") -> str:
     if rule not in RULES:
         raise ValueError(f"{option}={rule!r}: choose one of {list(RULES)} (posterior: a gain "
@@ -229,4 +237,5 @@ def check_class_gains(gains, num_classes: int | None, option: str = "model.chrom
 
 
 __all__ = ["ClassGainCurve", "RULES", "WIDE_GAINS", "check_class_gains", "check_class_rule",
-           "check_class_table", "class_gains", "greedy_path", "posterior_gains", "posterior_table"]
+           "check_class_table", "class_gains", "greedy_path", "photo_gains", "posterior_gains",
+           "posterior_table"]

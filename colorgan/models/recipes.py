@@ -36,6 +36,7 @@ from colorgan.models.class_gain import (
     check_class_rule,
     check_class_table,
     class_gains,
+    photo_gains,
     posterior_gains,
     posterior_table,
 )
@@ -291,10 +292,8 @@ class RecipeMixin:
         table, per_class = (self.hparams.get(k) for k in ("chroma_class_table",
                                                            "chroma_class_gains"))
         gain: float | torch.Tensor = float(self.hparams.get("chroma_gain", 1.0))
-        if probs is not None and table is not None:
-            gain = posterior_gains(torch.tensor(table, dtype=torch.float64), probs)  # (B,)
-        elif probs is not None and per_class is not None:
-            gain = torch.tensor(per_class, device=fake_B.device)[probs.argmax(1)]  # (B,)
+        if probs is not None and (table is not None or per_class is not None):
+            gain = photo_gains(probs, table, per_class)  # (B,)
         return self.cs.scale_chroma(real_A, fake_B, gain, self.hparams.get("chroma_center", "zero"))
 
     def predict(self, g_in: torch.Tensor) -> torch.Tensor:
