@@ -182,6 +182,18 @@ def scale_ab(ab: torch.Tensor, gain: float | torch.Tensor, center: str = "zero")
     return (ab * gain).clamp(-1.0, 1.0)
 
 
+def scale_ab_to(ab: torch.Tensor, ref: torch.Tensor, fraction: float) -> torch.Tensor:
+    """Normalised ab (B, 2, H, W) stretched about each image's mean chroma by one gain for the
+    batch: the gain that makes its chroma deviations (RMS over the batch) ``fraction`` x those
+    of ``ref`` (the truth's ab). The gain is not detached, so a loss on the result trains how
+    colour is spread, not how much (model.rec_at_colour)."""
+    def deviation(x: torch.Tensor) -> torch.Tensor:  # () RMS of x about each image's mean
+        return (x - x.mean(dim=(-2, -1), keepdim=True)).pow(2).mean().add(1e-8).sqrt()
+
+    gain = fraction * deviation(ref.float()).detach() / deviation(ab.float())  # ()
+    return scale_ab(ab, gain, "image")
+
+
 def unscale_ab(ab: torch.Tensor, gain: float, center: str = "zero") -> torch.Tensor:
     """The inverse of :func:`scale_ab` (up to its clamp) for ``gain`` > 0: a gained prediction
     back on the model's own scale (the temporal models' feedback)."""

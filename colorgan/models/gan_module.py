@@ -15,7 +15,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_warn
 
-from colorgan.color import ColorSpace, check_chroma_center, check_chroma_gain
+from colorgan.color import ColorSpace, check_chroma_center, check_chroma_gain, scale_ab_to
 from colorgan.metrics import ColorMetrics
 from colorgan.models.color_classes import BinnedGenerator, ColorBins
 from colorgan.models.ddp import ddp
@@ -57,6 +57,14 @@ def build_generator(netG: dict, color_space: str, temporal: dict | None,
     return BinnedGenerator(net, bins, cls.get("temperature", 0.38), int(head) if head else None)
 
 
+def _fraction(value: Any) -> bool:
+    """Whether ``value`` is a number in (0, 2]."""
+    try:
+        return 0.0 < float(value) <= 2.0
+    except (TypeError, ValueError):
+        return False
+
+
 class ColorizationGAN(RecipeMixin, pl.LightningModule):
     def __init__(
         self,
@@ -74,6 +82,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         rec_loss: str = "l1",
         lambda_rec: float = 100.0,
         rec_space: str = "output",
+        rec_at_colour: float | None = None,
         d_steps_per_g_step: int = 1,
         grad_clip: float = 0.0,
         temporal: dict | None = None,
@@ -129,6 +138,10 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
             raise ValueError(f"model.rec_space={rec_space!r} is not supported; choose one of "
                              f"{list(REC_SPACES)} (output: the net's own output, ab in Lab; rgb: "
                              "the decoded RGB, what PSNR measures).")
+        if rec_at_colour is not None and not (_fraction(rec_at_colour) and color_space == "lab"):
+            raise ValueError(f"model.rec_at_colour={rec_at_colour!r} (color_space={color_space}) "
+                             "needs color_space=lab and a fraction of the truth's chroma in "
+                             "(0, 2], e.g. 0.95; null turns it off.")
         self.val_metrics = ColorMetrics("val/")
         self.test_metrics = ColorMetrics("test/")
         self.val_samples: dict[str, torch.Tensor] | None = None
@@ -225,7 +238,18 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
     def reconstruction(self, real_A: torch.Tensor, real_B: torch.Tensor,
                        fake_B: torch.Tensor) -> torch.Tensor:
         """loss_G_rec before lambda_rec: in the net's output space, or (model.rec_space=rgb) on
-        the RGB decoded with the input's lightness, where PSNR is measured."""
+        the RGB decoded with the input's lightness, where PSNR is measured. With
+        model.rec_at_colour, half of it is the same loss at the operating colour: the batch's
+        chroma stretched to that fraction of the truth's (experiments/quality, table 22)."""
+        loss = self._rec(real_A, real_B, fake_B)
+        at = self.hparams.get("rec_at_colour")
+        if at:
+            stretched = scale_ab_to(fake_B, real_B, float(at))  # (B, 2, H, W)
+            loss = 0.5 * (loss + self._rec(real_A, real_B, stretched))
+        return loss
+
+    def _rec(self, real_A: torch.Tensor, real_B: torch.Tensor,
+             fake_B: torch.Tensor) -> torch.Tensor:
         if self.hparams.get("rec_space", "output") == "rgb":
             return self.criterionRec(self.cs.decode(real_A, fake_B), self.cs.decode(real_A, real_B))
         return self.criterionRec(fake_B, real_B)
