@@ -262,6 +262,33 @@ def test_fit_calibrates_class_gains_that_eval_and_colorize_use(tmp_path, class_f
     assert off["model"].hparams.chroma_gain == pytest.approx(model.hparams.chroma_gain)
 
 
+def test_colourfulness_classes_calibrate_per_photo_gains_without_dataset_labels(tmp_path):
+    """model.class_guidance.labels=colorfulness on synthetic photos (no labels): the posterior
+    table is calibrated over the six colourfulness classes and colorize applies it."""
+    from conftest import TINY, make_cfg
+
+    from colorgan.colorize.colorizer import Colorizer
+    from colorgan.train import train
+
+    _, objs = train(make_cfg(tmp_path, [*TINY, "data.num_workers=0", "trainer.max_epochs=2",
+                                        "model.class_guidance.enabled=true",
+                                        "model.class_guidance.labels=colorfulness",
+                                        "model.chroma_center=image", "model.chroma_target=0.01",
+                                        "model.chroma_per_class=true"]))
+    model = objs["model"]
+    table = model.hparams["chroma_class_table"]
+    assert len(table) == 6 and all(len(row) == len(WIDE_GAINS) for row in table)
+    c = Colorizer.from_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt", "cpu")
+    assert c.per_class and c.guidance is not None
+    model.eval()
+    real_A, _ = model.cs.encode(torch.rand(3, 3, 32, 32))
+    with torch.no_grad():
+        want = model.cs.scale_chroma(real_A, model.predict_raw(real_A),
+                                     _photo_gains(model, real_A), "image")
+        assert torch.allclose(model.predict(real_A), want, atol=1e-5)
+        assert torch.allclose(c.predict_ab(real_A), model.cs.chroma(real_A, want), atol=1e-4)
+
+
 def test_per_class_needs_a_target_and_no_temporal_model():
     from colorgan.models.gan_module import ColorizationGAN
 

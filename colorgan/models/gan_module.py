@@ -320,7 +320,8 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         real_A, real_B, g_in = self.prepare_batch(batch)
         raw_B = self.predict_raw(g_in)  # EMA weights and flip averaging when switched on
         probs = self.predict_class_probs(g_in)  # (B, K) with model.chroma_per_class, else None
-        self.update_gain_curve(real_A, raw_B, batch["rgb"], probs, batch.get("label"))  # fitting
+        labels = self.guidance_labels(batch)
+        self.update_gain_curve(real_A, raw_B, batch["rgb"], probs, labels)  # when fitting
         fake_B = self.apply_gain(real_A, raw_B, probs)
         return {"gray": self.cs.gray_rgb(real_A), "fake": self.cs.decode(real_A, fake_B),
                 "real": batch["rgb"].float().clamp(0, 1)}

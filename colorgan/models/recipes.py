@@ -48,7 +48,12 @@ from colorgan.models.color_classes import (
     soft_cross_entropy,
 )
 from colorgan.models.ddp import ddp
-from colorgan.models.guidance import ClassGuidance
+from colorgan.models.guidance import (
+    COLOUR_EDGES,
+    ClassGuidance,
+    check_label_source,
+    colour_labels,
+)
 from colorgan.models.regularizers import apply_spectral_norm
 from colorgan.models.tta import tta_predict
 from colorgan.selection import check_rule
@@ -96,8 +101,13 @@ class RecipeMixin:
             self.netG_ema.requires_grad_(False)
         self.guidance: ClassGuidance | None = None
         cg = dict(args["class_guidance"] or {})
+        check_label_source(cg.get("labels", "dataset"))
+        if cg.get("enabled", False) and cg.get("labels", "dataset") == "colorfulness":
+            cg["num_classes"] = len(COLOUR_EDGES) + 1  # any dataset: no classes to wait for
+            self.hparams.class_guidance["num_classes"] = cg["num_classes"]
         if cg.get("enabled", False) and cg.get("num_classes"):  # known: rebuilt from a checkpoint
-            self.guidance = ClassGuidance(self.netG, int(cg["num_classes"]), cg.get("hidden", 256))
+            self.guidance = ClassGuidance(self.netG, int(cg["num_classes"]), cg.get("hidden", 256),
+                                          cg.get("detach", False))
         self.selection = check_rule(args["selection"])
         target = check_chroma_target(args.get("chroma_target"))
         self.gain_curve = GainCurve() if target is not None else None
@@ -130,7 +140,8 @@ class RecipeMixin:
                           "data.class_labels=true).", stacklevel=2)
             return
         cg["num_classes"] = len(classes)  # saved with the hyper-parameters
-        self.guidance = ClassGuidance(self.netG, len(classes), cg.get("hidden", 256))
+        self.guidance = ClassGuidance(self.netG, len(classes), cg.get("hidden", 256),
+                                      cg.get("detach", False))
 
     def setup_class_gain_curve(self) -> None:
         """model.chroma_per_class: the per-class calibration once the head exists (or a warning
@@ -202,11 +213,22 @@ class RecipeMixin:
             w = None if self.rebalance is None else self.rebalance(idx[:, 0])
             weight = float((self.hparams.classification or {}).get("weight", 1.0))
             out["loss_G_cls"] = soft_cross_entropy(logits, (idx, wk), w) * weight
-        if self.guidance is not None and "label" in batch:
-            loss, acc = self.guidance.loss(batch["label"].long())
+        labels = self.guidance_labels(batch)
+        if self.guidance is not None and labels is not None:
+            loss, acc = self.guidance.loss(labels.long())
             out["loss_G_class"] = loss * float(self.hparams.class_guidance.get("weight", 0.1))
             out["class_acc"] = acc
         return out
+
+    def guidance_labels(self, batch: dict) -> torch.Tensor | None:
+        """The guidance head's classes of a batch (B,): the dataset's labels, or with
+        model.class_guidance.labels=colorfulness each photo's colorfulness class; None when
+        there are none."""
+        if self.guidance is None:
+            return None
+        if (self.hparams.class_guidance or {}).get("labels", "dataset") == "colorfulness":
+            return colour_labels(batch["rgb"])
+        return batch.get("label")
 
     def update_ema(self) -> None:
         if self.netG_ema is not None:

@@ -48,7 +48,7 @@ def predict(dm, model, loader, shifts: int):
         real_A, _, g_in = model.prepare_batch(batch)
         raws.append(tta_predict(model.eval_generator(), g_in, True, shifts))
         pred.append(model.guidance.logits(model.netG, g_in).softmax(1))  # (B, K)
-        true.append(batch["label"].long())
+        true.append(model.guidance_labels(batch).long())  # classes, or colourfulness
         ins.append(real_A)
         reals.append(batch["rgb"].float().clamp(0, 1))
     probs = torch.cat(pred)
