@@ -61,6 +61,21 @@ def test_random_crops_are_windows_of_the_set_area_resized_to_image_size():
     assert SyntheticDataModule(image_size=16).train_load_size == 16  # off by default
 
 
+def test_training_view_is_what_training_batches_get_without_a_trainer():
+    """dm.training_view: the crops, flips and training size of on_after_batch_transfer, for
+    tools that look at training photos outside fit (experiments/quality/photo_gain.py)."""
+    dm = SyntheticDataModule(image_size=16, augment={"hflip": True, "p": 1.0,
+                                                     "crop_scale": [0.25, 0.25]})
+    cols = (torch.arange(32) * 8).view(1, 1, 1, 32).expand(4, 3, 32, 32).to(torch.uint8)
+    torch.manual_seed(0)
+    view = dm.training_view(cols.float() / 255)
+    dm.trainer = _Trainer(training=True)
+    torch.manual_seed(0)
+    assert torch.equal(view, dm.on_after_batch_transfer({"rgb": cols}, 0)["rgb"])
+    assert view.shape == (4, 3, 16, 16)
+    assert (view[:, 0, 8, 0] > view[:, 0, 8, -1]).all()  # flipped: the bright columns first
+
+
 @pytest.mark.parametrize("value", [[0, 1], [0.6, 0.4], [0.5, 1.5], 0.5, "wide", [0.1, 0.2, 0.3]])
 def test_bad_crop_scale_names_the_option(value):
     with pytest.raises(ValueError, match=r"data.augment.crop_scale=.* 0 < min <= max <= 1"):

@@ -132,6 +132,15 @@ class ColorDataModule(pl.LightningDataModule):
                             "test", shuffle=False)
 
     # ----------------------------------------------------- device-side work
+    def training_view(self, images: torch.Tensor) -> torch.Tensor:
+        """Float images (B, C, S, S) as training sees them: random crops, flips/rotations and
+        wide crops at the training size, drawn once per image for all C channels."""
+        if self.crop_scale is not None:
+            images = self.random_crops(images)
+        if self.augment is not None:
+            images = self.augment(images)
+        return self.aspect_crops(images, self.image_size, self.size_multiple)
+
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> dict:
         """uint8 -> float [0, 1]; in training only, random crops, flips/rotations and wide crops
         (:mod:`colorgan.data.aspect`), drawn once for both frames of a pair."""
@@ -141,11 +150,7 @@ class ColorDataModule(pl.LightningDataModule):
         training = self.trainer is not None and self.trainer.training
         if training:
             both = rgb if prev is None else torch.cat([rgb, prev], dim=1)  # (B, 3 or 6, H, W)
-            if self.crop_scale is not None:
-                both = self.random_crops(both)
-            if self.augment is not None:
-                both = self.augment(both)
-            both = self.aspect_crops(both, self.image_size, self.size_multiple)
+            both = self.training_view(both)
             rgb, prev = (both, None) if prev is None else (both[:, :3], both[:, 3:])
         batch["rgb"] = rgb.contiguous()
         if prev is not None:

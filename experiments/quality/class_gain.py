@@ -95,6 +95,22 @@ def per_class(model, row, name: str, rule, test, target: tuple[float, float],
             row(name, f"test colour {label}", m, "(interpolated)")
 
 
+def row(name: str, label: str, m: dict, gains: str) -> None:
+    """One table row: a rule, where it is read, its metrics and its gains."""
+    print(f"| {name} | {label} | {m['psnr']:.3f} | {m['ssim']:.4f} | {m['colorfulness']:.2f} "
+          f"| {m['ciede2000']:.2f} | {m['psnr'] - m['gray_psnr']:+.3f} | {gains} |", flush=True)
+
+
+def one_gain_rows(model, val, test, target: float, goals) -> None:
+    """The one-gain rows: calibrated on validation to ``target`` x its truth's colour, then
+    at each test goal (label, colour)."""
+    g = gain_for(model, val[0], val[1], target * float(colorfulness(val[2]).mean()))
+    row("one gain", f"val-calibrated {target}x", measure(model, *test[:3], g), f"{g:.3f}")
+    for label, goal in goals:
+        g = gain_for(model, test[0], test[1], goal)
+        row("one gain", f"test colour {label}", measure(model, *test[:3], g), f"{g:.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = reading_args(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
     ap.add_argument("--shifts", type=int, default=None,
@@ -118,15 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| gain | read at | PSNR (dB) | SSIM | colorfulness | CIEDE2000 | vs gray (dB) | gains |")
     print("|---|---|---|---|---|---|---|---|")
 
-    def row(name: str, label: str, m: dict, gains: str) -> None:
-        print(f"| {name} | {label} | {m['psnr']:.3f} | {m['ssim']:.4f} | {m['colorfulness']:.2f} "
-              f"| {m['ciede2000']:.2f} | {m['psnr'] - m['gray_psnr']:+.3f} | {gains} |", flush=True)
-
-    g = gain_for(model, val[0], val[1], args.target * truth_val)
-    row("one gain", f"val-calibrated {args.target}x", measure(model, *test[:3], g), f"{g:.3f}")
-    for label, goal in goals:
-        g = gain_for(model, test[0], test[1], goal)
-        row("one gain", f"test colour {label}", measure(model, *test[:3], g), f"{g:.3f}")
+    one_gain_rows(model, val, test, args.target, goals)
     target, scale = (args.target, args.target * truth_val), truth_val / truth
     by_label = curve(model, val, val[4], k, probs=val[5])
     sums, per_image = by_label.compute()[:3], by_label.per_image()

@@ -34,8 +34,8 @@ from torchmetrics.functional.image import peak_signal_noise_ratio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from class_gain import curve, per_class  # noqa: E402
-from tta import decode, gain_for, load, measure, predict, reading_args  # noqa: E402
+from class_gain import curve, one_gain_rows, per_class, row  # noqa: E402
+from tta import decode, load, measure, predict, reading_args  # noqa: E402
 
 from colorgan.data.base import uint8_to_float  # noqa: E402
 from colorgan.metrics import colorfulness  # noqa: E402
@@ -74,18 +74,10 @@ def features(model, net, images: list[torch.Tensor]) -> torch.Tensor:
 
 
 def training_photos(dm, passes: int = 2) -> list[torch.Tensor]:
-    """The training photos as training sees them (random crops, flips, then the training
-    size), ``passes`` times."""
-    out = []
-    for _ in range(passes):
-        for batch in dm.train_dataloader():
-            rgb = uint8_to_float(batch["rgb"])
-            if dm.crop_scale is not None:
-                rgb = dm.random_crops(rgb)
-            flip = torch.rand(len(rgb)) < 0.5
-            rgb[flip] = rgb[flip].flip(-1)
-            out.append(dm.aspect_crops(rgb, dm.image_size, dm.size_multiple))
-    return out
+    """The training photos as training sees them (the datamodule's crops and flips at the
+    training size), ``passes`` times."""
+    return [dm.training_view(uint8_to_float(batch["rgb"]))
+            for _ in range(passes) for batch in dm.train_dataloader()]
 
 
 def colour_head(train_x: torch.Tensor, train_bins: torch.Tensor, k: int, decay: float = 0.1):
@@ -111,11 +103,12 @@ def spread(gains: torch.Tensor) -> str:
             f"{float(gains.median()):.1f}")
 
 
-def psnr_at_one(model, split) -> torch.Tensor:
-    """Each photo's PSNR (N,) with its ungained prediction."""
+def ungained(model, split) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each photo's colorfulness and PSNR (N,) each, with its ungained prediction."""
     raw, real_A, real = split[:3]
-    return peak_signal_noise_ratio(decode(model, raw, real_A, 1.0), real, data_range=1.0,
-                                   reduction="none", dim=(1, 2, 3))
+    rgb = decode(model, raw, real_A, 1.0)  # (N, 3, H, W)
+    return colorfulness(rgb), peak_signal_noise_ratio(rgb, real, data_range=1.0,
+                                                      reduction="none", dim=(1, 2, 3))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,9 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     target, scale = (args.target, args.target * truth_val), truth_val / truth
 
     # what each rule bins by, on validation and test
-    own = [colorfulness(decode(model, s[0], s[1], 1.0)) for s in (val, test)]
+    own, err = zip(*(ungained(model, s) for s in (val, test)))  # colour, PSNR at gain 1
     true = [colorfulness(s[2]) for s in (val, test)]
-    err = [psnr_at_one(model, s) for s in (val, test)]
     photos = training_photos(dm)  # the colour head's bins: the training photos' quartiles
     net, train_colour = model.eval_generator(), torch.cat([colorfulness(p) for p in photos])
     probs_of = colour_head(features(model, net, photos), quartiles(train_colour, train_colour), K)
@@ -147,15 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| rule | read at | PSNR (dB) | SSIM | colorfulness | CIEDE2000 | vs gray (dB) | gains |")
     print("|---|---|---|---|---|---|---|---|")
 
-    def row(name: str, label: str, m: dict, gains: str) -> None:
-        print(f"| {name} | {label} | {m['psnr']:.3f} | {m['ssim']:.4f} | {m['colorfulness']:.2f} "
-              f"| {m['ciede2000']:.2f} | {m['psnr'] - m['gray_psnr']:+.3f} | {gains} |", flush=True)
-
-    g = gain_for(model, val[0], val[1], args.target * truth_val)
-    row("one gain", f"val-calibrated {args.target}x", measure(model, *test, g), f"{g:.3f}")
-    for label, goal in goals:
-        g = gain_for(model, test[0], test[1], goal)
-        row("one gain", f"test colour {label}", measure(model, *test, g), f"{g:.3f}")
+    one_gain_rows(model, val, test, args.target, goals)
 
     def binned(val_bins, test_bins, calib=val, goal_scale=1.0):
         """Hard bins (the argmax rule's greedy path, continuous in the goal): each test
