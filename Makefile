@@ -30,7 +30,7 @@ test-all: $(STAMP)  ## run every test
 	$(PY) -m pytest -q -m "slow or not slow" $(ARGS)
 
 lint: $(STAMP)  ## ruff check
-	$(PY) -m ruff check colorgan tests benchmarks train.py
+	$(PY) -m ruff check colorgan tests benchmarks experiments train.py eval.py
 
 format: $(STAMP)  ## ruff format + autofix
 	$(PY) -m ruff check --fix colorgan tests benchmarks train.py
