@@ -40,10 +40,19 @@ def _synthetic():
 # ------------------------------------------------------------ classification
 def test_gamut_bins_cover_the_srgb_ab_range():
     bins = gamut_bins(10.0)
-    assert 200 < len(bins) < 320
+    assert 200 < len(bins) < 320  # 261 from sRGB; Zhang et al. list 313 from their own test
     assert bins[:, 0].min() == -90 and bins[:, 0].max() == 100  # a extent (Zhang et al.)
     assert bins[:, 1].min() == -110 and bins[:, 1].max() == 90  # b extent
     assert torch.all(bins % 10 == 0)
+    # every sRGB colour (random ones, the primaries and secondaries) lies in a bin's cell:
+    # its ab rounded to the grid is a bin, so no colour of a photo is out of the classes
+    from kornia.color import rgb_to_lab
+    g = torch.Generator().manual_seed(0)
+    corners = torch.tensor([[r, gg, b] for r in (0, 1) for gg in (0, 1) for b in (0, 1)])
+    rgb = torch.cat([torch.rand(20_000, 3, generator=g), corners.float()])  # (N, 3)
+    ab = rgb_to_lab(rgb.T[None, :, :, None])[0, 1:, :, 0].T  # (N, 2)
+    cells = {tuple(c) for c in (torch.round(ab / 10) * 10).to(torch.int64).tolist()}
+    assert cells <= {tuple(c) for c in bins.to(torch.int64).tolist()}
 
 
 def test_soft_encoding_sums_to_one_and_low_temperature_recovers_the_colour():
@@ -154,6 +163,22 @@ def test_pretrain_epochs_skip_the_discriminator_then_switch_it_on():
     dm = _synthetic()  # 2 batches per epoch
     _trainer(max_epochs=2, limit_val_batches=0).fit(model, dm)
     assert model.who == ["G", "G", "D", "G", "D", "G"]
+
+
+def test_pretrain_epochs_resume_in_the_phase_the_run_stopped_in(tmp_path):
+    """A run stopped during the warm-up resumes in it, and switches netD on at the same epoch
+    as an uninterrupted run (the phase follows the restored epoch, not a counter of its own)."""
+    first = StepLog(netG=G, netD=D, **OPT, pretrain_epochs=2)
+    first.who = []
+    trainer = _trainer(max_epochs=1, limit_val_batches=0)
+    trainer.fit(first, _synthetic())  # stopped after epoch 0 of a 2-epoch warm-up
+    assert first.who == ["G", "G"]
+    ckpt = tmp_path / "warmup.ckpt"
+    trainer.save_checkpoint(ckpt)
+    resumed = StepLog(netG=G, netD=D, **OPT, pretrain_epochs=2)
+    resumed.who = []
+    _trainer(max_epochs=3, limit_val_batches=0).fit(resumed, _synthetic(), ckpt_path=str(ckpt))
+    assert resumed.who == ["G", "G", "D", "G", "D", "G"]  # epoch 1: still warm-up; 2: GAN
 
 
 def test_pretrain_epochs_must_not_be_negative():
@@ -286,6 +311,38 @@ def test_r1_penalty_and_spectral_norm_train():
         ColorizationGAN(netG=G, netD=D, **OPT, r1_gamma=-1.0)
 
 
+def test_r1_penalty_and_spectral_norm_match_their_definitions():
+    from colorgan.models.regularizers import apply_spectral_norm, r1_penalty
+
+    x = torch.randn(3, 4, 5, 5, requires_grad=True)
+    w = torch.randn(4, 5, 5)
+    # a linear critic D(x) = <w, x>: the gradient is w for every image, R1 = 0.5 ||w||^2
+    assert r1_penalty((x * w).flatten(1).sum(1), x).item() == pytest.approx(
+        0.5 * w.pow(2).sum().item(), rel=1e-5)
+    # D(x) = ||x||^2: the gradient is 2x, R1 = mean over the batch of 2 ||x_i||^2
+    assert r1_penalty(x.pow(2).flatten(1).sum(1), x).item() == pytest.approx(
+        (2 * x.detach().pow(2).flatten(1).sum(1)).mean().item(), rel=1e-5)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Flatten(), torch.nn.LazyLinear(1))
+    net(torch.randn(1, 3, 6, 6))
+    with torch.no_grad():
+        net[0].weight.mul_(10.0)
+    apply_spectral_norm(net)
+    for _ in range(30):  # power iterations run on training forward passes
+        net(torch.randn(2, 3, 6, 6))
+    sigma = torch.linalg.matrix_norm(net[0].weight.flatten(1), ord=2)
+    assert sigma.item() == pytest.approx(1.0, abs=0.02)  # the conv's weight, spectrally normed
+
+
+def test_hinge_losses_match_their_definitions():
+    from colorgan.models.losses import GANLoss
+
+    crit = GANLoss("hinge")
+    pred = torch.tensor([-2.0, -0.5, 0.5, 2.0]).view(4, 1, 1, 1)
+    assert crit(pred, True, True).item() == pytest.approx((3.0 + 1.5 + 0.5 + 0.0) / 4)
+    assert crit(pred, False, True).item() == pytest.approx((0.0 + 0.5 + 1.5 + 3.0) / 4)
+    assert crit(pred, True, False).item() == pytest.approx(0.0)  # G: -mean(D(fake))
+
+
 def test_flip_averaging_is_equivariant_to_a_flip():
     model = ColorizationGAN(netG=G, netD=D, **OPT, tta_flip=True).eval()
     x = torch.randn(1, 1, 32, 32)
@@ -306,3 +363,24 @@ def test_selection_rules():
     assert vivid == 25.0 and dull < 0
     with pytest.raises(ValueError, match="selection.rule"):
         check_rule({"rule": "best"})
+
+
+def test_selection_rule_sets_the_score_a_trained_model_logs():
+    """Through training: val/select is what the checkpoint callback monitors."""
+    scores = {}
+    for rule, frac in (("psnr", 0.8), ("ciede2000", 0.8), ("psnr_vivid", 0.0),
+                       ("psnr_vivid", 2.0)):
+        model = ColorizationGAN(netG=G, netD=D, **OPT,
+                                selection={"rule": rule, "min_colorfulness": frac})
+        _trainer(max_epochs=1, limit_val_batches=1).fit(model, _synthetic())
+        m = model.trainer.callback_metrics
+        scores[rule, frac] = (float(m["val/select"]), float(m["val/psnr"]),
+                              float(m["val/ciede2000"]))
+    select, psnr, _ = scores["psnr", 0.8]
+    assert select == pytest.approx(psnr)
+    select, _, ciede = scores["ciede2000", 0.8]
+    assert select == pytest.approx(-ciede)
+    select, psnr, _ = scores["psnr_vivid", 0.0]  # every epoch is vivid enough
+    assert select == pytest.approx(psnr)
+    select, psnr, _ = scores["psnr_vivid", 2.0]  # none is twice as colourful as the truth
+    assert select == pytest.approx(psnr - 100.0)
