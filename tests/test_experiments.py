@@ -233,13 +233,16 @@ def test_tta_table_calibrates_each_setting_and_reads_it_at_equal_colour(tmp_path
     train(make_cfg(tmp_path, [*TINY, "data.num_workers=0", "model.tta_flip=true"]))
     capsys.readouterr()
     assert mod.main([str(tmp_path / "run"), "--shifts", "0", "4", "--at", "0.5",
-                     "--at-colour", "3.0"]) == 0
+                     "--at-colour", "3.0", "--no-flip"]) == 0
     out = capsys.readouterr().out
-    rows = [r.split(" | ") for r in out.splitlines() if r.startswith("| flip")]
+    rows = [r.split(" | ") for r in out.splitlines() if r.startswith(("| flip", "| none"))]
     assert [(r[0], r[1]) for r in rows] == [
-        (f"| {name}", read) for name in ("flip", "flip + 4 shifts")
+        (f"| {name}", read) for name in ("none", "flip", "flip + 4 shifts")
         for read in ("val-calibrated 0.92x", "test colour 0.5x", "test colour 3.00")]
     assert all(float(r[5]) == pytest.approx(3.0, abs=0.05) for r in rows if r[1].endswith("3.00"))
+    # the plain prediction is not the flip-averaged one: at the same colour, another PSNR
+    psnr = {r[0]: float(r[3]) for r in rows if r[1] == "test colour 3.00"}
+    assert psnr["| none"] != psnr["| flip"]
 
 
 def test_class_gain_table_reads_one_gain_and_per_class_gains_at_equal_colour(

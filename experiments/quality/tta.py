@@ -3,7 +3,8 @@ checkpoint's raw predictions with the flip alone, and with 4 and 8 one-pixel shi
 (model.tta_shifts), each with its vibrance gain calibrated on the validation split to the
 target as training does, then measured on the test split; and, to compare at equal colour,
 each read where its test colorfulness is exactly ``--at`` x the truth's (the gain found on
-the test split itself, as reading a gain curve does). Inference only.
+the test split itself, as reading a gain curve does). ``--no-flip`` adds the plain prediction
+(one pass: the cost and the PSNR the flip is measured against). Inference only.
 
     python experiments/quality/tta.py logs/quality/cifar10-s22guid/train/l1 --max-test 2000
 
@@ -52,14 +53,14 @@ def load(run: Path, max_test: int):
 
 
 @torch.no_grad()
-def predict(dm, model, loader, shifts: int):
+def predict(dm, model, loader, shifts: int, flip: bool = True):
     """-> raw ab (N, 2, H, W), L input (N, 1, H, W), truth RGB (N, 3, H, W), s per image."""
     raws, ins, reals, seconds = [], [], [], 0.0
     for batch in loader:
         batch = dm.on_after_batch_transfer(batch, 0)
         real_A, _, g_in = model.prepare_batch(batch)
         t0 = time.perf_counter()
-        raws.append(tta_predict(model.eval_generator(), g_in, True, shifts))
+        raws.append(tta_predict(model.eval_generator(), g_in, flip, shifts))
         seconds += time.perf_counter() - t0
         ins.append(real_A)
         reals.append(batch["rgb"].float().clamp(0, 1))
@@ -110,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = reading_args(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
     ap.add_argument("--shifts", type=int, nargs="+", default=[0, 4, 8], choices=sorted(NAMES),
                     help="the settings measured: one-pixel shifts on top of the flip")
+    ap.add_argument("--no-flip", action="store_true",
+                    help="also measure the plain prediction (no flip, no shifts) first")
     args = ap.parse_args(argv)
     torch.manual_seed(0)
     dm, model = load(args.run, args.max_test)
@@ -117,10 +120,10 @@ def main(argv: list[str] | None = None) -> int:
           f"the validation split to {args.target}x\n")
     print("| TTA | read at | gain | PSNR (dB) | SSIM | colorfulness | CIEDE2000 | vs gray (dB) "
           "| ms / image |\n|---|---|---|---|---|---|---|---|---|")
-    for shifts in args.shifts:
-        name = NAMES[shifts]
-        val = predict(dm, model, dm.val_dataloader(), shifts)
-        test = predict(dm, model, dm.test_dataloader(), shifts)
+    settings = [("none", False, 0)] if args.no_flip else []
+    for name, flip, shifts in settings + [(NAMES[s], True, s) for s in args.shifts]:
+        val = predict(dm, model, dm.val_dataloader(), shifts, flip)
+        test = predict(dm, model, dm.test_dataloader(), shifts, flip)
         truth_val = float(colorfulness(val[2]).mean())
         truth_test = float(colorfulness(test[2]).mean())
         reads = [(f"val-calibrated {args.target}x",
