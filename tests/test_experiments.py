@@ -149,6 +149,17 @@ def test_frontier_plot_draws_rows_temperature_and_gain_curves(tmp_path, monkeypa
         mod.main()
     assert "--curve 'best': write LABEL=FOLDER" in capsys.readouterr().err
     assert not (tmp_path / "c.png").exists()
+    # rows of other tables: LABEL=PSNR@COLORFULNESS, the label may hold '=' and '@'
+    assert mod.parse_point("pix2pix (a=b)=22.64@32.51") == ("pix2pix (a=b)", 32.51, 22.64)
+    assert plot(tmp_path / "table", {}, out, points=(("p2p", 32.5, 22.6),)) == 2
+    for bad in ("22.6@32.5", "p2p=22.6", "p2p=x@32.5"):
+        with pytest.raises(ValueError, match="write LABEL=PSNR@COLORFULNESS"):
+            mod.parse_point(bad)
+    monkeypatch.setattr(sys, "argv", [*argv[:2], "--point", "p2p=22.6", "-o", str(tmp_path / "c.png")])
+    with pytest.raises(SystemExit):
+        mod.main()
+    assert "--point 'p2p=22.6'" in capsys.readouterr().err
+    assert not (tmp_path / "c.png").exists()
 
 
 def test_gain_shapes_compares_every_shape_at_equal_colour_on_a_trained_run(tmp_path, capsys,

@@ -1,9 +1,11 @@
 """The PSNR-against-colorfulness picture of experiments/quality: every row of a table as a
 point, the gray baseline, the ground truth's colorfulness, and the curves of temperature.sh
-(a classification checkpoint's temperatures, or any checkpoint's chroma gains) as lines.
+(a classification checkpoint's temperatures, or any checkpoint's chroma gains) as lines, and
+rows of other tables on the same photos (``--point``, e.g. from the README) as open circles.
 
     python experiments/quality/plot.py logs/quality/scenes-full \
-        --curve "rebalancing 0.8 + EMA=logs/quality/T-best" -o experiments/quality/scenes.png
+        --curve "rebalancing 0.8 + EMA=logs/quality/T-best" \
+        --point "pix2pix (table 7)=22.64@32.51" -o experiments/quality/scenes.png
 """
 from __future__ import annotations
 
@@ -38,7 +40,21 @@ def curve_points(folder: Path) -> list[tuple[str, float, float]]:
     return [p[1:] for p in sorted(pts)]
 
 
-def plot(table: Path, curves: dict[str, Path], target: Path, title: str = "") -> int:
+def parse_point(text: str) -> tuple[str, float, float]:
+    """``LABEL=PSNR@COLORFULNESS`` -> (label, colorfulness, PSNR)."""
+    label, _, value = text.rpartition("=")
+    psnr, _, colour = value.partition("@")
+    try:
+        if not label:
+            raise ValueError
+        return label, float(colour), float(psnr)
+    except ValueError:
+        raise ValueError(f"--point {text!r}: write LABEL=PSNR@COLORFULNESS, e.g. "
+                         "'pix2pix (table 7)=22.64@32.51'") from None
+
+
+def plot(table: Path, curves: dict[str, Path], target: Path, title: str = "",
+         points: tuple[tuple[str, float, float], ...] = ()) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -53,6 +69,10 @@ def plot(table: Path, curves: dict[str, Path], target: Path, title: str = "") ->
         x, y = r.values["colorfulness"], r.values["psnr"]
         ax.scatter(x, y, color="tab:blue", zorder=3)
         ax.annotate(r.job, (x, y), fontsize=8, xytext=(4, 3), textcoords="offset points")
+    for label, x, y in points:  # rows measured elsewhere on the same photos
+        ax.scatter(x, y, facecolors="none", edgecolors="tab:red", zorder=3)
+        ax.annotate(label, (x, y), fontsize=8, xytext=(4, 3), textcoords="offset points",
+                    color="tab:red")
     gray = [r.values["gray_psnr"] for r in rows if not math.isnan(r.values["gray_psnr"])]
     if gray:
         ax.scatter(0.0, gray[0], marker="x", s=60, color="black", label="gray (ab = 0)", zorder=3)
@@ -82,6 +102,8 @@ def main() -> None:
     ap.add_argument("table", type=Path, help="a run.sh output folder (one sub-folder per row)")
     ap.add_argument("--curve", action="append", default=[],
                     help="LABEL=FOLDER of a temperature.sh run (repeatable)")
+    ap.add_argument("--point", action="append", default=[],
+                    help="LABEL=PSNR@COLORFULNESS of a row measured elsewhere (repeatable)")
     ap.add_argument("-o", "--output", type=Path, required=True)
     ap.add_argument("--title", default="")
     a = ap.parse_args()
@@ -91,8 +113,12 @@ def main() -> None:
             ap.error(f"--curve {c!r}: write LABEL=FOLDER")
         label, folder = c.split("=", 1)
         curves[label] = Path(folder)
-    n = plot(a.table, curves, a.output, a.title)
-    print(f"{a.output}: {n} rows, {len(curves)} curves")
+    try:
+        points = tuple(map(parse_point, a.point))
+    except ValueError as e:
+        ap.error(str(e))
+    n = plot(a.table, curves, a.output, a.title, points)
+    print(f"{a.output}: {n} rows, {len(points)} other rows, {len(curves)} curves")
 
 
 if __name__ == "__main__":
