@@ -256,6 +256,32 @@ def test_tta_table_calibrates_each_setting_and_reads_it_at_equal_colour(tmp_path
     assert psnr["| none"] != psnr["| flip"]
 
 
+def test_ensemble_table_averages_runs_and_refuses_other_photos(tmp_path, capsys):
+    """experiments/quality/ensemble.py (table 25): an ensemble of one run with itself reads as
+    that run at every colour; runs scored on other photos, or a single run, are refused."""
+    import importlib.util
+
+    from conftest import TINY
+
+    spec = importlib.util.spec_from_file_location("quality_ensemble",
+                                                  ROWS_SH.parent / "ensemble.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    train(make_cfg(tmp_path / "a", [*TINY, "data.num_workers=0", "model.tta_flip=true"]))
+    train(make_cfg(tmp_path / "b", [*TINY, "data.num_workers=0", "data.num_test=4"]))
+    run = str(tmp_path / "a" / "run")
+    capsys.readouterr()
+    assert mod.main([run, run, "--at", "0.5", "--at-colour", "3.0"]) == 0
+    rows = [r.split(" | ") for r in capsys.readouterr().out.splitlines() if r.startswith("| ")]
+    assert rows[0][0] == "| model" and len(rows) == 4  # header, two runs, the ensemble
+    assert rows[3][0] == "| ensemble of 2" and rows[3][1:] == rows[1][1:] == rows[2][1:]
+    with pytest.raises(SystemExit, match="test photos differ"):
+        mod.main([run, str(tmp_path / "b" / "run")])
+    with pytest.raises(SystemExit):
+        mod.main([run])
+    assert "an ensemble needs two or more run folders" in capsys.readouterr().err
+
+
 def test_class_gain_table_reads_one_gain_and_per_class_gains_at_equal_colour(
         cifar_copy, tmp_path, capsys):
     """experiments/quality/class_gain.py (table 20): a class-guided run gives the one-gain, the
