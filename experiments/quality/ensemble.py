@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tta import gain_for, load, measure, predict  # noqa: E402
+from tta import equal_colour_args, gain_for, load, measure, predict  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from colorgan.metrics import colorfulness  # noqa: E402
@@ -25,12 +25,7 @@ from colorgan.metrics import colorfulness  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("runs", type=Path, nargs="+", help="train.py run folders, the same split")
-    ap.add_argument("--max-test", type=int, default=2000, help="test images (CIFAR-10: 2,000)")
-    ap.add_argument("--at", type=float, nargs="+", default=[0.9],
-                    help="read at test colorfulness = these x the truth's")
-    ap.add_argument("--at-colour", type=float, nargs="*", default=[],
-                    help="... and at these absolute test colorfulness values")
-    args = ap.parse_args(argv)
+    args = equal_colour_args(ap).parse_args(argv)
     if len(args.runs) < 2:
         ap.error(f"runs: got {len(args.runs)}; an ensemble needs two or more run folders")
     torch.manual_seed(0)

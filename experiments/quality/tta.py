@@ -94,17 +94,22 @@ def measure(model, raw, real_A, real, gain: float | torch.Tensor) -> dict[str, f
     return {k: float(v) for k, v in metrics.compute().items()}
 
 
-def reading_args(ap: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The run, the test split's size, the validation target and the equal-colour readings."""
-    ap.add_argument("run", type=Path, help="a train.py run folder (config.yaml, checkpoints/)")
+def equal_colour_args(ap: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The test split's size and the equal-colour readings (tta.py, ensemble.py, ...)."""
     ap.add_argument("--max-test", type=int, default=2000, help="test images (CIFAR-10: 2,000)")
-    ap.add_argument("--target", type=float, default=0.92,
-                    help="validation calibration: colorfulness = target x the truth's")
     ap.add_argument("--at", type=float, nargs="+", default=[0.9],
                     help="also read each setting at test colorfulness = these x the truth's")
     ap.add_argument("--at-colour", type=float, nargs="*", default=[],
                     help="... and at these absolute test colorfulness values (e.g. pix2pix's)")
     return ap
+
+
+def reading_args(ap: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The run, the test split's size, the validation target and the equal-colour readings."""
+    ap.add_argument("run", type=Path, help="a train.py run folder (config.yaml, checkpoints/)")
+    ap.add_argument("--target", type=float, default=0.92,
+                    help="validation calibration: colorfulness = target x the truth's")
+    return equal_colour_args(ap)
 
 
 def main(argv: list[str] | None = None) -> int:
