@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "scenes": ("colorgan.colorize.cli", "scenes_main", "print the scene cuts of a video"),
     "eval-video": ("colorgan.colorize.cli", "eval_video_main", "metrics of a colorized video"),
     "serve": ("colorgan.app.cli", "serve_main", "web page for photos and films (extra: app)"),
+    "export": ("colorgan.colorize.export", "export_main", "a checkpoint as ONNX (extra: export)"),
 }
 HYDRA_COMMANDS = {"train", "eval"}  # these read sys.argv themselves
 

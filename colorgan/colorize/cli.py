@@ -3,6 +3,7 @@
     colorgan colorize photo.jpg -o photo_color.png --ckpt last.ckpt
     colorgan colorize photos/ -o photos_color/ --ckpt last.ckpt
     colorgan colorize film.mp4 -o film_color.mp4 --ckpt last.ckpt --temporal smooth
+    colorgan colorize photo.jpg -o photo_color.png --backend onnx --model model.onnx
     colorgan scenes film.mp4
     colorgan eval-video clip.mp4 --ckpt last.ckpt --temporal independent smooth
 """
@@ -18,15 +19,21 @@ from pathlib import Path
 from colorgan.color import CHROMA_CENTERS
 from colorgan.colorize.colorizer import RESIZE_MODES, TEMPORAL_MODES, CheckpointError, Colorizer
 from colorgan.media import VIDEO_EXTS, InputError, input_kind
-from colorgan.models.tta import SHIFTS
 from colorgan.scenes import DEFAULT_THRESHOLD, DETECTORS, find_cuts, make_detector
 from colorgan.utils.atomic import OutputExistsError
 
 USER_ERRORS = (CheckpointError, InputError, OutputExistsError, ValueError, OSError)
+TTA_SHIFTS = (0, 4, 8)  # sorted(colorgan.models.tta.SHIFTS), not imported: --backend onnx loads
+#                         no model code (tests/test_onnx_export.py checks they agree)
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--ckpt", required=True, help="a .ckpt saved by `colorgan train`")
+    p.add_argument("--ckpt", default=None, help="a .ckpt saved by `colorgan train`")
+    p.add_argument("--backend", default="torch", choices=["torch", "onnx"],
+                   help="torch: the checkpoint's PyTorch generator (default); onnx: a model "
+                        "written by `colorgan export`, run by onnxruntime (--model)")
+    p.add_argument("--model", type=Path, default=None,
+                   help="--backend onnx: the .onnx file (its settings: MODEL.onnx.json)")
     p.add_argument("--device", default="auto", help="auto (GPU if any), cpu, cuda, cuda:1 ...")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
                    help="autocast dtype; auto = bf16 on GPU, fp32 on CPU")
@@ -52,7 +59,7 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
                    help="average with the horizontally flipped prediction (twice the model "
                         "cost); default: the checkpoint's model.tta_flip")
-    p.add_argument("--tta-shifts", type=int, default=None, choices=sorted(SHIFTS),
+    p.add_argument("--tta-shifts", type=int, default=None, choices=TTA_SHIFTS,
                    help="also average over 4 or 8 one-pixel shifts of the input (5x or 9x the "
                         "model cost, times 2 with --flip); default: the checkpoint's "
                         "model.tta_shifts")
@@ -60,13 +67,19 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 
 def _load_colorizer(a: argparse.Namespace) -> Colorizer:
     """The checkpoint's Colorizer with the command line's --temperature, --flip,
-    --tta-shifts, --chroma-gain and --chroma-center applied."""
-    colorizer = Colorizer.from_checkpoint(a.ckpt, a.device, a.precision, a.resize)
-    colorizer.set_temperature(a.temperature)
-    if a.flip is not None:
-        colorizer.flip = a.flip
-    if a.tta_shifts is not None:
-        colorizer.shifts = a.tta_shifts
+    --tta-shifts, --chroma-gain and --chroma-center applied (--backend onnx: the model's
+    Colorizer; flip, shifts and temperature are inside its graph)."""
+    if a.backend == "onnx":
+        from colorgan.colorize.onnx_backend import load_onnx_colorizer
+        colorizer = load_onnx_colorizer(a.model, a.device, a.precision, a.resize, a.flip,
+                                        a.tta_shifts, a.temperature)
+    else:
+        colorizer = Colorizer.from_checkpoint(a.ckpt, a.device, a.precision, a.resize)
+        colorizer.set_temperature(a.temperature)
+        if a.flip is not None:
+            colorizer.flip = a.flip
+        if a.tta_shifts is not None:
+            colorizer.shifts = a.tta_shifts
     if a.chroma_gain is not None:
         colorizer.set_chroma_gain(a.chroma_gain, "--chroma-gain")
     if a.chroma_center is not None:
@@ -79,7 +92,27 @@ def _check_max_frames(n: int | None) -> None:
         raise ValueError(f"--max-frames {n}: must be >= 1 (leave it out for the whole video).")
 
 
+def _model_source(a: argparse.Namespace) -> str:
+    """The option naming the model (for messages), once --ckpt / --backend / --model agree."""
+    if a.backend == "onnx":
+        if a.ckpt is not None:
+            raise ValueError(f"--ckpt {a.ckpt} with --backend onnx: the ONNX model replaces the "
+                             "checkpoint; pass only --model MODEL.onnx (or drop --backend onnx).")
+        if a.model is None:
+            raise ValueError("--backend onnx needs --model MODEL.onnx, written by "
+                             "`colorgan export --ckpt CKPT -o MODEL.onnx`.")
+        return f"--model {a.model}"
+    if a.model is not None:
+        raise ValueError(f"--model {a.model} is read by --backend onnx; add --backend onnx, or "
+                         "pass a checkpoint with --ckpt.")
+    if a.ckpt is None:
+        raise ValueError("--ckpt CKPT is required (a .ckpt saved by `colorgan train`), or "
+                         "--backend onnx --model MODEL.onnx.")
+    return f"--ckpt {a.ckpt}"
+
+
 def _check_model_args(a: argparse.Namespace) -> None:
+    a.source = _model_source(a)
     if a.batch_size < 1:
         raise ValueError(f"--batch-size {a.batch_size}: must be >= 1.")
     _check_max_frames(a.max_frames)
@@ -168,7 +201,7 @@ def _colorize(argv: list[str]) -> int:
     colorizer = _load_colorizer(a)
     if kind == "video":
         from colorgan.colorize.films import colorize_video
-        colorizer.check_mode(a.temporal, f"--ckpt {a.ckpt}")
+        colorizer.check_mode(a.temporal, a.source)
         r = colorize_video(a.input, a.output, colorizer, a.temporal, a.strength,
                            a.scene_threshold, a.batch_size, a.codec, a.crf, a.compare,
                            a.overwrite, a.max_frames, progress=not a.no_progress,
@@ -246,7 +279,7 @@ def _eval_video(argv: list[str]) -> int:
 
     colorizer = _load_colorizer(a)
     for mode in a.temporal:  # fail on a mode/model mismatch before any decoding
-        colorizer.check_mode(mode, f"--ckpt {a.ckpt}")
+        colorizer.check_mode(mode, a.source)
     rows = [evaluate_video(a.video, colorizer, m, a.strength, a.scene_threshold, a.batch_size,
                            a.max_frames) for m in a.temporal]
     print(format_table(rows))

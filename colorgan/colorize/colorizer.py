@@ -9,13 +9,20 @@ as sharp as the input. Two recombinations:
 - ``lab``: RGB frames -> Lab; full-resolution L + upsampled ab -> RGB (photos, ``--recombine lab``).
 - ``yuv``: decoded Y'CbCr planes; Y' is kept as it is and only new Cb, Cr planes are computed,
   at chroma resolution (films' default: no full-resolution colour conversion at all).
+
+The network is any callable ``(B, C_in, h, w) -> (B, C_out, h, w)``: the checkpoint's generator
+(:meth:`Colorizer.from_checkpoint`) or an ONNX model run by onnxruntime
+(:mod:`colorgan.colorize.onnx_backend`). The model code (``colorgan.models``, Lightning, Hydra) is
+imported only when a checkpoint is loaded, so the ONNX path never loads it.
 """
 from __future__ import annotations
 
 import contextlib
 import copy
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -37,12 +44,9 @@ from colorgan.color import (
     unscale_ab,
 )
 from colorgan.data.aspect import keep_aspect_size
-from colorgan.models.class_gain import check_class_gains, check_class_table, photo_gains
-from colorgan.models.color_classes import BinnedGenerator
-from colorgan.models.gan_module import build_generator
-from colorgan.models.guidance import ClassGuidance
-from colorgan.models.tta import check_tta_shifts, tta_predict
-from colorgan.utils.config import check_targets
+
+if TYPE_CHECKING:  # model code is imported when a checkpoint is loaded, not before
+    from colorgan.models.guidance import ClassGuidance
 
 TEMPORAL_MODES = ("independent", "dependent", "smooth")
 RESIZE_MODES = ("keep", "square")  # generator input: aspect ratio kept, or squashed square
@@ -86,6 +90,8 @@ class Prepared:
 
 def _generator(hp: dict, state: dict, prefix: str, path: Path) -> torch.nn.Module:
     """The generator the checkpoint's hyper-parameters describe, with its ``prefix`` weights."""
+    from colorgan.models.gan_module import build_generator
+
     netG = build_generator(hp["netG"], hp.get("color_space", "lab"),
                            dict(hp.get("temporal") or {}), hp.get("classification"))
     try:
@@ -137,6 +143,9 @@ class Colorizer:
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | None = None,
                         precision: str = "auto", resize: str = "keep") -> Colorizer:
+        from colorgan.models.tta import check_tta_shifts
+        from colorgan.utils.config import check_targets
+
         path = Path(path)
         ckpt = _load_checkpoint(path)
         hp = ckpt.get("hyper_parameters") if isinstance(ckpt, dict) else None
@@ -168,6 +177,9 @@ class Colorizer:
     def load_class_gains(self, hp: dict, state: dict, path: Path) -> None:
         """model.chroma_per_class: the per-class gains (either rule) and the guidance head that
         picks them."""
+        from colorgan.models.class_gain import check_class_gains, check_class_table
+        from colorgan.models.guidance import ClassGuidance
+
         cg = dict(hp.get("class_guidance") or {})
         gains = check_class_gains(hp.get("chroma_class_gains"), cg.get("num_classes"),
                                   f"--ckpt {path}: model.chroma_class_gains")
@@ -212,7 +224,8 @@ class Colorizer:
     @property
     def supports_temperature(self) -> bool:
         """Whether the generator predicts colour bins (model.classification): T applies."""
-        return isinstance(self.netG, BinnedGenerator)
+        classes = sys.modules.get("colorgan.models.color_classes")  # not loaded: not a binned net
+        return classes is not None and isinstance(self.netG, classes.BinnedGenerator)
 
     def set_temperature(self, temperature: float | None, option: str = "--temperature") -> None:
         """Annealed-mean temperature of a classification model (1 = mean, ~0.4 = vivid)."""
@@ -299,10 +312,15 @@ class Colorizer:
                 prev_ab = unscale_ab(prev_ab, self.chroma_gain, self.chroma_center)
             x = torch.cat([real_A, prev_ab.to(real_A.dtype)], dim=1)  # (B, 3, s, s)
         with self._autocast():  # flip / shift averaging: (1 + shifts) x (1 + flip) passes
-            fake_B = tta_predict(self.netG, x, self.flip, self.shifts)  # (B, C_out, s, s)
+            if self.flip or self.shifts:
+                from colorgan.models.tta import tta_predict
+                fake_B = tta_predict(self.netG, x, self.flip, self.shifts)  # (B, C_out, s, s)
+            else:  # one pass (an ONNX model has its averaging inside the graph)
+                fake_B = self.netG(x).float()  # (B, C_out, s, s)
         ab = self.cs.chroma(real_A, fake_B)  # (B, 2, s, s)
         gain: float | torch.Tensor = self.chroma_gain
         if self.per_class:  # each frame's gain from its class (model.chroma_per_class)
+            from colorgan.models.class_gain import photo_gains
             with self._autocast():
                 probs = self.guidance.logits(self.class_net, x).float().softmax(1)  # (B, K)
             gain = photo_gains(probs, self.class_table, self.class_gains)  # (B,)
