@@ -32,11 +32,12 @@ NETS = {
 }
 
 
-def _net(name: str, seed: int, temporal: bool = False) -> torch.nn.Module:
+def _net(name: str, seed: int, temporal: bool = False,
+         classification: dict | None = None) -> torch.nn.Module:
     cfg = OmegaConf.to_container(OmegaConf.load(ROOT / "conf/model/netG" / f"{name}.yaml"))
     cfg.update(NETS[name])
     torch.manual_seed(seed)
-    net = build_generator(cfg, "lab", {"enabled": temporal}).eval()
+    net = build_generator(cfg, "lab", {"enabled": temporal}, classification).eval()
     for m in net.modules():  # non-trivial normalisation statistics
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
             m.running_mean.uniform_(-0.2, 0.2)
@@ -45,15 +46,17 @@ def _net(name: str, seed: int, temporal: bool = False) -> torch.nn.Module:
 
 
 def fake_checkpoint(path: Path, name: str = "unet_32", flip: bool = True, shifts: int = 0,
-                    temporal: bool = False, gain: float = 1.2) -> tuple[Path, torch.nn.Module]:
+                    temporal: bool = False, gain: float = 1.2,
+                    classification: dict | None = None) -> tuple[Path, torch.nn.Module]:
     """A checkpoint with raw and (different) EMA generator weights; returns it and the EMA net."""
-    raw, cfg = _net(name, 0, temporal)
-    ema, _ = _net(name, 1, temporal)
+    raw, cfg = _net(name, 0, temporal, classification)
+    ema, _ = _net(name, 1, temporal, classification)
     state = {f"netG.{k}": v for k, v in raw.state_dict().items()}
     state.update({f"netG_ema.module.{k}": v for k, v in ema.state_dict().items()})
     hp = {"netG": cfg, "color_space": "lab", "train_image_size": 32, "tta_flip": flip,
           "tta_shifts": shifts, "chroma_gain": gain, "chroma_center": "zero",
-          "temporal": {"enabled": temporal, "pair_fps": 5.0 if temporal else None}}
+          "temporal": {"enabled": temporal, "pair_fps": 5.0 if temporal else None},
+          "classification": classification}
     torch.save({"hyper_parameters": hp, "state_dict": state}, path)
     return path, ema
 
@@ -96,6 +99,25 @@ def test_temporal_model_takes_the_previous_colour(tmp_path):
     with torch.no_grad():
         ref = ema(x).numpy()
     assert np.abs(session.run(None, {"input": x.numpy()})[0] - ref).max() <= 1e-4
+
+
+def test_classification_model_decodes_at_the_exported_temperature(tmp_path, capsys):
+    cls = {"enabled": True, "temperature": 0.38, "head_width": 8}
+    ckpt, ema = fake_checkpoint(tmp_path / "c.ckpt", flip=False, classification=cls)
+    assert export_main(["--ckpt", str(ckpt), "-o", str(tmp_path / "c.onnx"),
+                        "--temperature", "0.5"]) == 0
+    meta = json.loads(sidecar_path(tmp_path / "c.onnx").read_text())
+    assert meta["in_graph"]["temperature"] == 0.5
+    ema.temperature = 0.5
+    x = torch.rand(2, 1, 32, 64) * 2 - 1
+    session = ort.InferenceSession(str(tmp_path / "c.onnx"), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        ref = ema(x).numpy()  # (B, 2, H, W): the annealed mean over the bins
+    assert np.abs(session.run(None, {"input": x.numpy()})[0] - ref).max() <= 1e-4
+    src, out = _photo(tmp_path / "p.png"), tmp_path / "o.png"
+    onnx = [str(src), "-o", str(out), "--backend", "onnx", "--model", str(tmp_path / "c.onnx")]
+    _fails([*onnx, "--temperature", "0.3"], capsys, "has temperature=0.5 inside its graph", out)
+    assert colorize_main([*onnx, "--temperature", "0.5"]) == 0 and out.is_file()
 
 
 def _photo(path: Path) -> Path:

@@ -20,6 +20,7 @@ import torch
 from colorgan.color import AB_SCALE, L_SCALE
 from colorgan.colorize.colorizer import CheckpointError, Colorizer
 from colorgan.colorize.onnx_backend import FORMAT, FORMAT_VERSION, file_sha256, sidecar_path
+from colorgan.data.aspect import keep_aspect_size
 from colorgan.models.tta import check_tta_shifts, tta_predict
 from colorgan.utils.atomic import atomic_output, check_output, write_text_atomic
 
@@ -97,8 +98,10 @@ def export_onnx(ckpt: str | Path, output: str | Path, opset: int = DEFAULT_OPSET
         c.shifts = check_tta_shifts(shifts, "--tta-shifts")
     graph = InferenceGraph(c.netG, c.flip, c.shifts).eval()
     c_in = c.cs.in_channels + (2 if c.temporal else 0)
-    h, w = c.net_size(c.image_size, c.image_size)
-    h2, w2 = c.net_size(c.image_size, c.image_size * 3 // 2)  # another shape: dynamic H, W
+    # small example shapes (the graph is fully convolutional), a second one for dynamic H, W
+    short, m = min(c.image_size, max(c.size_multiple, 64)), c.size_multiple
+    h, w = keep_aspect_size(short, short, short, m)
+    h2, w2 = keep_aspect_size(short, short * 3 / 2, short, m)
     with atomic_output(output, overwrite) as tmp:
         try:
             _onnx_export(graph, torch.zeros(1, c_in, h, w), tmp, opset)

@@ -70,9 +70,11 @@ def read_sidecar(model: Path) -> dict:
 
 class OnnxNet:
     """An onnxruntime session called like the generator: torch (B, C_in, h, w) float32 ->
-    torch (B, C_out, h, w) float32 on the input's device."""
+    torch (B, C_out, h, w) float32 on the input's device. ``threads``: onnxruntime's own
+    intra-op pool (None: its default, one per core; torch.set_num_threads does not apply)."""
 
-    def __init__(self, model: Path, meta: dict, device: torch.device) -> None:
+    def __init__(self, model: Path, meta: dict, device: torch.device,
+                 threads: int | None = None) -> None:
         ort = import_onnxruntime()
         providers = ["CPUExecutionProvider"]
         if device.type == "cuda":
@@ -81,8 +83,11 @@ class OnnxNet:
                                       "has no CUDA provider; pip install onnxruntime-gpu, or "
                                       "use --device cpu.")
             providers.insert(0, ("CUDAExecutionProvider", {"device_id": device.index or 0}))
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = int(threads)
         try:
-            self.session = ort.InferenceSession(str(model), providers=providers)
+            self.session = ort.InferenceSession(str(model), options, providers=providers)
         except Exception as e:  # noqa: BLE001 - onnxruntime raises its own exception types
             raise CheckpointError(f"--model {model}: onnxruntime cannot load it "
                                   f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
@@ -104,7 +109,7 @@ class OnnxNet:
 
 def load_onnx_colorizer(model: str | Path, device: str | None = None, precision: str = "auto",
                         resize: str = "keep", flip: bool | None = None, shifts: int | None = None,
-                        temperature: float | None = None) -> Colorizer:
+                        temperature: float | None = None, threads: int | None = None) -> Colorizer:
     """A Colorizer whose network is ``model`` run by onnxruntime, set up from its sidecar.
     ``flip``, ``shifts``, ``temperature`` (None: as exported) must match what the graph holds."""
     from colorgan.colorize.colorizer import pick_device
@@ -119,7 +124,7 @@ def load_onnx_colorizer(model: str | Path, device: str | None = None, precision:
     meta = read_sidecar(model)
     _check_in_graph(meta["in_graph"], flip, shifts, temperature, model)
     dev = pick_device(device)
-    net = OnnxNet(model, meta, dev)
+    net = OnnxNet(model, meta, dev, threads)
     c = Colorizer(net, meta["color_space"], meta["image_size"], meta["temporal"], dev, "fp32",
                   resize)
     c.pair_fps = meta.get("pair_fps")
