@@ -11,6 +11,7 @@ one (``torch.onnx.export(dynamo=False)``, torch >= 2.5), opset :data:`DEFAULT_OP
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import warnings
 from pathlib import Path
@@ -46,11 +47,13 @@ class InferenceGraph(torch.nn.Module):
 
 def _onnx_export(graph: torch.nn.Module, example: torch.Tensor, path: Path, opset: int) -> None:
     axes = {0: "batch", 2: "height", 3: "width"}
+    # the TorchScript exporter: the default up to torch 2.8, dynamo=False from 2.9 on
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     with warnings.catch_warnings():  # the tracer's notes on shape arithmetic and constant folding
         warnings.simplefilter("ignore")
-        torch.onnx.export(graph, (example,), str(path), dynamo=False, opset_version=opset,
+        torch.onnx.export(graph, (example,), str(path), opset_version=opset,
                           input_names=["input"], output_names=["output"],
-                          dynamic_axes={"input": axes, "output": axes})
+                          dynamic_axes={"input": axes, "output": axes}, **legacy)
 
 
 def parity(graph: torch.nn.Module, path: Path, shapes: list[tuple[int, ...]]) -> float:

@@ -123,6 +123,9 @@ def load_onnx_colorizer(model: str | Path, device: str | None = None, precision:
                          "fp32; leave --precision out.")
     meta = read_sidecar(model)
     _check_in_graph(meta["in_graph"], flip, shifts, temperature, model)
+    if device in (None, "", "auto"):  # the GPU only where this onnxruntime can use it
+        cuda = "CUDAExecutionProvider" in import_onnxruntime().get_available_providers()
+        device = "cuda" if cuda and torch.cuda.is_available() else "cpu"
     dev = pick_device(device)
     net = OnnxNet(model, meta, dev, threads)
     c = Colorizer(net, meta["color_space"], meta["image_size"], meta["temporal"], dev, "fp32",
