@@ -15,6 +15,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 from test_video_helpers import make_video, scene_frames
 
+from colorgan.cli import COMMANDS, main
 from colorgan.colorize.cli import TTA_SHIFTS, colorize_main
 from colorgan.colorize.export import export_main, export_onnx
 from colorgan.colorize.onnx_backend import sidecar_path
@@ -91,7 +92,7 @@ def test_onnx_matches_the_pytorch_generator_at_two_sizes(name, flip, shifts, tmp
 
 
 def test_temporal_model_takes_the_previous_colour(tmp_path):
-    ckpt, ema = fake_checkpoint(tmp_path / "t.ckpt", temporal=True, flip=False)
+    ckpt, ema = fake_checkpoint(tmp_path / "t.ckpt", temporal=True, flip=False, gain=20.0)
     meta = export_onnx(ckpt, tmp_path / "t.onnx")
     assert meta["temporal"] is True and meta["input_channels"] == 3 and meta["pair_fps"] == 5.0
     x = torch.rand(1, 3, 32, 64) * 2 - 1
@@ -99,6 +100,13 @@ def test_temporal_model_takes_the_previous_colour(tmp_path):
     with torch.no_grad():
         ref = ema(x).numpy()
     assert np.abs(session.run(None, {"input": x.numpy()})[0] - ref).max() <= 1e-4
+    src = make_video(tmp_path / "in.mp4", scene_frames(4, 2))  # each frame sees the last colour
+    common = ["--no-progress", "--crf", "0", "--temporal", "dependent"]
+    assert colorize_main([str(src), "-o", str(tmp_path / "t.mp4"), "--ckpt", str(ckpt),
+                          *common]) == 0
+    assert colorize_main([str(src), "-o", str(tmp_path / "o.mp4"), "--backend", "onnx",
+                          "--model", str(tmp_path / "t.onnx"), *common]) == 0
+    assert np.abs(_frames(tmp_path / "t.mp4") - _frames(tmp_path / "o.mp4")).max() <= 2
 
 
 def test_classification_model_decodes_at_the_exported_temperature(tmp_path, capsys):
@@ -179,6 +187,13 @@ def test_shift_choices_agree_with_the_model_code():
     assert list(TTA_SHIFTS) == sorted(SHIFTS)
 
 
+def test_export_is_a_colorgan_command(capsys):
+    assert "export" in COMMANDS
+    with pytest.raises(SystemExit) as e:
+        main(["export", "--help"])
+    assert e.value.code == 0 and "--ckpt" in capsys.readouterr().out
+
+
 def _fails(argv, capsys, message: str, target: Path) -> None:
     assert colorize_main(argv) == 1
     assert message in capsys.readouterr().err
@@ -220,6 +235,10 @@ def test_bad_model_files_are_named_and_write_nothing(exported, tmp_path, capsys)
     run(other, "SHA-256 differs")
     sidecar_path(other).write_text("{not json")
     run(other, "other.onnx.json: not readable JSON")
+    meta = json.loads(sidecar_path(model).read_text())
+    del meta["chroma_gain"]
+    sidecar_path(other).write_text(json.dumps(meta))
+    run(other, "other.onnx.json: chroma_gain missing")
     broken = tmp_path / "broken.onnx"  # garbage that its sidecar does describe
     broken.write_bytes(b"not an onnx graph")
     meta = json.loads(sidecar_path(model).read_text())

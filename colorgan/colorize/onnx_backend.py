@@ -16,10 +16,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from colorgan.color import check_chroma_center, check_chroma_gain
 from colorgan.colorize.colorizer import CheckpointError, Colorizer
 
 FORMAT = "colorgan-onnx"
 FORMAT_VERSION = 1
+REQUIRED = ("onnx_sha256", "color_space", "image_size", "size_multiple", "temporal",
+            "chroma_gain", "chroma_center", "in_graph")  # what load_onnx_colorizer reads
 
 
 def sidecar_path(model: str | Path) -> Path:
@@ -62,6 +65,10 @@ def read_sidecar(model: Path) -> dict:
     if meta.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{side}: format_version {meta.get('format_version')!r}, this "
                               f"colorgan reads {FORMAT_VERSION}; export the model again.")
+    missing = [k for k in REQUIRED if k not in meta]
+    if missing or not isinstance(meta["in_graph"], dict):
+        raise CheckpointError(f"{side}: {', '.join(missing) or 'in_graph'} missing or invalid; "
+                              "export the model again.")
     if meta.get("onnx_sha256") != file_sha256(model):
         raise CheckpointError(f"--model {model} is not the file {side} was written for (its "
                               "SHA-256 differs); export again so both match.")
@@ -131,8 +138,9 @@ def load_onnx_colorizer(model: str | Path, device: str | None = None, precision:
     c = Colorizer(net, meta["color_space"], meta["image_size"], meta["temporal"], dev, "fp32",
                   resize)
     c.pair_fps = meta.get("pair_fps")
-    c.chroma_gain = float(meta["chroma_gain"])
-    c.chroma_center = meta["chroma_center"]
+    side = sidecar_path(model)
+    c.chroma_gain = check_chroma_gain(meta["chroma_gain"], f"{side}: chroma_gain")
+    c.chroma_center = check_chroma_center(meta["chroma_center"], f"{side}: chroma_center")
     c.weights = meta["in_graph"]["weights"]
     c.flip, c.shifts = False, 0  # inside the graph (meta["in_graph"])
     return c
