@@ -266,6 +266,14 @@ def test_missing_onnxruntime_says_what_to_install(exported, tmp_path, capsys, mo
             str(model)], capsys, "pip install onnxruntime", out)
 
 
+def test_export_without_onnx_says_what_to_install(exported, tmp_path, capsys, monkeypatch):
+    ckpt, _ = exported
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    assert export_main(["--ckpt", str(ckpt), "-o", str(tmp_path / "m.onnx")]) == 1
+    assert 'pip install "colorgan[export]"' in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
 def test_export_command_refuses_to_overwrite_and_names_bad_input(exported, tmp_path, capsys):
     ckpt, _ = exported
     target = tmp_path / "e.onnx"
