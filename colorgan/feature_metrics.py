@@ -10,6 +10,7 @@ reason, kept in :attr:`FeatureMetrics.skipped`, and evaluation goes on.
 from __future__ import annotations
 
 import logging
+from urllib.error import URLError
 
 import torch
 from torchmetrics.image.fid import FrechetInceptionDistance
@@ -26,8 +27,12 @@ def _reason(name: str, what: str, e: BaseException, todo: str) -> str:
     if isinstance(e, ImportError):  # torchmetrics' FID without torch-fidelity
         return f"{name} skipped: torch-fidelity is not installed; pip install torch-fidelity " \
                "(or colorgan[metrics])."
-    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    return f"{name} skipped: {what} could not be loaded ({first}; offline?); {todo}"
+    return f"{name} skipped: {what} could not be loaded ({_first_line(e)}" \
+           f"{'; offline?' if isinstance(e, URLError) else ''}); {todo}"
+
+
+def _first_line(e: BaseException) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
 class FeatureMetrics(torch.nn.Module):
@@ -52,8 +57,9 @@ class FeatureMetrics(torch.nn.Module):
                     feature=fid_feature if fid_feature is not None else FID_FEATURES,
                     normalize=True, feature_extractor_weights_path=fid_weights)
             except UNAVAILABLE as e:
-                self.skip("fid", _reason(
-                    "FID", f"the Inception weights of torch-fidelity ({FID_WEIGHTS})", e,
+                what = (f"metrics.fid_weights={fid_weights}" if fid_weights else
+                        f"the Inception weights of torch-fidelity ({FID_WEIGHTS})")
+                self.skip("fid", _reason("FID", what, e,
                     "run once online, or pass metrics.fid_weights=PATH (that file)."))
         if lpips:
             try:
@@ -69,18 +75,23 @@ class FeatureMetrics(torch.nn.Module):
         log.warning(reason)
 
     def update(self, fake_rgb: torch.Tensor, real_rgb: torch.Tensor) -> None:
-        """(B, 3, H, W) in [0, 1] twice: the colorizations and their ground truths."""
-        if "fid" in self.metrics:
-            self.metrics["fid"].update(real_rgb, real=True)
-            self.metrics["fid"].update(fake_rgb, real=False)
-        if "lpips" in self.metrics:
-            self.metrics["lpips"].update(fake_rgb.clamp(0, 1), real_rgb.clamp(0, 1))
+        """(B, 3, H, W) in [0, 1] twice: the colorizations and their ground truths. A metric
+        that fails on these images (LPIPS' AlexNet below 32 px) is skipped, not a crash."""
+        for name in list(self.metrics):
+            try:
+                if name == "fid":
+                    self.metrics[name].update(real_rgb, real=True)
+                    self.metrics[name].update(fake_rgb, real=False)
+                else:
+                    self.metrics[name].update(fake_rgb.clamp(0, 1), real_rgb.clamp(0, 1))
+            except RuntimeError as e:
+                del self.metrics[name]
+                self.skip(name, f"{name.upper()} skipped: it failed on images of "
+                                f"{tuple(fake_rgb.shape[-2:])} px ({_first_line(e)}).")
 
     def compute(self) -> dict[str, torch.Tensor]:
         out = {}
         for name, metric in self.metrics.items():
-            if name in self.skipped:
-                continue
             try:
                 out[name] = metric.compute().float()
             except RuntimeError as e:  # FID on fewer than 2 images

@@ -56,6 +56,13 @@ def test_offline_fid_and_lpips_are_skipped_with_one_line_each(monkeypatch, caplo
     assert m.compute() == {}
 
 
+def test_a_missing_fid_weights_file_is_named():
+    missing = FeatureMetrics(fid=True, fid_weights="/nowhere/inception.pth").skipped["fid"]
+    assert missing.startswith("FID skipped: metrics.fid_weights=/nowhere/inception.pth could "
+                              "not be loaded (") and "No such file" in missing
+    assert "offline" not in missing
+
+
 def test_fid_without_torch_fidelity_says_what_to_install(monkeypatch):
     def missing(**kwargs):  # torchmetrics' own error when torch-fidelity is absent
         raise ModuleNotFoundError("FrechetInceptionDistance metric requires that `Torch-fidelity` "
@@ -67,10 +74,16 @@ def test_fid_without_torch_fidelity_says_what_to_install(monkeypatch):
         "(or colorgan[metrics]).")
 
 
-def test_fid_on_one_image_is_skipped_not_a_crash():
+def test_fid_on_one_image_or_on_images_its_net_cannot_take_is_skipped_not_a_crash():
     m = FeatureMetrics(fid=True, fid_feature=mean_rgb())
     m.update(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8))
     assert m.compute() == {} and "More than one sample" in m.skipped["fid"]
+    big_kernel = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 64), torch.nn.AdaptiveAvgPool2d(1),
+                                     torch.nn.Flatten())  # fine at 299 px, fails at 16
+    m = FeatureMetrics(fid=True, fid_feature=big_kernel)
+    m.update(torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16))  # no crash mid-evaluation
+    assert m.compute() == {} and m.skipped["fid"].startswith("FID skipped: it failed on images "
+                                                             "of (16, 16) px (")
     with pytest.raises(ValueError, match="metrics.lpips_net='resnet'"):
         FeatureMetrics(lpips=True, lpips_net="resnet")
 
@@ -114,5 +127,3 @@ def test_eval_offline_skips_fid_and_records_why(tmp_path, checkpoint, monkeypatc
     assert saved["skipped"]["fid"].startswith("FID skipped: the Inception weights")
     assert "FID |" not in table and saved["skipped"]["fid"] in table
     assert saved["skipped"]["fid"] in capsys.readouterr().out
-    plain, _ = _eval(tmp_path / "plain", checkpoint)  # default: neither metric, nothing skipped
-    assert plain["skipped"] == {} and "fid" not in plain["model"]
