@@ -21,6 +21,7 @@ from omegaconf import DictConfig, open_dict
 from torchvision.utils import save_image
 
 from colorgan.callbacks import sample_grid
+from colorgan.feature_metrics import FeatureMetrics
 from colorgan.models.gan_module import ColorizationGAN
 from colorgan.models.tta import check_tta_shifts
 from colorgan.train import metrics_summary
@@ -38,29 +39,35 @@ from colorgan.utils.wandb import finish_wandb, log_wandb_image
 log = logging.getLogger("colorgan")
 SPLITS = ("test", "val")
 COLUMNS = (("psnr", "PSNR (dB)", 2), ("ssim", "SSIM", 4), ("colorfulness", "colorfulness", 2),
-           ("ciede2000", "CIEDE2000", 2))
+           ("delta_colorfulness", "ΔCF", 2), ("ciede2000", "CIEDE2000", 2))
+FEATURE_COLUMNS = (("fid", "FID", 2), ("lpips", "LPIPS", 4))  # metrics.fid / metrics.lpips
 
 
 def summarize(metrics: dict[str, float], split: str) -> dict[str, Any]:
-    """Flat ``test/...`` metrics -> model / gray_baseline / colorfulness_gt, CIEDE2000 included."""
+    """Flat ``test/...`` metrics -> model / gray_baseline / colorfulness_gt, CIEDE2000 included
+    (and the model's FID and LPIPS when measured)."""
     prefix = f"{split}/"
     summary = metrics_summary(metrics, prefix=prefix)
-    for key, name in (("model", "ciede2000"), ("gray_baseline", "gray_ciede2000")):
+    for key, name in (("model", "ciede2000"), ("gray_baseline", "gray_ciede2000"),
+                      ("model", "fid"), ("model", "lpips")):
         if f"{prefix}{name}" in metrics:
-            summary[key]["ciede2000"] = float(metrics[f"{prefix}{name}"])
+            summary[key][name.removeprefix("gray_")] = float(metrics[f"{prefix}{name}"])
     return summary
 
 
 def format_table(summary: dict[str, Any]) -> str:
-    """Markdown: model, gray baseline and ground truth rows."""
-    head = "| | " + " | ".join(c[1] for c in COLUMNS) + " |"
-    rows = [head, "|---" * (len(COLUMNS) + 1) + "|"]
-    for label, key in (("model", "model"), ("gray baseline (ab = 0)", "gray_baseline")):
-        d = summary.get(key) or {}
-        rows.append(f"| {label} | " + " | ".join(
-            f"{d[k]:.{n}f}" if k in d else "" for k, _, n in COLUMNS) + " |")
+    """Markdown: model, gray baseline and ground truth rows; FID / LPIPS columns when measured."""
+    columns = COLUMNS + tuple(c for c in FEATURE_COLUMNS if c[0] in (summary.get("model") or {}))
+    head = "| | " + " | ".join(c[1] for c in columns) + " |"
+    rows = [head, "|---" * (len(columns) + 1) + "|"]
     gt = summary.get("colorfulness_gt")
-    rows.append(f"| ground truth | | | {'' if gt is None else f'{gt:.2f}'} | 0.00 |")
+    truth = {"delta_colorfulness": 0.0, "ciede2000": 0.0, "lpips": 0.0,
+             **({} if gt is None else {"colorfulness": gt})}
+    for label, d in (("model", summary.get("model") or {}),
+                     ("gray baseline (ab = 0)", summary.get("gray_baseline") or {}),
+                     ("ground truth", truth)):
+        rows.append(f"| {label} | " + " | ".join(
+            f"{d[k]:.{n}f}" if k in d else "" for k, _, n in columns) + " |")
     return "\n".join(rows)
 
 
@@ -94,6 +101,32 @@ def is_folder_without_test_split(data: DictConfig) -> bool:
     """``data=folder`` with no held-out test fraction: eval then uses every image of the folder."""
     return (str(data.get("_target_", "")).endswith(".FolderDataModule")
             and float(data.get("test_fraction") or 0.0) == 0.0)
+
+
+FID_MIN_IMAGES = 5000  # the colorization literature's FID sets (e.g. ImageNet val 5k): fewer is noise
+
+
+def feature_metrics(cfg: DictConfig | None) -> FeatureMetrics | None:
+    """``metrics.fid`` / ``metrics.lpips`` -> the metrics (those that can be had), or None."""
+    cfg = cfg or {}
+    if not (cfg.get("fid") or cfg.get("lpips")):
+        return None
+    return FeatureMetrics(fid=bool(cfg.get("fid")), lpips=bool(cfg.get("lpips")),
+                          lpips_net=str(cfg.get("lpips_net") or "alex"),
+                          fid_weights=cfg.get("fid_weights"))
+
+
+def feature_notes(features: FeatureMetrics | None, num_images: int | None) -> list[str]:
+    """One line per skipped metric, and a warning when FID was measured on too few images."""
+    if features is None:
+        return []
+    notes = list(features.skipped.values())
+    if "fid" in features.metrics and "fid" not in features.skipped and num_images is not None \
+            and num_images < FID_MIN_IMAGES:
+        notes.append(f"FID on {num_images} images: below the {FID_MIN_IMAGES:,} the colorization "
+                     "literature uses, it is dominated by the sample size; compare it only with "
+                     "runs on the same images (docs/evaluation.md).")
+    return notes
 
 
 @torch.no_grad()
@@ -138,6 +171,8 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         if split == "test" and is_folder_without_test_split(cfg.data):
             cfg.data.test_fraction = 1.0  # any folder of photos: every image is the test set
     check_config(cfg, model=model)
+    features = feature_metrics(cfg.get("metrics"))  # FID / LPIPS: skipped where unavailable
+    (model.test_metrics if split == "test" else model.val_metrics).extra = features
     datamodule = hydra.utils.instantiate(cfg.data)
     loggers = instantiate_loggers(cfg.get("logger"))
     trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, logger=loggers or False,
@@ -151,13 +186,16 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
                             out_dir / "samples.png")
         log_wandb_image(loggers, f"{split}/samples", grid, step=0)
         dataset = datamodule.data_test if split == "test" else datamodule.data_val
+        num_images = len(dataset) if dataset is not None else None
         payload = {
             **summary, "metrics": metrics, "checkpoint": str(Path(cfg.ckpt_path).resolve()),
-            "split": split, "num_images": len(dataset) if dataset is not None else None,
+            "split": split, "num_images": num_images,
             "image_size": int(cfg.data.image_size), "status": "ok",
+            "skipped": dict(features.skipped) if features is not None else {},
         }
         write_text_atomic(out_dir / "metrics.json", json.dumps(payload, indent=2))
-        table = format_table(summary)
+        notes = "".join(f"\n{n}" for n in feature_notes(features, num_images))
+        table = format_table(summary) + ("\n" + notes if notes else "")
         where = (f"every image of data.root={cfg.data.root}"
                  if float(cfg.data.get("test_fraction") or 0) == 1.0 else f"split: {split}")
         write_text_atomic(out_dir / "metrics.md", f"Checkpoint: {cfg.ckpt_path}, {where}"

@@ -131,6 +131,9 @@ def fingerprints(rgb: torch.Tensor) -> list[tuple]:
 class ColorMetrics(torch.nn.Module):
     """The model's numbers, the gray baseline's (ab = 0) on the same images, and the
     ground truth's colorfulness: ``{prefix}psnr``, ``{prefix}gray_psnr``, ...
+    ``{prefix}delta_colorfulness`` is DDColor's Delta CF, |mean CF of the colorizations - mean
+    CF of the photos|. ``extra`` (eval's FID and LPIPS, :mod:`colorgan.feature_metrics`) is
+    updated with the same images when set.
 
     The baseline and the truth's colorfulness depend on the ground-truth image alone (the gray
     input is its luminance), so each image's values are computed once and remembered: a
@@ -144,6 +147,7 @@ class ColorMetrics(torch.nn.Module):
         self.gray = MetricCollection({k: MeanMetric() for k in BASELINE})
         self.gt_colorfulness = MeanMetric()
         self.baseline_cache: dict[tuple, list[float]] = {}  # image fingerprint -> 5 values
+        self.extra: torch.nn.Module | None = None  # FeatureMetrics, set by eval
 
     def baseline(self, gray_rgb: torch.Tensor, real_rgb: torch.Tensor) -> torch.Tensor:
         """(B, 5) :func:`gray_baseline` values, computed only for images not seen before."""
@@ -165,14 +169,23 @@ class ColorMetrics(torch.nn.Module):
         for i, name in enumerate(BASELINE):
             self.gray[name].update(values[:, i])
         self.gt_colorfulness.update(values[:, 4])
+        if self.extra is not None:
+            self.extra.update(fake_rgb, real_rgb)
 
     def compute(self) -> dict[str, torch.Tensor]:
         out = {f"{self.prefix}{k}": v for k, v in self.model.compute().items()}
         out.update({f"{self.prefix}gray_{k}": v for k, v in self.gray.compute().items()})
-        out[f"{self.prefix}colorfulness_gt"] = self.gt_colorfulness.compute()
+        gt = out[f"{self.prefix}colorfulness_gt"] = self.gt_colorfulness.compute()
+        for name in ("", "gray_"):  # Delta CF (DDColor, Kang et al. 2023): dataset means
+            out[f"{self.prefix}{name}delta_colorfulness"] = (out[f"{self.prefix}{name}colorfulness"]
+                                                             - gt).abs()
+        if self.extra is not None:
+            out.update({f"{self.prefix}{k}": v for k, v in self.extra.compute().items()})
         return out
 
     def reset(self) -> None:
         self.model.reset()
         self.gray.reset()
         self.gt_colorfulness.reset()
+        if self.extra is not None:
+            self.extra.reset()

@@ -36,22 +36,23 @@ log = logging.getLogger("colorgan")
 def metrics_summary(metrics: dict[str, float], prefix: str = "val/") -> dict[str, Any]:
     """Flat ``val/...`` metrics -> {"model": {...}, "gray_baseline": {...}, "colorfulness_gt"}."""
     m = {k[len(prefix):]: float(v) for k, v in metrics.items() if k.startswith(prefix)}
+    keys = ("psnr", "ssim", "colorfulness", "delta_colorfulness")  # Delta CF: |CF - CF_gt|
     return {
-        "model": {k: m[k] for k in ("psnr", "ssim", "colorfulness") if k in m},
-        "gray_baseline": {k: m[f"gray_{k}"] for k in ("psnr", "ssim", "colorfulness")
-                          if f"gray_{k}" in m},
+        "model": {k: m[k] for k in keys if k in m},
+        "gray_baseline": {k: m[f"gray_{k}"] for k in keys if f"gray_{k}" in m},
         "colorfulness_gt": m.get("colorfulness_gt"),
     }
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    rows = ["| | PSNR (dB) | SSIM | colorfulness |", "|---|---|---|---|"]
+    rows = ["| | PSNR (dB) | SSIM | colorfulness | ΔCF |", "|---|---|---|---|---|"]
     for name, key in (("model", "model"), ("gray baseline (ab = 0)", "gray_baseline")):
         d = summary.get(key) or {}
         rows.append(f"| {name} | {d.get('psnr', float('nan')):.2f} | {d.get('ssim', float('nan')):.4f}"
-                    f" | {d.get('colorfulness', float('nan')):.2f} |")
+                    f" | {d.get('colorfulness', float('nan')):.2f}"
+                    f" | {d.get('delta_colorfulness', float('nan')):.2f} |")
     gt = summary.get("colorfulness_gt")
-    rows.append(f"| ground truth | | | {gt if gt is None else f'{gt:.2f}'} |")
+    rows.append(f"| ground truth | | | {gt if gt is None else f'{gt:.2f}'} | 0.00 |")
     return "\n".join(rows)
 
 

@@ -48,8 +48,11 @@ def test_eval_reproduces_final_validation_and_writes_outputs(tmp_path: Path) -> 
     out = tmp_path / "et" / "run"
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["split"] == "test" and saved["status"] == "ok"
+    assert saved["skipped"] == {} and "fid" not in saved["model"]  # FID / LPIPS: off by default
     for row in ("model", "gray_baseline"):
-        assert set(saved[row]) == {"psnr", "ssim", "colorfulness", "ciede2000"}
+        assert set(saved[row]) == {"psnr", "ssim", "colorfulness", "delta_colorfulness", "ciede2000"}
+        assert saved[row]["delta_colorfulness"] == pytest.approx(  # Delta CF = |CF - CF_gt|
+            abs(saved[row]["colorfulness"] - saved["colorfulness_gt"]), abs=1e-5)
     assert saved["gray_baseline"]["colorfulness"] < 1.0 < saved["colorfulness_gt"]
     assert saved["model"]["psnr"] != val["model"]["psnr"]  # another split, other images
     table = (out / "metrics.md").read_text()

@@ -40,6 +40,9 @@ def test_baseline_numbers_are_those_of_the_image_metrics():
     expected = {f"val/{k}": float(v) for k, v in reference["model"].compute().items()}
     expected.update({f"val/gray_{k}": float(v) for k, v in reference["gray"].compute().items()})
     expected["val/colorfulness_gt"] = float(gt.compute())
+    for name in ("", "gray_"):  # Delta CF: |mean CF - mean CF of the photos|
+        expected[f"val/{name}delta_colorfulness"] = abs(expected[f"val/{name}colorfulness"]
+                                                        - expected["val/colorfulness_gt"])
     got = _epoch(cm.ColorMetrics("val/"), split)
     assert got.keys() == expected.keys()
     for key, value in expected.items():

@@ -20,6 +20,7 @@ from colorgan.metrics import ColorMetrics
 from colorgan.models.color_classes import BinnedGenerator, ColorBins
 from colorgan.models.ddp import ddp
 from colorgan.models.losses import GANLoss, reconstruction_loss
+from colorgan.models.perceptual import build_perceptual
 from colorgan.models.recipes import RecipeMixin
 from colorgan.models.regularizers import r1_penalty
 from colorgan.models.tta import check_tta_shifts
@@ -83,6 +84,8 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         lambda_rec: float = 100.0,
         rec_space: str = "output",
         rec_at_colour: float | None = None,
+        lambda_perceptual: float = 0.0,
+        perceptual: dict | None = None,
         d_steps_per_g_step: int = 1,
         grad_clip: float = 0.0,
         temporal: dict | None = None,
@@ -142,6 +145,8 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
             raise ValueError(f"model.rec_at_colour={rec_at_colour!r} (color_space={color_space}) "
                              "needs color_space=lab and a fraction of the truth's chroma in "
                              "(0, 2], e.g. 0.95; null turns it off.")
+        # VGG16-bn feature loss on the decoded RGB; not a sub-module (kept out of checkpoints)
+        self.perceptual = build_perceptual(lambda_perceptual, args["perceptual"])
         self.val_metrics = ColorMetrics("val/")
         self.test_metrics = ColorMetrics("test/")
         self.val_samples: dict[str, torch.Tensor] | None = None
@@ -179,6 +184,8 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
     def setup(self, stage: str) -> None:
         self.setup_class_guidance()  # needs the datamodule's classes; before the optimizers
         self.setup_class_gain_curve()  # model.chroma_per_class: needs the head
+        if stage == "fit" and self.perceptual is not None:
+            self.perceptual.load()  # VGG16-bn weights: a missing file or no internet fails here
 
     def on_fit_start(self) -> None:
         self.setup_color_prior()  # classification: class-rebalancing weights
@@ -254,6 +261,15 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
             return self.criterionRec(self.cs.decode(real_A, fake_B), self.cs.decode(real_A, real_B))
         return self.criterionRec(fake_B, real_B)
 
+    def perceptual_loss(self, real_A: torch.Tensor, real_B: torch.Tensor,
+                        fake_B: torch.Tensor) -> dict[str, torch.Tensor]:
+        """{"loss_G_perceptual": lambda_perceptual x the VGG feature loss on the RGB decoded
+        with the input's lightness}, or {} when model.lambda_perceptual=0."""
+        if self.perceptual is None:
+            return {}
+        loss = self.perceptual(self.cs.decode(real_A, fake_B), self.cs.decode(real_A, real_B))
+        return {"loss_G_perceptual": loss * float(self.hparams.lambda_perceptual)}
+
     def training_step(self, batch: dict, batch_idx: int) -> None:
         real_A, real_B, g_in = self.prepare_batch(batch)
         fake_B, logits = self.generate(g_in)  # (B, C_out, H, W), bin logits or None
@@ -275,6 +291,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
             loss_G_GAN = torch.zeros((), device=fake_B.device)
         loss_G_rec = self.reconstruction(real_A, real_B, fake_B) * self.hparams.lambda_rec
         extra = self.recipe_losses(logits, real_B, batch)  # classification, class guidance
+        extra.update(self.perceptual_loss(real_A, real_B, fake_B))
         loss_G = loss_G_GAN + loss_G_rec + sum(v for k, v in extra.items() if k.startswith("loss"))
         self._check_finite(loss_G=loss_G)
         self._step(opt_G, loss_G)
