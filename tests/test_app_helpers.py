@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -63,6 +64,11 @@ def live_server(ckpt: Path, tmp_path: Path, limits: Limits | None = None,
         server.close()
 
 
+def post(client, data: bytes, name: str = "x.jpg", **params):
+    """POST ``data`` as an upload named ``name`` through an ``httpx.Client``."""
+    return client.post("/api/colorize", params={"name": name, **params}, content=data)
+
+
 def photo_bytes(h: int, w: int, seed: int = 0, mode: str = "L", fmt: str = "JPEG") -> bytes:
     """A random-ish photo with structure (a gradient plus noise), encoded as ``fmt``."""
     rng = np.random.default_rng(seed)
@@ -78,3 +84,52 @@ def photo_bytes(h: int, w: int, seed: int = 0, mode: str = "L", fmt: str = "JPEG
 def png_size(data: bytes) -> tuple[int, int]:
     with Image.open(io.BytesIO(data)) as im:
         return im.size
+
+
+def _answer(data: bytes) -> tuple[int, str] | None:
+    """(HTTP code, body) once ``data`` holds a whole response, else None."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        return None
+    lines = head.decode("latin-1").split("\r\n")
+    length = next((int(v) for k, _, v in (x.partition(":") for x in lines[1:])
+                   if k.strip().lower() == "content-length"), None)
+    if length is not None and len(body) < length:
+        return None
+    return int(lines[0].split()[1]), body.decode("utf-8", "replace")
+
+
+def raw_upload(url: str, name: str, sent: bytes, declared: int, hold: float,
+               trickle: float | None = None) -> tuple[int, float, str]:
+    """A slow client on a raw socket: POST headers declaring ``declared`` body bytes, send
+    ``sent``, then wait at most ``hold`` s for the answer (``trickle``: one more byte every so
+    many seconds meanwhile; ``hold=0``: close at once, an aborted upload). Returns (HTTP code,
+    0 when none came; seconds from the request to the answer; the answer's body)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(f"POST /api/colorize?name={quote(name)} HTTP/1.1\r\nHost: {host}\r\n"
+                  f"Content-Length: {declared}\r\n\r\n".encode() + sent)
+        t0 = time.monotonic()
+        if hold <= 0:
+            return 0, 0.0, ""
+        s.settimeout(0.05)
+        data, drip = b"", t0 + (trickle or float("inf"))
+        while time.monotonic() < t0 + hold:
+            try:
+                chunk = s.recv(65536)
+            except TimeoutError:
+                if time.monotonic() >= drip:
+                    drip += trickle
+                    try:
+                        s.sendall(b"\xff")
+                    except OSError:  # the server closed: read what it said
+                        pass
+                continue
+            except OSError:
+                break
+            data += chunk
+            if not chunk or _answer(data):
+                break
+        seconds = time.monotonic() - t0
+    code, body = _answer(data) or (0, data.decode("utf-8", "replace"))
+    return code, seconds, body

@@ -37,15 +37,18 @@ class Job:
     height: int = 0
     finished: float | None = None
 
+    notice: str = ""              # what the user must know about the result (a film cut short)
+
     @property
-    def active(self) -> bool:
-        return self.state in ("receiving", "queued", "running")
+    def working(self) -> bool:
+        """Queued or being colorized (uploads still arriving have their own slots)."""
+        return self.state in ("queued", "running")
 
     def public(self) -> dict:
         """What the page sees: state, progress, message and the URL of each result file."""
         return {"id": self.id, "kind": self.kind, "state": self.state, "done": self.done,
-                "total": self.total, "message": self.message, "width": self.width,
-                "height": self.height,
+                "total": self.total, "message": self.message, "notice": self.notice,
+                "width": self.width, "height": self.height,
                 "files": {role: f"/api/jobs/{self.id}/{f}" for role, f in self.files.items()}}
 
 
@@ -62,13 +65,18 @@ class JobStore:
         self.pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="colorize")
         atexit.register(shutil.rmtree, self.root, ignore_errors=True)
 
-    def new(self, name: str) -> Job:
-        """A job with its own empty folder; refused while ``max_active`` jobs are unfinished."""
-        self.expire()
+    def check_room(self, name: str) -> None:
+        """Refuse (503) while ``max_active`` jobs are queued or being colorized."""
         with self.lock:
-            if sum(j.active for j in self.jobs.values()) >= self.max_active:
+            if sum(j.working for j in self.jobs.values()) >= self.max_active:
                 raise UploadError(f"{name}: the server is busy with {self.max_active} other "
                                   "uploads; try again in a minute.", 503)
+
+    def new(self, name: str) -> Job:
+        """A job with its own empty folder; refused while ``max_active`` jobs are working."""
+        self.expire()
+        self.check_room(name)
+        with self.lock:
             job = Job(uuid.uuid4().hex, Path(), name)
             job.folder = self.root / job.id
             job.folder.mkdir()

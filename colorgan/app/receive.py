@@ -1,0 +1,117 @@
+"""Reading an upload's body so that no client can hold the server: size, idle and total limits.
+
+Each piece of the body must arrive within ``Limits.upload_timeout`` seconds and the whole body
+within ``Limits.max_upload_seconds``; a client that stalls, or sends less than its
+Content-Length, is answered 408 and its upload deleted. Uploads that are still arriving have
+their own slots (:class:`Arrivals`), apart from the jobs being colorized: when every slot is
+taken, the upload idle the longest is stopped (408) to let a new one in, so clients that send a
+byte and wait cannot lock real uploads out ("slowloris"). A client that goes away mid-upload is
+one log line, not a traceback.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from starlette.requests import ClientDisconnect
+
+from colorgan.app.uploads import Limits, UploadError, too_large
+
+log = logging.getLogger("colorgan.app")
+
+
+class Stalled(Exception):
+    """No piece of the body came in time (``"idle"``), or the slot went to another upload."""
+
+
+@dataclass(eq=False)
+class Arrival:
+    """One upload whose body is still coming in."""
+
+    name: str
+    client: str
+    last: float = field(default_factory=time.monotonic)  # when the last piece arrived
+    evicted: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Arrivals:
+    """The uploads still arriving (at most ``slots``); a new one evicts the longest idle one,
+    provided it has been idle for ``min_idle`` seconds, else it is refused as busy (503)."""
+
+    def __init__(self, slots: int = 32, min_idle: float = 0.5) -> None:
+        self.slots, self.min_idle = slots, min_idle
+        self.now: set[Arrival] = set()
+
+    def enter(self, name: str, client: str) -> Arrival:
+        if len(self.now) >= self.slots:
+            idlest = min(self.now, key=lambda a: a.last)
+            if time.monotonic() - idlest.last < self.min_idle:
+                raise UploadError(f"{name}: the server is receiving {self.slots} other uploads; "
+                                  "try again in a minute.", 503)
+            idlest.evicted.set()
+            self.now.discard(idlest)
+        arrival = Arrival(name, client)
+        self.now.add(arrival)
+        return arrival
+
+    def leave(self, arrival: Arrival) -> None:
+        self.now.discard(arrival)
+
+
+async def _next(chunks: AsyncIterator[bytes], arrival: Arrival, timeout: float) -> bytes | None:
+    """The next piece of the body (None at its end), or why it did not come: 'idle' | 'evicted'."""
+    piece = asyncio.ensure_future(anext(chunks, None))
+    evicted = asyncio.ensure_future(arrival.evicted.wait())
+    try:
+        await asyncio.wait({piece, evicted}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        evicted.cancel()
+    if piece.done():
+        return piece.result()  # ClientDisconnect when the client went away
+    piece.cancel()
+    raise Stalled("evicted" if arrival.evicted.is_set() else "idle")
+
+
+async def save_stream(chunks: AsyncIterator[bytes], target: Path, arrival: Arrival,
+                      limits: Limits, declared: int | None = None) -> int:
+    """Write the request body to ``target``; refuse (and stop) as soon as it is too large,
+    stalls for ``limits.upload_timeout`` s or takes longer than ``limits.max_upload_seconds``."""
+    name, size = arrival.name, 0
+    start = time.monotonic()
+    of = f" of the {declared} declared" if declared is not None else ""
+    with open(target, "wb") as f:
+        while True:
+            left = limits.max_upload_seconds - (time.monotonic() - start)
+            try:
+                chunk = await _next(chunks, arrival, max(0.0, min(limits.upload_timeout, left)))
+            except ClientDisconnect:
+                log.warning("upload %r from %s aborted by the client after %d bytes%s", name,
+                            arrival.client, size, of)
+                raise UploadError(f"{name}: the client went away after {size} bytes.") from None
+            except Stalled as e:
+                why = ("its slot was given to a new upload" if str(e) == "evicted" else
+                       f"nothing arrived for {limits.upload_timeout:g} s (--upload-timeout)"
+                       if left > limits.upload_timeout else
+                       f"it took longer than {limits.max_upload_seconds:g} s "
+                       "(--max-upload-seconds)")
+                log.warning("upload %r from %s stopped after %d bytes%s: %s", name,
+                            arrival.client, size, of, why)
+                raise UploadError(f"{name}: the upload stalled after {size} bytes{of}: {why}. "
+                                  "Check the connection and upload it again.", 408) from None
+            if chunk is None:
+                break
+            arrival.last = time.monotonic()
+            size += len(chunk)
+            if size > limits.max_bytes:
+                raise too_large(name, limits)
+            f.write(chunk)
+    if size == 0:
+        raise UploadError(f"{name}: the file is empty (0 bytes). Choose a photo or a film.", 415)
+    return size
+
+
+__all__ = ["Arrival", "Arrivals", "save_stream"]
