@@ -13,13 +13,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+import av
 import numpy as np
 import pytest
 from PIL import Image
 
 pytest.importorskip("fastapi", reason="the app extra is not installed: pip install -e '.[app]'")
 import uvicorn  # noqa: E402
+from test_video_helpers import scene_frames  # noqa: E402
 
+from colorgan.app.protocol import uvicorn_config  # noqa: E402
 from colorgan.app.server import create_app  # noqa: E402
 from colorgan.app.uploads import Limits  # noqa: E402
 from colorgan.colorize.colorizer import Colorizer  # noqa: E402
@@ -33,7 +36,7 @@ class LiveServer:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        self.server = uvicorn.Server(uvicorn_config(app))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]},
                                        daemon=True)
         self.thread.start()
@@ -81,6 +84,19 @@ def photo_bytes(h: int, w: int, seed: int = 0, mode: str = "L", fmt: str = "JPEG
     return buf.getvalue()
 
 
+def film_without_duration(path: Path, frames: int) -> Path:
+    """A 25 fps Matroska film written "live": no duration in its header, like a cut-off stream."""
+    with av.open(str(path), "w", format="matroska", options={"live": "1"}) as out:
+        v = out.add_stream("libx264", rate=25)
+        v.height, v.width = 48, 64
+        for i, img in enumerate(scene_frames(frames, 3)):
+            f = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+            f.pts = i
+            out.mux(v.encode(f))
+        out.mux(v.encode(None))
+    return path
+
+
 def png_size(data: bytes) -> tuple[int, int]:
     with Image.open(io.BytesIO(data)) as im:
         return im.size
@@ -100,14 +116,16 @@ def _answer(data: bytes) -> tuple[int, str] | None:
 
 
 def raw_upload(url: str, name: str, sent: bytes, declared: int, hold: float,
-               trickle: float | None = None) -> tuple[int, float, str]:
+               trickle: float | None = None, raw: bytes | None = None) -> tuple[int, float, str]:
     """A slow client on a raw socket: POST headers declaring ``declared`` body bytes, send
-    ``sent``, then wait at most ``hold`` s for the answer (``trickle``: one more byte every so
-    many seconds meanwhile; ``hold=0``: close at once, an aborted upload). Returns (HTTP code,
-    0 when none came; seconds from the request to the answer; the answer's body)."""
+    ``sent`` (or only ``raw``, e.g. half a request line), then wait at most ``hold`` s for the
+    answer (``trickle``: one more byte every so many seconds meanwhile; ``hold=0``: close at
+    once, an aborted upload). Returns (HTTP code, 0 when none came; seconds from the request to
+    the answer; the answer's body)."""
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as s:
-        s.sendall(f"POST /api/colorize?name={quote(name)} HTTP/1.1\r\nHost: {host}\r\n"
+        s.sendall(raw if raw is not None else
+                  f"POST /api/colorize?name={quote(name)} HTTP/1.1\r\nHost: {host}\r\n"
                   f"Content-Length: {declared}\r\n\r\n".encode() + sent)
         t0 = time.monotonic()
         if hold <= 0:

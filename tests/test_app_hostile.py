@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import io
 import logging
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import av
 import numpy as np
@@ -19,7 +19,13 @@ from PIL import Image
 
 pytest.importorskip("fastapi", reason="the app extra is not installed: pip install -e '.[app]'")
 import httpx  # noqa: E402
-from test_app_helpers import live_server, photo_bytes, post, raw_upload  # noqa: E402
+from test_app_helpers import (  # noqa: E402
+    film_without_duration,
+    live_server,
+    photo_bytes,
+    post,
+    raw_upload,
+)
 from test_video_helpers import ckpt, make_video, scene_frames  # noqa: E402, F401
 
 from colorgan.app.uploads import Limits, UploadError, identify  # noqa: E402
@@ -140,7 +146,7 @@ def test_stalled_clients_do_not_lock_real_uploads_out(ckpt, tmp_path):  # noqa: 
         codes = sorted(code for code, _, _ in answers)
         assert codes == [408] * 8 + [503] * 2, answers
         for code, _, body in answers:
-            assert ("stalled after 1 bytes of the 1000 declared" if code == 408
+            assert ("stalled after 1 of the 1000 declared bytes" if code == 408
                     else "receiving 8 other uploads") in body, body
         assert post(c, photo_bytes(30, 40), "after.jpg").status_code == 200
         assert len(list(s.root.iterdir())) == 2, "stalled uploads left folders behind"
@@ -162,8 +168,44 @@ def test_body_shorter_than_its_length_is_answered_within_the_timeout(server):
     code, seconds, body = raw_upload(server.url, "short.jpg", photo_bytes(40, 40)[:100], 5000,
                                      hold=8.0)
     assert code == 408 and seconds < 3.0, (code, seconds, body)
-    assert "short.jpg: the upload stalled after 100 bytes of the 5000 declared" in body
+    assert "short.jpg: the upload stalled after 100 of the 5000 declared bytes" in body
     assert "--upload-timeout" in body
+
+
+HALF_REQUESTS = {"half a request line": b"POST /api/colo",
+                 "headers without their blank line": b"POST /api/colorize?name=h.jpg HTTP/1.1\r\n"
+                                                     b"Host: x\r\nContent-Length: 10\r\n",
+                 "nothing at all": b""}
+
+
+@pytest.mark.parametrize("raw", HALF_REQUESTS.values(), ids=HALF_REQUESTS.keys())
+def test_unfinished_request_headers_are_answered_within_the_timeout(server, client, caplog, raw):
+    """uvicorn alone would wait for the headers as long as the socket stays open."""
+    caplog.set_level(logging.INFO)
+    with ThreadPoolExecutor(4) as pool:
+        held = [pool.submit(raw_upload, server.url, "", b"", 0, 8.0, raw=raw) for _ in range(4)]
+        time.sleep(0.2)
+        assert post(client, photo_bytes(20, 20), "real.jpg").status_code == 200
+        answers = [f.result() for f in held]
+    for code, seconds, body in answers:
+        assert code == 408 and 0.8 < seconds < 3.0, answers
+        assert "did not arrive within 1 s (--upload-timeout)" in body
+    lines = [r.getMessage() for r in caplog.records if "complete request headers" in r.getMessage()]
+    assert len(lines) == (4 if raw else 0), lines  # a silent idle socket is not worth a line
+    assert f"sent {len(raw)} bytes" in (lines or [f"sent {len(raw)} bytes"])[0]
+
+
+def test_the_next_request_on_a_connection_has_its_own_deadline(server):
+    """A keep-alive connection: one request answered, then half of the next one and a wait."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        t0 = time.monotonic()
+        s.sendall(b"GET /api/info HTTP/1.1\r\nHost: x\r\n\r\nGET /api/in")
+        data = b""
+        while chunk := s.recv(65536):  # until the server closes
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 200 OK") and b"HTTP/1.1 408 Request Timeout" in data, data
+    assert time.monotonic() - t0 < 3.0
 
 
 def test_trickling_client_is_stopped_by_the_total_bound(server):
@@ -189,23 +231,37 @@ def test_aborted_upload_is_one_log_line(server, client, caplog):
     finally:
         uvicorn_log.removeHandler(caplog.handler)
     lines = [r.getMessage() for r in caplog.records if "gone.jpg" in r.getMessage()]
-    assert len(lines) == 1 and "aborted by the client after 300 bytes of the 5000 declared" \
+    assert len(lines) == 1 and "aborted by the client after 300 of the 5000 declared bytes" \
         in lines[0], caplog.text
     assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)
     assert after == before, "the aborted upload left its folder behind"
 
 
-def _film_without_duration(path: Path, frames: int) -> Path:
-    """A Matroska film written "live": no duration in its header, like a cut-off stream."""
-    with av.open(str(path), "w", format="matroska", options={"live": "1"}) as out:
-        v = out.add_stream("libx264", rate=25)
-        v.height, v.width = 48, 64
-        for i, img in enumerate(scene_frames(frames, 3)):
-            f = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-            f.pts = i
-            out.mux(v.encode(f))
-        out.mux(v.encode(None))
-    return path
+def _raise(error: BaseException):
+    def broken(*args, **kwargs):
+        raise error
+    return broken
+
+
+@pytest.mark.parametrize("where,error,status,words", [
+    ("identify", OSError(28, "No space left on device"), 507,
+     "could not store the upload (No space left on device)"),
+    ("identify", KeyError("bug"), 500, "the server failed on this upload (KeyError)"),
+    ("colorize_photo", ZeroDivisionError("bug"), 422, "colorization failed (ZeroDivisionError"),
+], ids=["full disk", "bug while identifying", "bug while colorizing"])
+def test_server_faults_are_a_message_and_one_log_line(server, client, caplog, monkeypatch, where,
+                                                      error, status, words):
+    caplog.set_level(logging.INFO)
+    before = set(server.root.iterdir())
+    monkeypatch.setattr(f"colorgan.app.server.{where}", _raise(error))
+    r = post(client, photo_bytes(20, 20), "fault.jpg")
+    assert r.status_code == status and words in r.json()["error"], r.text
+    lines = [r.getMessage() for r in caplog.records if r.name == "colorgan.app"]
+    assert len(lines) == 1 and type(error).__name__ in lines[0] and "hostile.py:" in lines[0], lines
+    assert not any(r.exc_info for r in caplog.records)
+    assert set(server.root.iterdir()) == before
+    monkeypatch.undo()
+    assert post(client, photo_bytes(20, 20), "next.jpg").status_code == 200
 
 
 def _finish(client: httpx.Client, job: dict) -> dict:
@@ -217,7 +273,7 @@ def _finish(client: httpx.Client, job: dict) -> dict:
 
 
 def test_film_cut_at_the_length_limit_says_so(client, tmp_path):
-    src = _film_without_duration(tmp_path / "trunc.mkv", 50)  # 2 s, the page's limit is 1 s
+    src = film_without_duration(tmp_path / "trunc.mkv", 50)  # 2 s, the page's limit is 1 s
     with av.open(str(src)) as c:
         assert c.duration is None  # the length limit cannot refuse it up front
     r = post(client, src.read_bytes(), "trunc.mkv")
@@ -227,7 +283,7 @@ def test_film_cut_at_the_length_limit_says_so(client, tmp_path):
     assert job["notice"].startswith("trunc.mkv: the film was cut at 1.0 s (25 frames)"), job
     assert "colorgan colorize" in job["notice"] and "--max-film-seconds" in job["notice"]
     assert "cut at 1.0 s" in job["message"]
-    whole = _film_without_duration(tmp_path / "short.mkv", 20)  # 0.8 s: nothing to say
+    whole = film_without_duration(tmp_path / "short.mkv", 20)  # 0.8 s: nothing to say
     job = _finish(client, post(client, whole.read_bytes(), "short.mkv").json())
     assert job["state"] == "done" and job["done"] == 20 and job["notice"] == "", job
 

@@ -53,6 +53,7 @@ def serve_main(argv: list[str]) -> int:
     try:
         import uvicorn
 
+        from colorgan.app.protocol import uvicorn_config
         from colorgan.app.server import create_app
     except ImportError as e:
         print(f"error: colorgan serve needs the app extra ({e.name} is missing): "
@@ -84,8 +85,9 @@ def serve_main(argv: list[str]) -> int:
     log.propagate = False
     print(f"colorgan serve: open http://{'localhost' if not public else a.host}:{a.port} "
           "(Ctrl+C stops it)", flush=True)
-    uvicorn.run(app, host=a.host, port=a.port, log_level="warning")
-    return 0
+    server = uvicorn.Server(uvicorn_config(app, a.host, a.port))
+    server.run()
+    return 0 if server.started else 1  # uvicorn said why (the port is taken, ...)
 
 
 __all__ = ["parser", "serve_main"]

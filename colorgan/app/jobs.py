@@ -11,6 +11,7 @@ import logging
 import shutil
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,6 +21,14 @@ from pathlib import Path
 from colorgan.app.uploads import UploadError
 
 log = logging.getLogger("colorgan.app")
+
+
+def one_line(e: BaseException) -> str:
+    """An unexpected error as one log line: type, message and the innermost frame."""
+    frames = traceback.extract_tb(e.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno} in {frames[-1].name})" \
+        if frames else ""
+    return f"{type(e).__name__}: {str(e)[:300]}{where}"
 
 
 @dataclass
@@ -113,7 +122,8 @@ class JobStore:
             except (UploadError, ValueError, OSError) as e:  # the file's fault: say so
                 job.state, job.message = "error", str(e)
             except Exception as e:  # noqa: BLE001 - a bug must not take the server down
-                log.exception("job %s (%s) failed", job.id, job.name)
+                log.error("job %s (%r) failed: %s", job.id, job.name, one_line(e))
+                log.debug("job %s failed", job.id, exc_info=True)  # the whole trace, if asked
                 job.state = "error"
                 job.message = f"{job.name}: colorization failed ({type(e).__name__}: {e})."
             finally:
@@ -129,4 +139,4 @@ class JobStore:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-__all__ = ["Job", "JobStore"]
+__all__ = ["Job", "JobStore", "one_line"]

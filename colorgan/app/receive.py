@@ -76,21 +76,26 @@ async def _next(chunks: AsyncIterator[bytes], arrival: Arrival, timeout: float) 
     raise Stalled("evicted" if arrival.evicted.is_set() else "idle")
 
 
+def _amount(size: int, declared: int | None) -> str:
+    if declared is not None:
+        return f"{size} of the {declared} declared bytes"
+    return f"{size} byte{'s' if size != 1 else ''}"
+
+
 async def save_stream(chunks: AsyncIterator[bytes], target: Path, arrival: Arrival,
                       limits: Limits, declared: int | None = None) -> int:
     """Write the request body to ``target``; refuse (and stop) as soon as it is too large,
     stalls for ``limits.upload_timeout`` s or takes longer than ``limits.max_upload_seconds``."""
     name, size = arrival.name, 0
     start = time.monotonic()
-    of = f" of the {declared} declared" if declared is not None else ""
     with open(target, "wb") as f:
         while True:
             left = limits.max_upload_seconds - (time.monotonic() - start)
             try:
                 chunk = await _next(chunks, arrival, max(0.0, min(limits.upload_timeout, left)))
             except ClientDisconnect:
-                log.warning("upload %r from %s aborted by the client after %d bytes%s", name,
-                            arrival.client, size, of)
+                log.warning("upload %r from %s aborted by the client after %s", name,
+                            arrival.client, _amount(size, declared))
                 raise UploadError(f"{name}: the client went away after {size} bytes.") from None
             except Stalled as e:
                 why = ("its slot was given to a new upload" if str(e) == "evicted" else
@@ -98,9 +103,10 @@ async def save_stream(chunks: AsyncIterator[bytes], target: Path, arrival: Arriv
                        if left > limits.upload_timeout else
                        f"it took longer than {limits.max_upload_seconds:g} s "
                        "(--max-upload-seconds)")
-                log.warning("upload %r from %s stopped after %d bytes%s: %s", name,
-                            arrival.client, size, of, why)
-                raise UploadError(f"{name}: the upload stalled after {size} bytes{of}: {why}. "
+                got = _amount(size, declared)
+                log.warning("upload %r from %s stopped after %s: %s", name, arrival.client, got,
+                            why)
+                raise UploadError(f"{name}: the upload stalled after {got}: {why}. "
                                   "Check the connection and upload it again.", 408) from None
             if chunk is None:
                 break

@@ -25,9 +25,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from colorgan.app.jobs import JobStore
+from colorgan.app.jobs import Job, JobStore, one_line
 from colorgan.app.receive import Arrivals, save_stream
-from colorgan.app.uploads import Limits, UploadError, identify, too_large
+from colorgan.app.uploads import Limits, Upload, UploadError, identify, too_large
 from colorgan.app.work import CHROMA_RANGE, colorize_film, colorize_photo
 from colorgan.colorize.colorizer import TEMPORAL_MODES, Colorizer
 
@@ -103,6 +103,38 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
                 else None, "max_upload_mb": limits.max_upload_mb,
                 "max_film_seconds": limits.max_film_seconds, "max_pixels": limits.max_pixels}
 
+    async def receive(request: Request, name: str) -> tuple[Job, Upload]:
+        """The body saved into a new job's folder and identified; refused with a message."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limits.max_bytes:  # refuse before reading it
+            raise too_large(name, limits)
+        client = f"{request.client.host}:{request.client.port}" if request.client else "a client"
+        job = None
+        try:
+            job = store.new(name)  # 503 while max_active jobs are working
+            arrival = arrivals.enter(name, client)
+            try:
+                await save_stream(request.stream(), job.folder / "upload", arrival, limits,
+                                  int(declared) if declared.isdigit() else None)
+            finally:
+                arrivals.leave(arrival)
+            upload = await run_in_threadpool(identify, job.folder / "upload", name, limits)
+            store.check_room(name)
+            return job, upload
+        except UploadError:
+            if job is not None:
+                store.remove(job)
+            raise
+        except Exception as e:  # noqa: BLE001 - the server's fault (a full disk, a bug): one line
+            if job is not None:
+                store.remove(job)
+            log.error("upload %r from %s failed: %s", name, client, one_line(e))
+            if isinstance(e, OSError):
+                raise UploadError(f"{name}: the server could not store the upload "
+                                  f"({e.strerror or e}); try again later.", 507) from None
+            raise UploadError(f"{name}: the server failed on this upload ({type(e).__name__}); "
+                              "its log says more. Try again later.", 500) from None
+
     @app.post("/api/colorize")
     async def colorize(request: Request, name: str = "upload", chroma: float = 1.0,
                        temporal: str = "", strength: float = 0.6,
@@ -114,28 +146,7 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
             model = colorizer.with_temperature(temperature)
         except ValueError as e:
             raise UploadError(str(e)) from None
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limits.max_bytes:  # refuse before reading it
-            raise too_large(name, limits)
-        job = store.new(name)  # 503 while max_active jobs are working
-        client = f"{request.client.host}:{request.client.port}" if request.client else "a client"
-        try:
-            arrival = arrivals.enter(name, client)
-            try:
-                await save_stream(request.stream(), job.folder / "upload", arrival, limits,
-                                  int(declared) if declared.isdigit() else None)
-            finally:
-                arrivals.leave(arrival)
-            upload = await run_in_threadpool(identify, job.folder / "upload", name, limits)
-            store.check_room(name)
-        except OSError as e:  # the server's disk, not the file: tell the operator in one line
-            store.remove(job)
-            log.error("upload %r from %s could not be stored: %s", name, client, e)
-            raise UploadError(f"{name}: the server could not store the upload ({e.strerror}); "
-                              "try again later.", 507) from None
-        except UploadError:
-            store.remove(job)
-            raise
+        job, upload = await receive(request, name)
         job.kind = upload.kind
         if upload.kind == "film":
             store.submit(job, partial(colorize_film, upload=upload, colorizer=model,
