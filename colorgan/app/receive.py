@@ -35,7 +35,14 @@ class Arrival:
     name: str
     client: str
     last: float = field(default_factory=time.monotonic)  # when the last piece arrived
-    evicted: asyncio.Event = field(default_factory=asyncio.Event)
+    evicted: bool = False
+    deadline: asyncio.Timeout | None = None  # of the piece being waited for
+
+    def evict(self) -> None:
+        """Stop waiting for this upload now (its next piece's deadline is moved to the past)."""
+        self.evicted = True
+        if self.deadline is not None:
+            self.deadline.reschedule(asyncio.get_running_loop().time())
 
 
 class Arrivals:
@@ -52,7 +59,7 @@ class Arrivals:
             if time.monotonic() - idlest.last < self.min_idle:
                 raise UploadError(f"{name}: the server is receiving {self.slots} other uploads; "
                                   "try again in a minute.", 503)
-            idlest.evicted.set()
+            idlest.evict()
             self.now.discard(idlest)
         arrival = Arrival(name, client)
         self.now.add(arrival)
@@ -63,17 +70,15 @@ class Arrivals:
 
 
 async def _next(chunks: AsyncIterator[bytes], arrival: Arrival, timeout: float) -> bytes | None:
-    """The next piece of the body (None at its end), or why it did not come: 'idle' | 'evicted'."""
-    piece = asyncio.ensure_future(anext(chunks, None))
-    evicted = asyncio.ensure_future(arrival.evicted.wait())
+    """The next piece of the body (None at its end; ClientDisconnect when the client went away),
+    or :class:`Stalled` saying why it did not come: 'idle' | 'evicted'."""
     try:
-        await asyncio.wait({piece, evicted}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        async with asyncio.timeout(0 if arrival.evicted else timeout) as arrival.deadline:
+            return await anext(chunks, None)
+    except TimeoutError:
+        raise Stalled("evicted" if arrival.evicted else "idle") from None
     finally:
-        evicted.cancel()
-    if piece.done():
-        return piece.result()  # ClientDisconnect when the client went away
-    piece.cancel()
-    raise Stalled("evicted" if arrival.evicted.is_set() else "idle")
+        arrival.deadline = None
 
 
 def _amount(size: int, declared: int | None) -> str:

@@ -84,9 +84,12 @@ def _as_photo(path: Path, name: str, limits: Limits) -> Upload | str | None:
         return None
     with im:
         fmt, (w, h) = im.format, im.size
-        if fmt in NOT_PHOTOS or w <= 0 or h <= 0:
-            return f"{fmt} data that needs a plug-in to be drawn: {EXPORT}" if fmt != "MPEG" \
-                else None
+        if fmt == "MPEG":
+            return None  # an MPEG-1 film: FFmpeg's
+        if fmt in NOT_PHOTOS:
+            return f"{fmt} data that needs a plug-in to be drawn: {EXPORT}"
+        if w <= 0 or h <= 0:
+            return f"a {fmt} header for a {w}x{h} picture, which has no pixels"
         if w * h > limits.max_pixels:
             raise _too_many_pixels(name, w, h, limits)
         try:
@@ -98,7 +101,10 @@ def _as_photo(path: Path, name: str, limits: Limits) -> Upload | str | None:
             raise UploadError(f"{name}: a {fmt or 'damaged'} image that cannot be decoded ({e}); "
                               "it is probably truncated or damaged. Upload the complete file.",
                               422) from None
-        pages = int(getattr(im, "n_frames", 1) or 1)
+        try:
+            pages = int(getattr(im, "n_frames", 1) or 1)  # may walk a damaged TIFF's pages
+        except Exception:  # noqa: BLE001 - the first page decoded, which is what is used
+            pages = 1
     exts = [ext for ext, f in Image.registered_extensions().items() if f == fmt]
     return Upload("photo", path.rename(path.with_suffix(exts[0] if exts else ".img")), w, h,
                   pages=pages)
