@@ -3,7 +3,7 @@ nor a film, clients that stall, trickle or go away mid-body, and results the pag
 (a film cut at the length limit, an animation of which one frame is colorized).
 
 Slow clients are raw sockets on 127.0.0.1, bounded in number and time: each test server has a
-1-2 s --upload-timeout and every socket is closed by the test."""
+1-3 s --upload-timeout and every socket is closed by the test."""
 from __future__ import annotations
 
 import io
@@ -131,8 +131,8 @@ def _stall(url: str, i: int, sent: bytes = b"\xff", declared: int = 1000) -> tup
 def test_stalled_clients_do_not_lock_real_uploads_out(ckpt, tmp_path):  # noqa: F811
     """Ten clients send one byte of a 1000-byte body and wait, with 8 slots for arriving
     uploads: a real upload still gets in (it takes the longest-idle slot) and each stalled one
-    is answered (408, or 503 for the two that found no slot) within the 2 s --upload-timeout."""
-    limits = Limits(upload_timeout=2.0, max_upload_seconds=10.0)
+    is answered (408, or 503 for the two that found no slot) within the 3 s --upload-timeout."""
+    limits = Limits(upload_timeout=3.0, max_upload_seconds=10.0)
     with live_server(ckpt, tmp_path, limits, arriving=8) as s, \
             ThreadPoolExecutor(10) as pool, httpx.Client(base_url=s.url, timeout=30) as c:
         t0 = time.monotonic()
@@ -140,9 +140,9 @@ def test_stalled_clients_do_not_lock_real_uploads_out(ckpt, tmp_path):  # noqa: 
         time.sleep(0.8)  # all ten hold their sockets, idle for longer than a slot may be
         r = post(c, photo_bytes(30, 40), "real.jpg")
         assert r.status_code == 200, r.text
-        assert time.monotonic() - t0 < 2.0, "the real upload waited for the stalled ones"
+        assert time.monotonic() - t0 < 2.9, "the real upload waited for the stalled ones"
         answers = [f.result() for f in stalled]
-        assert all(seconds < 4.0 for _, seconds, _ in answers), answers  # 2 s + margin
+        assert all(seconds < 5.0 for _, seconds, _ in answers), answers  # 3 s + margin
         codes = sorted(code for code, _, _ in answers)
         assert codes == [408] * 8 + [503] * 2, answers
         for code, _, body in answers:
