@@ -14,7 +14,7 @@ from PIL import Image
 
 pytest.importorskip("fastapi", reason="the app extra is not installed: pip install -e '.[app]'")
 import httpx  # noqa: E402
-from test_app_helpers import live_server, photo_bytes, png_size  # noqa: E402
+from test_app_helpers import live_server, photo_bytes, png_size, post  # noqa: E402
 from test_video_helpers import (  # noqa: E402, F401
     ckpt,
     ckpt_classify,
@@ -28,10 +28,6 @@ from colorgan.app.work import gray_of  # noqa: E402
 from colorgan.cli import COMMANDS, main  # noqa: E402
 
 LIMITS = Limits(max_upload_mb=0.5, max_film_seconds=1.0, max_pixels=1_000_000)
-
-
-def post(client: httpx.Client, data: bytes, name: str = "x.jpg", **params) -> httpx.Response:
-    return client.post("/api/colorize", params={"name": name, **params}, content=data)
 
 
 def wav_bytes() -> bytes:
@@ -111,7 +107,7 @@ def test_colour_photo_shows_the_original_and_chroma_slider_works(client):
 
 
 BAD_UPLOADS = [  # (what, bytes, params, HTTP code, words the message must contain)
-    ("zero bytes", b"", {}, 400, "empty (0 bytes)"),
+    ("zero bytes", b"", {}, 415, "empty (0 bytes)"),
     ("text file named .jpg", b"hello, this is not a photo\n" * 20, {}, 415, "neither an image nor"),
     ("truncated JPEG", photo_bytes(200, 200, fmt="JPEG")[:1500], {}, 422, "truncated or damaged"),
     ("truncated PNG", photo_bytes(64, 64, fmt="PNG")[:300], {}, 422, "truncated or damaged"),

@@ -24,8 +24,10 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
                                "(dev extra); its own browser download is not needed")
 import httpx  # noqa: E402
 from conftest import shared_data  # noqa: E402
-from test_app_helpers import live_server  # noqa: E402
+from test_app_helpers import film_without_duration, live_server, photo_bytes  # noqa: E402
 from test_video_helpers import ckpt  # noqa: E402, F401
+
+from colorgan.app.uploads import Limits  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +88,23 @@ def test_a_bad_upload_shows_a_message_on_the_page(page, ckpt, tmp_path):  # noqa
         page.wait_for_function("document.body.dataset.result === 'error'", timeout=30_000)
         assert "notes.jpg: neither an image nor a video" in page.inner_text("#error")
         assert not page.is_disabled("#go")  # the page stays usable for the next file
+
+
+def test_a_film_cut_at_the_limit_says_so_on_the_page(page, ckpt, tmp_path):  # noqa: F811
+    film = film_without_duration(tmp_path / "trunc.mkv", 50)  # 2 s, no duration in the header
+    still = tmp_path / "still.jpg"
+    still.write_bytes(photo_bytes(24, 32))
+    with live_server(ckpt, tmp_path, Limits(max_film_seconds=1.0)) as server:
+        page.goto(server.url)
+        page.wait_for_selector("#temporal option", state="attached")
+        page.set_input_files("#file", str(film))
+        page.click("#go")
+        page.wait_for_function("document.body.dataset.result !== undefined", timeout=60_000)
+        assert page.get_attribute("body", "data-result") == "film", page.inner_text("#error")
+        assert page.is_visible("#notice")
+        text = page.inner_text("#notice")
+        assert text.startswith("trunc.mkv: the film was cut at 1.0 s") and "colorgan colorize" in text
+        page.set_input_files("#file", str(still))  # the next result has nothing to say
+        page.click("#go")
+        page.wait_for_function("document.body.dataset.result === '32x24'", timeout=60_000)
+        assert page.is_hidden("#notice")

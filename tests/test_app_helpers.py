@@ -11,14 +11,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
+import av
 import numpy as np
 import pytest
 from PIL import Image
 
 pytest.importorskip("fastapi", reason="the app extra is not installed: pip install -e '.[app]'")
 import uvicorn  # noqa: E402
+from test_video_helpers import scene_frames  # noqa: E402
 
+from colorgan.app.protocol import uvicorn_config  # noqa: E402
 from colorgan.app.server import create_app  # noqa: E402
 from colorgan.app.uploads import Limits  # noqa: E402
 from colorgan.colorize.colorizer import Colorizer  # noqa: E402
@@ -32,7 +36,7 @@ class LiveServer:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        self.server = uvicorn.Server(uvicorn_config(app))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]},
                                        daemon=True)
         self.thread.start()
@@ -63,6 +67,11 @@ def live_server(ckpt: Path, tmp_path: Path, limits: Limits | None = None,
         server.close()
 
 
+def post(client, data: bytes, name: str = "x.jpg", **params):
+    """POST ``data`` as an upload named ``name`` through an ``httpx.Client``."""
+    return client.post("/api/colorize", params={"name": name, **params}, content=data)
+
+
 def photo_bytes(h: int, w: int, seed: int = 0, mode: str = "L", fmt: str = "JPEG") -> bytes:
     """A random-ish photo with structure (a gradient plus noise), encoded as ``fmt``."""
     rng = np.random.default_rng(seed)
@@ -75,6 +84,70 @@ def photo_bytes(h: int, w: int, seed: int = 0, mode: str = "L", fmt: str = "JPEG
     return buf.getvalue()
 
 
+def film_without_duration(path: Path, frames: int) -> Path:
+    """A 25 fps Matroska film written "live": no duration in its header, like a cut-off stream."""
+    with av.open(str(path), "w", format="matroska", options={"live": "1"}) as out:
+        v = out.add_stream("libx264", rate=25)
+        v.height, v.width = 48, 64
+        for i, img in enumerate(scene_frames(frames, 3)):
+            f = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+            f.pts = i
+            out.mux(v.encode(f))
+        out.mux(v.encode(None))
+    return path
+
+
 def png_size(data: bytes) -> tuple[int, int]:
     with Image.open(io.BytesIO(data)) as im:
         return im.size
+
+
+def _answer(data: bytes) -> tuple[int, str] | None:
+    """(HTTP code, body) once ``data`` holds a whole response, else None."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        return None
+    lines = head.decode("latin-1").split("\r\n")
+    length = next((int(v) for k, _, v in (x.partition(":") for x in lines[1:])
+                   if k.strip().lower() == "content-length"), None)
+    if length is not None and len(body) < length:
+        return None
+    return int(lines[0].split()[1]), body.decode("utf-8", "replace")
+
+
+def raw_upload(url: str, name: str, sent: bytes, declared: int, hold: float,
+               trickle: float | None = None, raw: bytes | None = None) -> tuple[int, float, str]:
+    """A slow client on a raw socket: POST headers declaring ``declared`` body bytes, send
+    ``sent`` (or only ``raw``, e.g. half a request line), then wait at most ``hold`` s for the
+    answer (``trickle``: one more byte every so many seconds meanwhile; ``hold=0``: close at
+    once, an aborted upload). Returns (HTTP code, 0 when none came; seconds from the request to
+    the answer; the answer's body)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(raw if raw is not None else
+                  f"POST /api/colorize?name={quote(name)} HTTP/1.1\r\nHost: {host}\r\n"
+                  f"Content-Length: {declared}\r\n\r\n".encode() + sent)
+        t0 = time.monotonic()
+        if hold <= 0:
+            return 0, 0.0, ""
+        s.settimeout(0.05)
+        data, drip = b"", t0 + (trickle or float("inf"))
+        while time.monotonic() < t0 + hold:
+            try:
+                chunk = s.recv(65536)
+            except TimeoutError:
+                if time.monotonic() >= drip:
+                    drip += trickle
+                    try:
+                        s.sendall(b"\xff")
+                    except OSError:  # the server closed: read what it said
+                        pass
+                continue
+            except OSError:
+                break
+            data += chunk
+            if not chunk or _answer(data):
+                break
+        seconds = time.monotonic() - t0
+    code, body = _answer(data) or (0, data.decode("utf-8", "replace"))
+    return code, seconds, body

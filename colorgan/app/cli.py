@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import logging
 import sys
 
 from colorgan.app.uploads import Limits
@@ -25,6 +26,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-film-seconds", type=float, default=Limits.max_film_seconds)
     p.add_argument("--max-pixels", type=int, default=Limits.max_pixels,
                    help="largest photo / film frame, in pixels")
+    p.add_argument("--upload-timeout", type=float, default=Limits.upload_timeout,
+                   help="seconds an upload may stall (no data) before it is answered 408 and "
+                        "dropped")
+    p.add_argument("--max-upload-seconds", type=float, default=Limits.max_upload_seconds,
+                   help="seconds the whole body of one upload may take")
     p.add_argument("--workers", type=int, default=2, help="uploads colorized at the same time")
     p.add_argument("--workdir", default=None,
                    help="where the temporary upload folder is made (default: the system's temp)")
@@ -33,8 +39,10 @@ def parser() -> argparse.ArgumentParser:
 
 def _check(a: argparse.Namespace) -> None:
     for opt, value in (("--max-upload-mb", a.max_upload_mb), ("--max-film-seconds",
-                       a.max_film_seconds), ("--max-pixels", a.max_pixels), ("--workers", a.workers)):
-        if value <= 0:
+                       a.max_film_seconds), ("--max-pixels", a.max_pixels), ("--workers", a.workers),
+                       ("--upload-timeout", a.upload_timeout),
+                       ("--max-upload-seconds", a.max_upload_seconds)):
+        if not value > 0:  # NaN too
             raise ValueError(f"{opt} {value}: must be positive.")
     if not 0 < a.port < 65536:
         raise ValueError(f"--port {a.port}: must be in 1..65535.")
@@ -45,6 +53,7 @@ def serve_main(argv: list[str]) -> int:
     try:
         import uvicorn
 
+        from colorgan.app.protocol import uvicorn_config
         from colorgan.app.server import create_app
     except ImportError as e:
         print(f"error: colorgan serve needs the app extra ({e.name} is missing): "
@@ -65,12 +74,20 @@ def serve_main(argv: list[str]) -> int:
     if public:
         print(f"warning: --host {a.host} serves the page to the network: anyone who can reach "
               "this machine can upload files.", file=sys.stderr)
-    app = create_app(colorizer, Limits(a.max_upload_mb, a.max_film_seconds, a.max_pixels),
-                     a.workdir, a.workers)
+    limits = Limits(a.max_upload_mb, a.max_film_seconds, a.max_pixels, a.upload_timeout,
+                    a.max_upload_seconds)
+    app = create_app(colorizer, limits, a.workdir, a.workers)
+    log = logging.getLogger("colorgan.app")  # one line per event, the way uvicorn prints its own
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:  %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
     print(f"colorgan serve: open http://{'localhost' if not public else a.host}:{a.port} "
           "(Ctrl+C stops it)", flush=True)
-    uvicorn.run(app, host=a.host, port=a.port, log_level="warning")
-    return 0
+    server = uvicorn.Server(uvicorn_config(app, a.host, a.port))
+    server.run()
+    return 0 if server.started else 1  # uvicorn said why (the port is taken, ...)
 
 
 __all__ = ["parser", "serve_main"]

@@ -11,6 +11,7 @@ import logging
 import shutil
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,6 +21,14 @@ from pathlib import Path
 from colorgan.app.uploads import UploadError
 
 log = logging.getLogger("colorgan.app")
+
+
+def one_line(e: BaseException) -> str:
+    """An unexpected error as one log line: type, message and the innermost frame."""
+    frames = traceback.extract_tb(e.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno} in {frames[-1].name})" \
+        if frames else ""
+    return f"{type(e).__name__}: {str(e)[:300]}{where}"
 
 
 @dataclass
@@ -37,15 +46,18 @@ class Job:
     height: int = 0
     finished: float | None = None
 
+    notice: str = ""              # what the user must know about the result (a film cut short)
+
     @property
-    def active(self) -> bool:
-        return self.state in ("receiving", "queued", "running")
+    def working(self) -> bool:
+        """Queued or being colorized (uploads still arriving have their own slots)."""
+        return self.state in ("queued", "running")
 
     def public(self) -> dict:
         """What the page sees: state, progress, message and the URL of each result file."""
         return {"id": self.id, "kind": self.kind, "state": self.state, "done": self.done,
-                "total": self.total, "message": self.message, "width": self.width,
-                "height": self.height,
+                "total": self.total, "message": self.message, "notice": self.notice,
+                "width": self.width, "height": self.height,
                 "files": {role: f"/api/jobs/{self.id}/{f}" for role, f in self.files.items()}}
 
 
@@ -62,13 +74,18 @@ class JobStore:
         self.pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="colorize")
         atexit.register(shutil.rmtree, self.root, ignore_errors=True)
 
-    def new(self, name: str) -> Job:
-        """A job with its own empty folder; refused while ``max_active`` jobs are unfinished."""
-        self.expire()
+    def check_room(self, name: str) -> None:
+        """Refuse (503) while ``max_active`` jobs are queued or being colorized."""
         with self.lock:
-            if sum(j.active for j in self.jobs.values()) >= self.max_active:
+            if sum(j.working for j in self.jobs.values()) >= self.max_active:
                 raise UploadError(f"{name}: the server is busy with {self.max_active} other "
                                   "uploads; try again in a minute.", 503)
+
+    def new(self, name: str) -> Job:
+        """A job with its own empty folder; refused while ``max_active`` jobs are working."""
+        self.expire()
+        self.check_room(name)
+        with self.lock:
             job = Job(uuid.uuid4().hex, Path(), name)
             job.folder = self.root / job.id
             job.folder.mkdir()
@@ -105,7 +122,8 @@ class JobStore:
             except (UploadError, ValueError, OSError) as e:  # the file's fault: say so
                 job.state, job.message = "error", str(e)
             except Exception as e:  # noqa: BLE001 - a bug must not take the server down
-                log.exception("job %s (%s) failed", job.id, job.name)
+                log.error("job %s (%r) failed: %s", job.id, job.name, one_line(e))
+                log.debug("job %s failed", job.id, exc_info=True)  # the whole trace, if asked
                 job.state = "error"
                 job.message = f"{job.name}: colorization failed ({type(e).__name__}: {e})."
             finally:
@@ -121,4 +139,4 @@ class JobStore:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-__all__ = ["Job", "JobStore"]
+__all__ = ["Job", "JobStore", "one_line"]

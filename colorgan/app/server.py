@@ -8,26 +8,31 @@
     GET  /api/jobs/{id}/{file}     a result (gray.png, color.png, original.png, color.mp4)
 
 Every refusal is JSON ``{"error": message}`` with a 4xx/5xx code; the server keeps serving.
+Uploads still arriving have their own slots and time limits (colorgan/app/receive.py), apart
+from the ``max_active`` jobs being colorized.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 import tempfile
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
 
-from colorgan.app.jobs import JobStore
-from colorgan.app.uploads import Limits, UploadError, identify, save_stream
+from colorgan.app.jobs import Job, JobStore, one_line
+from colorgan.app.receive import Arrivals, save_stream
+from colorgan.app.uploads import Limits, Upload, UploadError, identify, too_large
 from colorgan.app.work import CHROMA_RANGE, colorize_film, colorize_photo
 from colorgan.colorize.colorizer import TEMPORAL_MODES, Colorizer
 
 PAGE = Path(__file__).with_name("static") / "index.html"
+log = logging.getLogger("colorgan.app")
 MEDIA_TYPES = {".png": "image/png", ".mp4": "video/mp4"}
 
 
@@ -54,12 +59,15 @@ def _check_params(chroma: float, temporal: str, strength: float, modes: list[str
 
 
 def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str | None = None,
-               workers: int = 2, keep_seconds: float = 3600.0) -> FastAPI:
+               workers: int = 2, keep_seconds: float = 3600.0, max_active: int = 8,
+               arriving: int = 32) -> FastAPI:
     """The app for one loaded model; uploads and results live in a temporary folder that is
-    deleted when the app shuts down (or the process exits)."""
+    deleted when the app shuts down (or the process exits). ``max_active`` jobs may wait for or
+    be in colorization, ``arriving`` uploads may be coming in besides."""
     limits = limits or Limits()
     store = JobStore(Path(tempfile.mkdtemp(prefix="colorgan-serve-", dir=workdir)), workers,
-                     keep_seconds=keep_seconds)
+                     max_active=max_active, keep_seconds=keep_seconds)
+    arrivals = Arrivals(arriving, min_idle=min(0.5, limits.upload_timeout / 4))
     modes = allowed_modes(colorizer)
 
     @asynccontextmanager
@@ -73,7 +81,16 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
 
     @app.exception_handler(UploadError)
     async def refused(request: Request, e: UploadError) -> JSONResponse:
-        return JSONResponse({"error": str(e)}, status_code=e.status)
+        stalled = {"Connection": "close"} if e.status == 408 else None  # free the socket too
+        return JSONResponse({"error": str(e)}, status_code=e.status, headers=stalled)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameter(request: Request, e: RequestValidationError) -> JSONResponse:
+        said = []
+        for err in e.errors():
+            key = str(err.get("loc", ("?",))[-1])
+            said.append(f"{key}={request.query_params.get(key, '')[:40]!r}: {err.get('msg')}")
+        return JSONResponse({"error": "; ".join(said) + "."}, status_code=400)
 
     @app.get("/", response_class=HTMLResponse)
     async def page() -> str:
@@ -86,6 +103,38 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
                 else None, "max_upload_mb": limits.max_upload_mb,
                 "max_film_seconds": limits.max_film_seconds, "max_pixels": limits.max_pixels}
 
+    async def receive(request: Request, name: str) -> tuple[Job, Upload]:
+        """The body saved into a new job's folder and identified; refused with a message."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limits.max_bytes:  # refuse before reading it
+            raise too_large(name, limits)
+        client = f"{request.client.host}:{request.client.port}" if request.client else "a client"
+        job = None
+        try:
+            job = store.new(name)  # 503 while max_active jobs are working
+            arrival = arrivals.enter(name, client)
+            try:
+                await save_stream(request.stream(), job.folder / "upload", arrival, limits,
+                                  int(declared) if declared.isdigit() else None)
+            finally:
+                arrivals.leave(arrival)
+            upload = await run_in_threadpool(identify, job.folder / "upload", name, limits)
+            store.check_room(name)
+            return job, upload
+        except UploadError:
+            if job is not None:
+                store.remove(job)
+            raise
+        except Exception as e:  # noqa: BLE001 - the server's fault (a full disk, a bug): one line
+            if job is not None:
+                store.remove(job)
+            log.error("upload %r from %s failed: %s", name, client, one_line(e))
+            if isinstance(e, OSError):
+                raise UploadError(f"{name}: the server could not store the upload "
+                                  f"({e.strerror or e}); try again later.", 507) from None
+            raise UploadError(f"{name}: the server failed on this upload ({type(e).__name__}); "
+                              "its log says more. Try again later.", 500) from None
+
     @app.post("/api/colorize")
     async def colorize(request: Request, name: str = "upload", chroma: float = 1.0,
                        temporal: str = "", strength: float = 0.6,
@@ -97,18 +146,7 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
             model = colorizer.with_temperature(temperature)
         except ValueError as e:
             raise UploadError(str(e)) from None
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limits.max_bytes:  # refuse before reading it
-            raise UploadError(f"{name}: larger than the {limits.max_upload_mb:g} MB upload limit. "
-                              "Upload a smaller file, or start the server with a larger "
-                              "--max-upload-mb.", 413)
-        job = store.new(name)
-        try:
-            await save_stream(request.stream(), job.folder / "upload", name, limits)
-            upload = await run_in_threadpool(identify, job.folder / "upload", name, limits)
-        except (UploadError, ClientDisconnect):
-            store.remove(job)
-            raise
+        job, upload = await receive(request, name)
         job.kind = upload.kind
         if upload.kind == "film":
             store.submit(job, partial(colorize_film, upload=upload, colorizer=model,

@@ -6,7 +6,9 @@ Both go through the same public functions as ``colorgan colorize``: ``Colorizer.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import av
 import torch
 
 from colorgan.app.jobs import Job
@@ -50,14 +52,38 @@ def colorize_photo(job: Job, upload: Upload, colorizer: Colorizer, chroma: float
         write_image(img[0], job.folder / f"{role}.png", overwrite=True)
     job.files = {role: f"{role}.png" for role in outputs}
     job.height, job.width = fake.shape[-2:]
+    if upload.pages > 1:
+        job.notice = (f"{job.name} holds {upload.pages} frames (an animation or a multi-page "
+                      "file); only the first was colorized. To colorize every frame, convert it "
+                      "to a film (for example `ffmpeg -i FILE film.mp4`) and upload that.")
+
+
+def _has_more_frames(path: Path, n: int) -> bool:
+    """Whether the film holds a video packet after its first ``n`` (demuxed, not decoded)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        seen = 0
+        for packet in container.demux(stream):
+            seen += packet.size > 0
+            if seen > n:
+                return True
+    return False
+
+
+def cut_notice(name: str, frames: int, rate: float, limits: Limits) -> str:
+    """What the page says about a film it stopped at the length limit, and how to do it whole."""
+    return (f"{name}: the film was cut at {frames / rate:.1f} s ({frames} frames): the page "
+            f"colorizes at most {limits.max_film_seconds:g} s (--max-film-seconds); the rest was "
+            f"not colorized. To colorize it whole, run `colorgan colorize --ckpt CKPT {name} -o "
+            f"{Path(name).stem}_color.mp4`, or start the server with a larger --max-film-seconds.")
 
 
 def colorize_film(job: Job, upload: Upload, colorizer: Colorizer, limits: Limits,
                   temporal: str = "independent", strength: float = 0.6) -> None:
     """color.mp4 through the streaming pipeline; ``job.done`` counts the frames as they pass."""
     rate = upload.rate or 30.0
-    max_frames = None
-    if upload.seconds is None:  # a container without a duration: stop at the length limit
+    max_frames = None  # a known duration was checked against the limit in identify()
+    if upload.seconds is None:  # a container without one (a cut-off WebM): stop at the limit
         max_frames = math.ceil(limits.max_film_seconds * rate)
     job.total = upload.frames or (round(upload.seconds * rate) if upload.seconds else 0)
 
@@ -72,6 +98,17 @@ def colorize_film(job: Job, upload: Upload, colorizer: Colorizer, limits: Limits
     job.files = {"film": "color.mp4"}
     job.width, job.height = upload.width, upload.height
     job.message = f"{result.frames} frames in {result.seconds:.1f} s, {len(result.cuts)} scene cuts"
+    expected = upload.frames or round(upload.track_seconds * rate)  # 0 when unknown
+    if max_frames and result.frames >= max_frames and _has_more_frames(upload.path, max_frames):
+        job.notice = cut_notice(job.name, result.frames, rate, limits)
+        job.message += f"; cut at {result.frames / rate:.1f} s, the length limit"
+    elif expected and result.frames < expected - max(2, 0.02 * expected):
+        job.notice = (f"{job.name}: only {result.frames} of its {expected} frames could be "
+                      f"decoded ({result.frames / rate:.1f} of {expected / rate:.1f} s); the file "
+                      "is probably truncated or damaged, and the rest was not colorized. Upload "
+                      "the complete file.")
+        job.message += f"; {expected - result.frames} frames could not be decoded"
 
 
-__all__ = ["CHROMA_RANGE", "colorize_film", "colorize_photo", "gray_of", "scale_chroma"]
+__all__ = ["CHROMA_RANGE", "colorize_film", "colorize_photo", "cut_notice", "gray_of",
+           "scale_chroma"]
