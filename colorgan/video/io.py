@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,10 +15,12 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import av.logging
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
 log = logging.getLogger("colorgan")
+logging.getLogger("libav").addHandler(logging.NullHandler())  # FFmpeg's own lines: not on stderr
 ENCODERS = ("libx264", "libx265", "libvpx-vp9", "h264_nvenc", "hevc_nvenc")
 X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
                 "slower", "veryslow", "placebo")
@@ -171,27 +174,87 @@ def to_rgb(frame: av.VideoFrame, tags: ColourTags) -> np.ndarray:
                                        src_color_range=tags.av_range).to_ndarray()
 
 
+_LOG_LOCK, _DEMUX_LOCK = threading.Lock(), threading.Lock()
+_log_users: list[object] = []  # readers listening to FFmpeg's errors; the level they replaced
+_TRUNCATED = ("ended prematurely", "partial file", "truncat", "premature")
+
+
+def _listen_to_ffmpeg(on: bool) -> None:
+    """FFmpeg's ERROR messages reach PyAV's log capture while any reader runs (PyAV ignores
+    them by default); the previous level and repeat filter come back with the last reader."""
+    with _LOG_LOCK:
+        if on:
+            if not _log_users:
+                _log_users.append((av.logging.get_level(), av.logging.get_skip_repeated()))
+                level = av.logging.get_level()
+                av.logging.set_level(av.logging.ERROR if level is None else
+                                     max(level, av.logging.ERROR))
+                av.logging.set_skip_repeated(False)  # a second damaged file says so too
+            else:
+                _log_users.append(None)
+        elif _log_users:
+            saved = _log_users.pop()
+            if not _log_users and saved is not None:
+                av.logging.set_level(saved[0])
+                av.logging.set_skip_repeated(saved[1])
+
+
+def _demux_logged(container: av.container.InputContainer, stream: av.stream.Stream,
+                  said: list[tuple[int, str]], frames: list[int]) -> Iterator[av.Packet]:
+    """``container.demux(stream)``, appending (frames decoded so far, message) to ``said`` for
+    every ERROR the demuxer logs (``File ended prematurely``: the file was cut)."""
+    packets, name = container.demux(stream), container.format.name
+    while True:
+        # PyAV's per-thread capture misses the demuxer's lines (seen with PyAV 18): capture
+        # all threads, one reader at a time, so that each reader gets its own file's lines
+        with _DEMUX_LOCK, av.logging.Capture(local=False) as logs:
+            packet = next(packets, None)
+        said.extend((frames[0], m.strip()) for level, who, m in logs
+                    if who == name and level <= av.logging.ERROR)
+        if packet is None:
+            return
+        yield packet
+
+
+def _size_changed(path: Path, n: int, old: tuple[int, int], new: tuple[int, int]) -> None:
+    warnings.warn(f"{path}: the frame size changes at frame {n}, from {old[0]}x{old[1]} to "
+                  f"{new[0]}x{new[1]}; frames of another size are scaled to {old[0]}x{old[1]} "
+                  "(the first size), timestamps and audio unchanged.", stacklevel=3)
+
+
 def read_frames(path: str | Path, max_frames: int | None = None,
                 planes: bool = False) -> Iterator[Frame]:
     """Decoded frames in presentation order, as RGB or (``planes``) as Y, U, V planes.
     Frames without a timestamp get one from the stream's frame rate. A video broken mid-way
     ends early with a warning that says where it stopped; the frames before it are kept."""
     path = Path(path)
-    container = open_video(path)
+    said: list[tuple[int, str]] = []  # (frame, message) the demuxer logged as errors
+    _listen_to_ffmpeg(True)
+    try:  # reading the header may already meet the cut (WebM without cues or duration)
+        with _DEMUX_LOCK, av.logging.Capture(local=False) as logs:
+            container = open_video(path)
+    except BaseException:
+        _listen_to_ffmpeg(False)
+        raise
+    said.extend((0, m.strip()) for level, who, m in logs
+                if who == container.format.name and level <= av.logging.ERROR)
     stream = container.streams.video[0]
     cc = stream.codec_context
     tags = ColourTags.of(cc.colorspace, cc.color_range, cc.height, cc.pix_fmt or "")
     rate = stream.average_rate or stream.guessed_rate or Fraction(25)
     stream.thread_type = "AUTO"  # FFmpeg's own frame/slice threads
     expected, n, last_t = int(stream.frames or 0), 0, 0.0
+    resized: tuple[int, int] | None = None  # the first other frame size met
     # AVI stores no presentation times (FFmpeg's guesses are not monotonic): number the frames
     sequential = container.format.name == "avi"
     step = 1.0 / float(stream.average_rate or stream.guessed_rate or 25)
+    count = [0]  # frames yielded, for the demuxer's messages
+    size = (cc.width, cc.height) if cc.width and cc.height else None
     def decoded() -> Iterator[av.VideoFrame]:
         """Packet by packet, so that a broken packet still lets the frames before it out."""
         error = None
         try:
-            for packet in container.demux(stream):
+            for packet in _demux_logged(container, stream, said, count):
                 yield from packet.decode()  # the final empty packet flushes the decoder
         except av.error.FFmpegError as e:
             error = e
@@ -205,6 +268,13 @@ def read_frames(path: str | Path, max_frames: int | None = None,
     try:
         try:
             for frame in decoded():
+                if size is None:
+                    size = (frame.width, frame.height)
+                elif (frame.width, frame.height) != size:  # a stream whose size changes
+                    if resized is None:
+                        resized = (frame.width, frame.height)
+                        _size_changed(path, n, size, resized)
+                    frame = VideoReformatter().reformat(frame, width=size[0], height=size[1])
                 tb = Fraction(frame.time_base or stream.time_base or Fraction(1, 1000))
                 if sequential:  # AVI: frames numbered at the stream's rate
                     pts, tb = n, Fraction(stream.time_base or Fraction(1, 25))
@@ -215,6 +285,7 @@ def read_frames(path: str | Path, max_frames: int | None = None,
                             yuv420_planes(frame) if planes else None)
                 last_t = float(pts * tb)
                 n += 1
+                count[0] = n
                 if max_frames is not None and n >= max_frames:
                     return
         except av.error.FFmpegError as e:
@@ -229,13 +300,25 @@ def read_frames(path: str | Path, max_frames: int | None = None,
             warnings.warn(f"{path}: the file is truncated; decoding stopped at frame {n} of "
                           f"{expected} (t={last_t:.3f}s). The {n} frames decoded are used.",
                           stacklevel=2)
-        elif max_frames is None and not expected:  # no frame count: compare durations
-            total = _stream_seconds(container, stream)
-            if total and last_t + step < total - max(3 * step, 0.02 * total):
-                warnings.warn(f"{path}: the file is truncated; decoding stopped at "
-                              f"t={last_t + step:.3f}s of {total:.3f}s (frame {n}). The {n} "
-                              "frames decoded are used.", stacklevel=2)
+            return
+        total = 0.0 if expected else _stream_seconds(container, stream)
+        if total and last_t + step < total - max(3 * step, 0.02 * total):
+            warnings.warn(f"{path}: the file is truncated; decoding stopped at "
+                          f"t={last_t + step:.3f}s of {total:.3f}s (frame {n}). The {n} "
+                          "frames decoded are used.", stacklevel=2)
+            return
+        cut = [m for _, m in said if any(w in m.lower() for w in _TRUNCATED)]
+        if cut:  # the demuxer itself met the end of the file inside a packet
+            warnings.warn(f"{path}: the file is truncated (FFmpeg: \"{cut[0]}\"); decoding "
+                          f"stopped at frame {n} (t={last_t + step:.3f}s). The {n} frames "
+                          "decoded are used.", stacklevel=2)
+        elif said:
+            k, m = said[0]
+            warnings.warn(f"{path}: the file is damaged near frame {k} (FFmpeg: \"{m}\"); "
+                          f"{n} frames were decoded, some may be missing or broken there.",
+                          stacklevel=2)
     finally:
+        _listen_to_ffmpeg(False)
         container.close()
 
 
@@ -388,9 +471,14 @@ class VideoWriter:
                 self.out.mux(self.video.encode(None))  # flush the encoder
                 self._mux_copies_until(self._end_t if self.trim_copies else None)
         finally:
-            self.out.close()
-            if self._src is not None:
-                self._src.close()
+            try:
+                self.out.close()
+            except (av.error.FFmpegError, OSError):
+                if ok:  # after a failure the first error is the one to report (full disk...)
+                    raise
+            finally:
+                if self._src is not None:
+                    self._src.close()
 
 
 __all__ = [
