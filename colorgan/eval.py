@@ -25,6 +25,7 @@ from colorgan.models.gan_module import ColorizationGAN
 from colorgan.models.tta import check_tta_shifts
 from colorgan.train import metrics_summary
 from colorgan.utils.atomic import atomic_output, write_text_atomic
+from colorgan.utils.checkpoint_file import read_checkpoint
 from colorgan.utils.config import (
     CONFIG_DIR,
     ConfigError,
@@ -67,13 +68,12 @@ def format_table(summary: dict[str, Any]) -> str:
 def load_model(ckpt_path: str) -> ColorizationGAN:
     """The checkpoint's model with the exact training hyperparameters, on the CPU."""
     hint = "Pass a .ckpt written by train.py (checkpoints/last.ckpt)."
-    try:
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise ConfigError(f"ckpt_path={ckpt_path} is not a readable checkpoint ({e}). {hint}") \
-            from e
-    hparams = ckpt.get("hyper_parameters") if isinstance(ckpt, dict) else None
-    check_targets(hparams or {}, f"ckpt_path={ckpt_path}")  # before instantiating anything
+    ckpt = read_checkpoint(ckpt_path, "ckpt_path", ConfigError)  # names any other kind of file
+    hparams = ckpt.get("hyper_parameters")
+    if not isinstance(hparams, dict) or "netG" not in hparams:
+        raise ConfigError(f"ckpt_path={ckpt_path} is a checkpoint, but not colorgan's (no netG "
+                          f"in its hyper-parameters). {hint}")
+    check_targets(hparams, f"ckpt_path={ckpt_path}")  # before instantiating anything
     try:
         return ColorizationGAN.load_from_checkpoint(ckpt_path, map_location="cpu")
     except Exception as e:

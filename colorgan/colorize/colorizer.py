@@ -42,6 +42,7 @@ from colorgan.models.color_classes import BinnedGenerator
 from colorgan.models.gan_module import build_generator
 from colorgan.models.guidance import ClassGuidance
 from colorgan.models.tta import check_tta_shifts, tta_predict
+from colorgan.utils.checkpoint_file import read_checkpoint
 from colorgan.utils.config import check_targets
 
 TEMPORAL_MODES = ("independent", "dependent", "smooth")
@@ -63,14 +64,9 @@ def pick_device(device: str | None = None) -> torch.device:
 
 
 def _load_checkpoint(path: Path) -> dict:
-    if not path.is_file():
-        raise CheckpointError(f"--ckpt {path}: no such file. Pass the .ckpt written by training, "
-                              "e.g. logs/train/runs/<run>/checkpoints/last.ckpt.")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unpickling/zip error means "not a checkpoint"
-        raise CheckpointError(f"--ckpt {path} is not a readable PyTorch checkpoint "
-                              f"({type(e).__name__}: {str(e).splitlines()[0][:200]}).") from None
+    """The file's dict, or a one-line CheckpointError naming it (folder, empty, text, truncated,
+    a zip or a PyTorch file of something else: :mod:`colorgan.utils.checkpoint_file`)."""
+    return read_checkpoint(path, "--ckpt", CheckpointError)
 
 
 @dataclass
