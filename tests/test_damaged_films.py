@@ -162,3 +162,36 @@ def test_full_disk_while_writing_a_film_names_the_target(ckpt, tmp_path, capsys,
     assert sorted(p.name for p in folder.iterdir()) == (["film.mp4"] if earlier else [])
     if earlier:
         assert out.read_bytes() == before
+
+
+def test_mpeg_ts_cut_mid_packet_warns(tmp_path):
+    full = make_video(tmp_path / "rec.ts", scene_frames(30, 6))
+    data = full.read_bytes()
+    assert len(data) % 188 == 0  # a whole TS: no duration in it to compare with
+    keep = len(data) * 2 // 3
+    cut = tmp_path / "rec_cut.ts"
+    cut.write_bytes(data[:keep if keep % 188 else keep - 1])
+    assert _count(full) == (30, [])
+    n, said = _count(cut)
+    assert 0 < n < 30 and len(said) == 1 and str(cut) in said[0], said
+    assert "truncated" in said[0] and "MPEG-TS packets" in said[0] and f"frame {n}" in said[0]
+
+
+def test_eval_video_json_that_cannot_be_written_names_it(ckpt, tmp_path, capsys,  # noqa: F811
+                                                         monkeypatch):
+    import colorgan.utils.atomic as atomic
+
+    src = make_video(tmp_path / "clip.mp4", scene_frames(4, 7))
+    assert eval_video_main([str(src), "--ckpt", str(ckpt), "--json", str(tmp_path)]) == 1
+    assert f"--json {tmp_path}: is a folder" in capsys.readouterr().err
+    target = tmp_path / "rows.json"
+
+    def full(path, text):
+        raise OSError(errno.ENOSPC, "No space left on device", str(atomic.temp_path_for(path)))
+
+    monkeypatch.setattr(atomic, "write_text_atomic", full)
+    assert eval_video_main([str(src), "--ckpt", str(ckpt), "--json", str(target)]) == 1
+    captured = capsys.readouterr()
+    assert "| independent | 4 |" in captured.out  # the table came first
+    assert captured.err.startswith(f"error: --json {target}: cannot be written (No space left")
+    assert ".partial" not in captured.err and not target.exists()

@@ -177,6 +177,7 @@ def to_rgb(frame: av.VideoFrame, tags: ColourTags) -> np.ndarray:
 _LOG_LOCK, _DEMUX_LOCK = threading.Lock(), threading.Lock()
 _log_users: list[object] = []  # readers listening to FFmpeg's errors; the level they replaced
 _TRUNCATED = ("ended prematurely", "partial file", "truncat", "premature")
+TS_PACKETS = (188, 192, 204)  # MPEG-TS packet sizes: plain, M2TS (Blu-ray), with Reed-Solomon
 
 
 def _listen_to_ffmpeg(on: bool) -> None:
@@ -307,9 +308,12 @@ def read_frames(path: str | Path, max_frames: int | None = None,
                           f"t={last_t + step:.3f}s of {total:.3f}s (frame {n}). The {n} "
                           "frames decoded are used.", stacklevel=2)
             return
-        cut = [m for _, m in said if any(w in m.lower() for w in _TRUNCATED)]
-        if cut:  # the demuxer itself met the end of the file inside a packet
-            warnings.warn(f"{path}: the file is truncated (FFmpeg: \"{cut[0]}\"); decoding "
+        cut = [f'FFmpeg: "{m}"' for _, m in said if any(w in m.lower() for w in _TRUNCATED)]
+        nbytes = path.stat().st_size
+        if container.format.name == "mpegts" and all(nbytes % k for k in TS_PACKETS):
+            cut.append(f"its {nbytes} bytes are not a whole number of 188-byte MPEG-TS packets")
+        if cut:  # the demuxer met the end of the file inside a packet
+            warnings.warn(f"{path}: the file is truncated ({cut[0]}); decoding "
                           f"stopped at frame {n} (t={last_t + step:.3f}s). The {n} frames "
                           "decoded are used.", stacklevel=2)
         elif said:
