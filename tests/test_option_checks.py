@@ -60,6 +60,14 @@ def test_null_default_takes_the_type_the_option_has_elsewhere(tmp_path):
         check_config(make_cfg(tmp_path, [*base, ok]))
 
 
+def test_a_float_parameter_with_a_whole_number_default_takes_fractions(tmp_path):
+    # data.fps: 8 in the YAML, `fps: float | None` in VideoFramesDataModule's signature
+    base = ["data=video_frames", f"data.root={tmp_path}"]
+    check_config(make_cfg(tmp_path, [*base, "data.fps=2.5"]))
+    with pytest.raises(ConfigError, match="data.fps='fast': expects a number"):
+        check_config(make_cfg(tmp_path, [*base, "data.fps=fast"]))
+
+
 @pytest.mark.parametrize("override", [
     "trainer.max_epochs=-1", "model.lambda_rec=10", "model.classification.head_width=null",
     "trainer.devices=auto", "+trainer.limit_train_batches=0.5", "model.rec_at_colour=0.9",

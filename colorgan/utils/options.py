@@ -12,11 +12,13 @@ has in another file of its group (``data=folder``'s ``num_workers``: an integer 
 from __future__ import annotations
 
 import functools
+import logging
 import math
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+log = logging.getLogger("colorgan")
 SECTIONS = ("model", "data", "trainer")
 # integers that count or size something: at least 1
 POSITIVE = {"batch_size", "image_size", "d_steps_per_g_step", "num_train", "ngf", "ndf",
@@ -67,10 +69,15 @@ def defaults_of(cfg: DictConfig) -> DictConfig | None:
     keep = [o for o in hc.overrides.task
             if o.split("=", 1)[0].lstrip("+~").split("@", 1)[0] in groups]
     name = str(hc.job.config_name or "train")
-    if GlobalHydra.instance().is_initialized():
-        return compose(config_name=name, overrides=keep)
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return compose(config_name=name, overrides=keep)
+    try:  # the run's own composition worked; if this one cannot, the run is not stopped by it
+        if GlobalHydra.instance().is_initialized():
+            return compose(config_name=name, overrides=keep)
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            return compose(config_name=name, overrides=keep)
+    except Exception as e:  # noqa: BLE001
+        log.warning("options were not type-checked: their defaults could not be composed "
+                    "again (%s: %s)", type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+        return None
 
 
 @functools.cache
@@ -90,6 +97,28 @@ def typed_elsewhere(section: str) -> dict[str, Any]:
                 elif isinstance(v, float) and isinstance(old, int):
                     found[path] = v  # an integer in one file, a fraction in another: a number
     return {k: v for k, v in found.items() if v is not None}
+
+
+def float_params(tree: Any, path: str) -> set[str]:
+    """Options that the class named by a ``_target_`` takes as ``float`` (its signature), so
+    that a whole-number default (``data.fps: 8``) does not make them integers."""
+    found: set[str] = set()
+    if not isinstance(tree, dict):
+        return found
+    target = str(tree.get("_target_", ""))
+    if target.startswith(("colorgan.", "torch.optim.", "pytorch_lightning.")):
+        import importlib
+        import inspect
+
+        module, _, name = target.rpartition(".")
+        try:
+            params = inspect.signature(getattr(importlib.import_module(module), name)).parameters
+        except (ImportError, AttributeError, TypeError, ValueError):
+            params = {}
+        found |= {f"{path}.{k}" for k, p in params.items() if "float" in str(p.annotation)}
+    for k, v in tree.items():
+        found |= float_params(v, f"{path}.{k}")
+    return found
 
 
 def _expected(default: Any, key: str, section: str) -> str | None:
@@ -181,8 +210,9 @@ def check_options(cfg: DictConfig, error: type[Exception] = ValueError) -> None:
         if section:
             tree = OmegaConf.to_container(ref[section], resolve=False)
             elsewhere, walk = typed_elsewhere(section), _walk(tree, section)
+            floats = float_params(tree, section)
         else:
-            elsewhere, walk = {}, iter(top.items())
+            elsewhere, walk, floats = {}, iter(top.items()), set()
         for path, default in walk:
             shown_default = default
             if default is None:  # null here: typed by another file of the group, if any
@@ -191,6 +221,8 @@ def check_options(cfg: DictConfig, error: type[Exception] = ValueError) -> None:
                 continue
             if path not in known and not isinstance(default, (bool, int, float, list, dict)):
                 continue
+            if path in floats and isinstance(default, int) and not isinstance(default, bool):
+                default = float(default)  # the class takes a float: 8 means 8.0
             value = OmegaConf.select(cfg, path, default="???", throw_on_resolution_failure=False)
             if value == "???":  # removed with ~, or not in this config
                 continue
