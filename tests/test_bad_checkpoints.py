@@ -110,3 +110,40 @@ def test_bad_checkpoint_is_named_by_every_command(ckpt, tmp_path, capsys, monkey
     run = tmp_path / "run"  # the run folder holds the failure record only, no results
     assert json.loads((run / "metrics.json").read_text())["status"] == "failed"
     assert not (run / "samples.png").exists() and not (run / "metrics.md").exists()
+
+
+EDITS = {  # hyper-parameters edited by hand or written by another version
+    "netG a string": lambda hp: hp.__setitem__("netG", "unet"),
+    "netG without a target": lambda hp: hp.__setitem__("netG", {}),
+    "bad widths": lambda hp: hp["netG"].__setitem__("widths", "x"),
+    "image size a word": lambda hp: hp.__setitem__("train_image_size", "big"),
+    "temporal a number": lambda hp: hp.__setitem__("temporal", 5),
+}
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_checkpoint_with_broken_hyper_parameters_is_named(ckpt, tmp_path, capsys,  # noqa: F811
+                                                          edit):
+    from conftest import make_cfg
+
+    from colorgan.eval import evaluate, load_model
+    from colorgan.utils.config import ConfigError
+
+    data = torch.load(ckpt, map_location="cpu", weights_only=True)
+    EDITS[edit](data["hyper_parameters"])
+    bad = tmp_path / "edited.ckpt"
+    torch.save(data, bad)
+    src = make_video(tmp_path / "in.mp4", scene_frames(3, 1))
+    out = tmp_path / "out.mp4"
+    assert colorize_main([str(src), "-o", str(out), "--ckpt", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --ckpt {bad}: its hyper-parameters do not describe"), err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+    if edit == "image size a word":  # eval reads it only when data.image_size is null
+        cfg = make_cfg(tmp_path, [f"ckpt_path={bad}"], config_name="eval.yaml")
+        with pytest.raises(ConfigError, match=f"ckpt_path={bad}: its train_image_size='big'"):
+            evaluate(cfg)
+        return
+    with pytest.raises(ConfigError, match=f"ckpt_path={bad} is not a colorgan training ") as e:
+        load_model(str(bad))
+    assert len(str(e.value).splitlines()) == 1

@@ -42,7 +42,7 @@ from colorgan.models.color_classes import BinnedGenerator
 from colorgan.models.gan_module import build_generator
 from colorgan.models.guidance import ClassGuidance
 from colorgan.models.tta import check_tta_shifts, tta_predict
-from colorgan.utils.checkpoint_file import read_checkpoint
+from colorgan.utils.checkpoint_file import one_line, read_checkpoint
 from colorgan.utils.config import check_targets
 
 TEMPORAL_MODES = ("independent", "dependent", "smooth")
@@ -147,11 +147,27 @@ class Colorizer:
         if not any(k.startswith(prefix) for k in state):
             raise CheckpointError(f"--ckpt {path} has no generator weights (netG.*).")
         check_targets(hp, f"--ckpt {path}")  # refuse foreign classes before building anything
+        dev = pick_device(device)  # the command line's own errors name its options
+        try:
+            return cls._build(path, hp, state, prefix, dev, precision, resize)
+        except CheckpointError:
+            raise
+        except Exception as e:  # noqa: BLE001 - hyper-parameters edited or of another version
+            if isinstance(e, ValueError) and str(e).startswith("--"):
+                raise  # --precision / --resize
+            raise CheckpointError(f"--ckpt {path}: its hyper-parameters do not describe a "
+                                  f"usable colorgan generator ({one_line(e)}). Use a .ckpt "
+                                  "saved by `colorgan train`.") from None
+
+    @classmethod
+    def _build(cls, path: Path, hp: dict, state: dict, prefix: str, dev: torch.device,
+               precision: str, resize: str) -> Colorizer:
+        """The Colorizer that checked hyper-parameters ``hp`` and weights ``state`` describe."""
         temporal = dict(hp.get("temporal") or {})
         netG = _generator(hp, state, prefix, path)
-        size = hp.get("train_image_size") or 256
+        size = int(hp.get("train_image_size") or 256)
         c = cls(netG, hp.get("color_space", "lab"), size, temporal.get("enabled", False),
-                pick_device(device), precision, resize)
+                dev, precision, resize)
         c.pair_fps = float(temporal["pair_fps"]) if temporal.get("pair_fps") else None
         c.flip = bool(hp.get("tta_flip", False))
         c.shifts = check_tta_shifts(hp.get("tta_shifts") or 0, "model.tta_shifts")

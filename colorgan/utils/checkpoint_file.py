@@ -61,6 +61,13 @@ def _is_text(head: bytes) -> bool:
     return b"\0" not in head
 
 
+def one_line(e: BaseException) -> str:
+    """``Type: first line`` of an error, or of the error behind it (Hydra's instantiation)."""
+    cause = e.__cause__ if e.__cause__ is not None else e
+    first = (str(cause).strip().splitlines() or [""])[0][:200]
+    return f"{type(cause).__name__}: {first}" if first else type(cause).__name__
+
+
 def read_checkpoint(path: str | Path, option: str = "--ckpt",
                     error: type[Exception] = ValueError) -> dict:
     """``torch.load`` of ``path`` (CPU, weights only) as a dict with ``hyper_parameters`` and
@@ -72,12 +79,11 @@ def read_checkpoint(path: str | Path, option: str = "--ckpt",
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - any unpickling/zip error means "not a checkpoint"
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-        if "weights only" in first.lower() or "weights_only" in first:
+        if "weights only" in str(e).lower() or "weights_only" in str(e):
             raise error(f"{given} holds Python objects other than weights and numbers, refused "
                         f"for safety (loading them could run code). {HINT}") from None
-        raise error(f"{given} is not a readable PyTorch checkpoint ({type(e).__name__}: "
-                    f"{first}). {HINT}") from None
+        raise error(f"{given} is not a readable PyTorch checkpoint ({one_line(e)}). "
+                    f"{HINT}") from None
     if not isinstance(ckpt, dict) or not isinstance(ckpt.get("state_dict"), dict):
         what = type(ckpt).__name__ if not isinstance(ckpt, dict) else \
             f"a dict of {', '.join(map(str, list(ckpt)[:4])) or 'nothing'}"
@@ -86,4 +92,4 @@ def read_checkpoint(path: str | Path, option: str = "--ckpt",
     return ckpt
 
 
-__all__ = ["HINT", "checkpoint_problem", "read_checkpoint"]
+__all__ = ["HINT", "checkpoint_problem", "one_line", "read_checkpoint"]
