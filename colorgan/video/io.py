@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import logging
-import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,12 +14,18 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import av.logging
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
+from colorgan.video.damage import (
+    demux_logged,
+    listen_to_ffmpeg,
+    open_logged,
+    size_changed,
+    warn_if_damaged,
+)
+
 log = logging.getLogger("colorgan")
-logging.getLogger("libav").addHandler(logging.NullHandler())  # FFmpeg's own lines: not on stderr
 ENCODERS = ("libx264", "libx265", "libvpx-vp9", "h264_nvenc", "hevc_nvenc")
 X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
                 "slower", "veryslow", "placebo")
@@ -174,55 +179,6 @@ def to_rgb(frame: av.VideoFrame, tags: ColourTags) -> np.ndarray:
                                        src_color_range=tags.av_range).to_ndarray()
 
 
-_LOG_LOCK, _DEMUX_LOCK = threading.Lock(), threading.Lock()
-_log_users: list[object] = []  # readers listening to FFmpeg's errors; the level they replaced
-_TRUNCATED = ("ended prematurely", "partial file", "truncat", "premature")
-TS_PACKETS = (188, 192, 204)  # MPEG-TS packet sizes: plain, M2TS (Blu-ray), with Reed-Solomon
-
-
-def _listen_to_ffmpeg(on: bool) -> None:
-    """FFmpeg's ERROR messages reach PyAV's log capture while any reader runs (PyAV ignores
-    them by default); the previous level and repeat filter come back with the last reader."""
-    with _LOG_LOCK:
-        if on:
-            if not _log_users:
-                _log_users.append((av.logging.get_level(), av.logging.get_skip_repeated()))
-                level = av.logging.get_level()
-                av.logging.set_level(av.logging.ERROR if level is None else
-                                     max(level, av.logging.ERROR))
-                av.logging.set_skip_repeated(False)  # a second damaged file says so too
-            else:
-                _log_users.append(None)
-        elif _log_users:
-            saved = _log_users.pop()
-            if not _log_users and saved is not None:
-                av.logging.set_level(saved[0])
-                av.logging.set_skip_repeated(saved[1])
-
-
-def _demux_logged(container: av.container.InputContainer, stream: av.stream.Stream,
-                  said: list[tuple[int, str]], frames: list[int]) -> Iterator[av.Packet]:
-    """``container.demux(stream)``, appending (frames decoded so far, message) to ``said`` for
-    every ERROR the demuxer logs (``File ended prematurely``: the file was cut)."""
-    packets, name = container.demux(stream), container.format.name
-    while True:
-        # PyAV's per-thread capture misses the demuxer's lines (seen with PyAV 18): capture
-        # all threads, one reader at a time, so that each reader gets its own file's lines
-        with _DEMUX_LOCK, av.logging.Capture(local=False) as logs:
-            packet = next(packets, None)
-        said.extend((frames[0], m.strip()) for level, who, m in logs
-                    if who == name and level <= av.logging.ERROR)
-        if packet is None:
-            return
-        yield packet
-
-
-def _size_changed(path: Path, n: int, old: tuple[int, int], new: tuple[int, int]) -> None:
-    warnings.warn(f"{path}: the frame size changes at frame {n}, from {old[0]}x{old[1]} to "
-                  f"{new[0]}x{new[1]}; frames of another size are scaled to {old[0]}x{old[1]} "
-                  "(the first size), timestamps and audio unchanged.", stacklevel=3)
-
-
 def read_frames(path: str | Path, max_frames: int | None = None,
                 planes: bool = False) -> Iterator[Frame]:
     """Decoded frames in presentation order, as RGB or (``planes``) as Y, U, V planes.
@@ -230,15 +186,7 @@ def read_frames(path: str | Path, max_frames: int | None = None,
     ends early with a warning that says where it stopped; the frames before it are kept."""
     path = Path(path)
     said: list[tuple[int, str]] = []  # (frame, message) the demuxer logged as errors
-    _listen_to_ffmpeg(True)
-    try:  # reading the header may already meet the cut (WebM without cues or duration)
-        with _DEMUX_LOCK, av.logging.Capture(local=False) as logs:
-            container = open_video(path)
-    except BaseException:
-        _listen_to_ffmpeg(False)
-        raise
-    said.extend((0, m.strip()) for level, who, m in logs
-                if who == container.format.name and level <= av.logging.ERROR)
+    container = open_logged(path, open_video, said)  # listening to FFmpeg until closed
     stream = container.streams.video[0]
     cc = stream.codec_context
     tags = ColourTags.of(cc.colorspace, cc.color_range, cc.height, cc.pix_fmt or "")
@@ -255,7 +203,7 @@ def read_frames(path: str | Path, max_frames: int | None = None,
         """Packet by packet, so that a broken packet still lets the frames before it out."""
         error = None
         try:
-            for packet in _demux_logged(container, stream, said, count):
+            for packet in demux_logged(container, stream, said, count):
                 yield from packet.decode()  # the final empty packet flushes the decoder
         except av.error.FFmpegError as e:
             error = e
@@ -274,7 +222,7 @@ def read_frames(path: str | Path, max_frames: int | None = None,
                 elif (frame.width, frame.height) != size:  # a stream whose size changes
                     if resized is None:
                         resized = (frame.width, frame.height)
-                        _size_changed(path, n, size, resized)
+                        size_changed(path, n, size, resized)
                     frame = VideoReformatter().reformat(frame, width=size[0], height=size[1])
                 tb = Fraction(frame.time_base or stream.time_base or Fraction(1, 1000))
                 if sequential:  # AVI: frames numbered at the stream's rate
@@ -308,21 +256,9 @@ def read_frames(path: str | Path, max_frames: int | None = None,
                           f"t={last_t + step:.3f}s of {total:.3f}s (frame {n}). The {n} "
                           "frames decoded are used.", stacklevel=2)
             return
-        cut = [f'FFmpeg: "{m}"' for _, m in said if any(w in m.lower() for w in _TRUNCATED)]
-        nbytes = path.stat().st_size
-        if container.format.name == "mpegts" and all(nbytes % k for k in TS_PACKETS):
-            cut.append(f"its {nbytes} bytes are not a whole number of 188-byte MPEG-TS packets")
-        if cut:  # the demuxer met the end of the file inside a packet
-            warnings.warn(f"{path}: the file is truncated ({cut[0]}); decoding "
-                          f"stopped at frame {n} (t={last_t + step:.3f}s). The {n} frames "
-                          "decoded are used.", stacklevel=2)
-        elif said:
-            k, m = said[0]
-            warnings.warn(f"{path}: the file is damaged near frame {k} (FFmpeg: \"{m}\"); "
-                          f"{n} frames were decoded, some may be missing or broken there.",
-                          stacklevel=2)
+        warn_if_damaged(path, container, said, n, last_t + step)
     finally:
-        _listen_to_ffmpeg(False)
+        listen_to_ffmpeg(False)
         container.close()
 
 
