@@ -17,6 +17,7 @@ import math
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 log = logging.getLogger("colorgan")
 SECTIONS = ("model", "data", "trainer")
@@ -128,7 +129,7 @@ def _expected(default: Any, key: str, section: str) -> str | None:
     if isinstance(default, bool):
         return "true or false"
     if isinstance(default, int):
-        return "a number" if section == "trainer" else "an integer"
+        return "an integer"
     if isinstance(default, float):
         return "a number"
     return None
@@ -226,8 +227,13 @@ def check_options(cfg: DictConfig, error: type[Exception] = ValueError) -> None:
             value = OmegaConf.select(cfg, path, default="???", throw_on_resolution_failure=False)
             if value == "???":  # removed with ~, or not in this config
                 continue
-            if isinstance(value, DictConfig) or OmegaConf.is_list(value):
-                value = OmegaConf.to_container(value, resolve=True)
+            if isinstance(value, DictConfig):  # a group: its own options are checked one by one
+                value = {}
+            elif OmegaConf.is_list(value):
+                try:
+                    value = OmegaConf.to_container(value, resolve=True)
+                except OmegaConfBaseException:  # resolved (and reported) where it is used
+                    continue
             wrong = _problem(path, value, default, section, known)
             if wrong is not None:
                 shown = "null" if value is None else value
