@@ -26,6 +26,7 @@ from colorgan.models.gan_module import ColorizationGAN
 from colorgan.models.tta import check_tta_shifts
 from colorgan.train import metrics_summary
 from colorgan.utils.atomic import atomic_output, write_text_atomic
+from colorgan.utils.checkpoint_file import one_line, read_checkpoint
 from colorgan.utils.config import (
     CONFIG_DIR,
     ConfigError,
@@ -74,18 +75,17 @@ def format_table(summary: dict[str, Any]) -> str:
 def load_model(ckpt_path: str) -> ColorizationGAN:
     """The checkpoint's model with the exact training hyperparameters, on the CPU."""
     hint = "Pass a .ckpt written by train.py (checkpoints/last.ckpt)."
-    try:
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise ConfigError(f"ckpt_path={ckpt_path} is not a readable checkpoint ({e}). {hint}") \
-            from e
-    hparams = ckpt.get("hyper_parameters") if isinstance(ckpt, dict) else None
-    check_targets(hparams or {}, f"ckpt_path={ckpt_path}")  # before instantiating anything
+    ckpt = read_checkpoint(ckpt_path, "ckpt_path", ConfigError)  # names any other kind of file
+    hparams = ckpt.get("hyper_parameters")
+    if not isinstance(hparams, dict) or "netG" not in hparams:
+        raise ConfigError(f"ckpt_path={ckpt_path} is a checkpoint, but not colorgan's (no netG "
+                          f"in its hyper-parameters). {hint}")
+    check_targets(hparams, f"ckpt_path={ckpt_path}")  # before instantiating anything
     try:
         return ColorizationGAN.load_from_checkpoint(ckpt_path, map_location="cpu")
     except Exception as e:
-        raise ConfigError(f"ckpt_path={ckpt_path} is not a colorgan training checkpoint ({e}). "
-                          f"{hint}") from e
+        raise ConfigError(f"ckpt_path={ckpt_path} is not a colorgan training checkpoint "
+                          f"({one_line(e)}). {hint}") from e
 
 
 def check_eval_config(cfg: DictConfig) -> None:
@@ -167,7 +167,11 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     split = cfg.get("split", "test")
     with open_dict(cfg):  # null: the image size the checkpoint was trained at
         if cfg.data.get("image_size") is None:
-            cfg.data.image_size = model.hparams.get("train_image_size") or 64
+            size = model.hparams.get("train_image_size") or 64
+            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                raise ConfigError(f"ckpt_path={cfg.ckpt_path}: its train_image_size={size!r} "
+                                  "is not an image size; pass data.image_size=N.")
+            cfg.data.image_size = size
         if split == "test" and is_folder_without_test_split(cfg.data):
             cfg.data.test_fraction = 1.0  # any folder of photos: every image is the test set
     check_config(cfg, model=model)

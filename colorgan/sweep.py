@@ -28,6 +28,7 @@ from omegaconf import DictConfig
 
 from colorgan.report import write_report
 from colorgan.utils.atomic import write_text_atomic
+from colorgan.utils.config import ConfigError
 
 log = logging.getLogger("colorgan.sweep")
 CLAIM_FILE = ".colorgan_sweep"
@@ -100,9 +101,10 @@ class SweepCallback(Callback):
         multirun = config.hydra.mode == RunMode.MULTIRUN
         if not (multirun and self.continue_on_failure):
             return  # single run: Hydra reports the exception and exits with an error
+        detail = (f"error: {error}" if isinstance(error, ConfigError)  # a bad option: its name
+                  else "".join(traceback.format_exception(error)))
         log.error("Job %s failed (recorded in %s); the sweep continues.\n%s",
-                  config.hydra.job.get("num", "?"), path,
-                  "".join(traceback.format_exception(error)))
+                  config.hydra.job.get("num", "?"), path, detail)
         job_return.status = JobStatus.COMPLETED
         job_return.return_value = float("nan")  # what the sweeper sees for this job
 

@@ -68,7 +68,7 @@ def test_eval_errors_name_the_option(tmp_path: Path) -> None:
         evaluate(_eval_cfg(tmp_path, f"ckpt_path={tmp_path / 'missing.ckpt'}"))
     bogus = tmp_path / "notes.ckpt"
     bogus.write_text("not a checkpoint")
-    with pytest.raises(ConfigError, match="is not a complete checkpoint"):
+    with pytest.raises(ConfigError, match="notes.ckpt is not a readable PyTorch checkpoint: it is"):
         evaluate(_eval_cfg(tmp_path, f"ckpt_path={bogus}"))
     with pytest.raises(ConfigError, match="split='train' is not supported"):
         evaluate(_eval_cfg(tmp_path, f"ckpt_path={bogus}", "split=train"))

@@ -274,6 +274,9 @@ def _eval_video(argv: list[str]) -> int:
     p.add_argument("--json", type=Path, default=None, help="also write the rows to this file")
     a = p.parse_args(argv)
     _check_model_args(a)
+    if a.json is not None and a.json.is_dir():  # before the work, not after it
+        raise InputError(f"--json {a.json}: is a folder; give a file name, e.g. "
+                         f"{a.json / 'video_metrics.json'}.")
     from colorgan.colorize.film_eval import evaluate_video, format_table
     from colorgan.utils.atomic import write_text_atomic
 
@@ -284,7 +287,12 @@ def _eval_video(argv: list[str]) -> int:
                            a.max_frames) for m in a.temporal]
     print(format_table(rows))
     if a.json is not None:
-        write_text_atomic(a.json, json.dumps(rows, indent=2))
+        try:
+            write_text_atomic(a.json, json.dumps(rows, indent=2))
+        except OSError as e:  # full disk, read-only folder: name --json, not the temporary file
+            raise InputError(f"--json {a.json}: cannot be written ({e.strerror or e}); the "
+                             "table above is complete. Pass --json with a writable place.") \
+                from None
     return 0
 
 

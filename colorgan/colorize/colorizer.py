@@ -44,6 +44,7 @@ from colorgan.color import (
     unscale_ab,
 )
 from colorgan.data.aspect import keep_aspect_size
+from colorgan.utils.checkpoint_file import one_line, read_checkpoint
 
 if TYPE_CHECKING:  # model code is imported when a checkpoint is loaded, not before
     from colorgan.models.guidance import ClassGuidance
@@ -67,14 +68,9 @@ def pick_device(device: str | None = None) -> torch.device:
 
 
 def _load_checkpoint(path: Path) -> dict:
-    if not path.is_file():
-        raise CheckpointError(f"--ckpt {path}: no such file. Pass the .ckpt written by training, "
-                              "e.g. logs/train/runs/<run>/checkpoints/last.ckpt.")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unpickling/zip error means "not a checkpoint"
-        raise CheckpointError(f"--ckpt {path} is not a readable PyTorch checkpoint "
-                              f"({type(e).__name__}: {str(e).splitlines()[0][:200]}).") from None
+    """The file's dict, or a one-line CheckpointError naming it (folder, empty, text, truncated,
+    a zip or a PyTorch file of something else: :mod:`colorgan.utils.checkpoint_file`)."""
+    return read_checkpoint(path, "--ckpt", CheckpointError)
 
 
 @dataclass
@@ -160,11 +156,27 @@ class Colorizer:
         if not any(k.startswith(prefix) for k in state):
             raise CheckpointError(f"--ckpt {path} has no generator weights (netG.*).")
         check_targets(hp, f"--ckpt {path}")  # refuse foreign classes before building anything
+        dev = pick_device(device)  # the command line's own errors name its options
+        try:
+            return cls._build(path, hp, state, prefix, dev, precision, resize)
+        except CheckpointError:
+            raise
+        except Exception as e:  # noqa: BLE001 - hyper-parameters edited or of another version
+            if isinstance(e, ValueError) and str(e).startswith("--"):
+                raise  # --precision / --resize
+            raise CheckpointError(f"--ckpt {path}: its hyper-parameters do not describe a "
+                                  f"usable colorgan generator ({one_line(e)}). Use a .ckpt "
+                                  "saved by `colorgan train`.") from None
+
+    @classmethod
+    def _build(cls, path: Path, hp: dict, state: dict, prefix: str, dev: torch.device,
+               precision: str, resize: str) -> Colorizer:
+        """The Colorizer that checked hyper-parameters ``hp`` and weights ``state`` describe."""
         temporal = dict(hp.get("temporal") or {})
         netG = _generator(hp, state, prefix, path)
-        size = hp.get("train_image_size") or 256
+        size = int(hp.get("train_image_size") or 256)
         c = cls(netG, hp.get("color_space", "lab"), size, temporal.get("enabled", False),
-                pick_device(device), precision, resize)
+                dev, precision, resize)
         c.pair_fps = float(temporal["pair_fps"]) if temporal.get("pair_fps") else None
         c.flip = bool(hp.get("tta_flip", False))
         c.shifts = check_tta_shifts(hp.get("tta_shifts") or 0, "model.tta_shifts")

@@ -9,6 +9,7 @@ predicted ab in Lab (needed for ``compare`` and odd frame sizes). No frame touch
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -24,8 +25,8 @@ from colorgan.colorize.keyframes import auto_interval, keyframe_planes
 from colorgan.colorize.pipeline import Pipeline
 from colorgan.colorize.temporal import TemporalColorizer
 from colorgan.scenes import DEFAULT_THRESHOLD, find_cuts
-from colorgan.utils.atomic import atomic_output
-from colorgan.video.io import ColourTags, Frame, VideoWriter, probe, read_frames
+from colorgan.utils.atomic import atomic_output, temp_path_for
+from colorgan.video.io import ColourTags, Frame, VideoError, VideoWriter, probe, read_frames
 
 RECOMBINE_MODES = ("yuv", "lab")
 QUEUE_DEPTH = 16  # frames waiting per hand-off: memory is bounded by this, not the film's length
@@ -120,7 +121,8 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
     tc = TemporalColorizer(colorizer, temporal, strength, scene_threshold, rate=info.rate,
                            frame_step=frame_step, known_cuts=known)
     result, t0 = VideoResult(recombine=recombine), time.perf_counter()
-    with atomic_output(dst, overwrite) as tmp, cpu_threads(model_threads, colorizer.device):
+    with _named_write_errors(dst), atomic_output(dst, overwrite) as tmp, \
+            cpu_threads(model_threads, colorizer.device):
         bar = tqdm(total=(max_frames or info.frames) or None, unit="frame", disable=not progress,
                    desc=Path(src).name, dynamic_ncols=True)
         writer, ok = None, False
@@ -160,6 +162,30 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
                 writer.close(ok=ok)
     result.seconds, result.cuts = time.perf_counter() - t0, tc.cuts
     return result
+
+
+WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)  # only writes fail so
+
+
+@contextlib.contextmanager
+def _named_write_errors(dst: str | Path) -> Iterator[None]:
+    """A failed write of the film (full disk, quota, read-only disk) names the user's ``-o``
+    target, never the hidden temporary file, and says what to do; an earlier file at the target
+    is kept (the film goes to a temporary name until it is whole)."""
+    dst = Path(dst)
+    existed = dst.is_file()
+    try:
+        yield
+    except OSError as e:
+        if e.errno not in WRITE_ERRNOS and temp_path_for(dst).name not in str(e):
+            raise
+        kept = f"the earlier {dst.name} there is kept" if existed else "no file was left there"
+        what = e.strerror or str(e).split(":")[0]
+        hint = ("free some space on that disk or pass -o on another disk"
+                if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+                else "pass -o with a writable folder")
+        raise VideoError(f"-o {dst}: the film could not be written ({what}); {kept}. "
+                         f"{hint[0].upper()}{hint[1:]}, then run again.") from None
 
 
 @contextlib.contextmanager

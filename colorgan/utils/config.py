@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,9 @@ import pytorch_lightning as pl
 from hydra.errors import HydraException, InstantiationException
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
+
+from colorgan.utils.checkpoint_file import checkpoint_problem
+from colorgan.utils.options import check_options
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
 # classes a checkpoint's hyper-parameters may name: colorgan's networks, torch's optimizers
@@ -27,18 +29,15 @@ class ConfigError(ValueError):
 
 def check_config(cfg: DictConfig, model: pl.LightningModule | None = None) -> None:
     """Fail fast, before any training, with a message that names the option."""
+    if model is None:  # every model/data/trainer option against its default's type and range
+        check_options(cfg, ConfigError)
     ckpt = cfg.get("ckpt_path")
-    if ckpt is not None and not Path(str(ckpt)).is_file():
-        raise ConfigError(f"ckpt_path={ckpt} does not exist (resolved from {Path.cwd()}). "
-                          "Pass the path of a .ckpt file, e.g. "
-                          "ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt, or drop it.")
-    if ckpt is not None and not zipfile.is_zipfile(str(ckpt)):
-        raise ConfigError(f"ckpt_path={ckpt} is not a complete checkpoint (truncated or not a "
-                          ".ckpt: its zip directory is missing). Use another checkpoint of the "
-                          "run, e.g. the best one next to last.ckpt.")
+    problem = None if ckpt is None else checkpoint_problem(str(ckpt), "ckpt_path")
+    if problem is not None:  # missing, a folder, empty, text, truncated, a zip of something else
+        raise ConfigError(problem)
     for opt in ("optimizer_G", "optimizer_D"):
         lr = ((cfg.get("model") or {}).get(opt) or {}).get("lr")
-        if lr is not None and float(lr) < 0:
+        if isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr < 0:
             raise ConfigError(f"model.{opt}.lr={lr}: a learning rate must be >= 0 "
                               "(pix2pix uses 2e-4).")
     size = cfg.get("data", {}).get("image_size")

@@ -17,6 +17,14 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
+from colorgan.video.damage import (
+    demux_logged,
+    listen_to_ffmpeg,
+    open_logged,
+    size_changed,
+    warn_if_damaged,
+)
+
 log = logging.getLogger("colorgan")
 ENCODERS = ("libx264", "libx265", "libvpx-vp9", "h264_nvenc", "hevc_nvenc")
 X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
@@ -177,21 +185,25 @@ def read_frames(path: str | Path, max_frames: int | None = None,
     Frames without a timestamp get one from the stream's frame rate. A video broken mid-way
     ends early with a warning that says where it stopped; the frames before it are kept."""
     path = Path(path)
-    container = open_video(path)
+    said: list[tuple[int, str]] = []  # (frame, message) the demuxer logged as errors
+    container = open_logged(path, open_video, said)  # listening to FFmpeg until closed
     stream = container.streams.video[0]
     cc = stream.codec_context
     tags = ColourTags.of(cc.colorspace, cc.color_range, cc.height, cc.pix_fmt or "")
     rate = stream.average_rate or stream.guessed_rate or Fraction(25)
     stream.thread_type = "AUTO"  # FFmpeg's own frame/slice threads
     expected, n, last_t = int(stream.frames or 0), 0, 0.0
+    resized: tuple[int, int] | None = None  # the first other frame size met
     # AVI stores no presentation times (FFmpeg's guesses are not monotonic): number the frames
     sequential = container.format.name == "avi"
     step = 1.0 / float(stream.average_rate or stream.guessed_rate or 25)
+    count = [0]  # frames yielded, for the demuxer's messages
+    size = (cc.width, cc.height) if cc.width and cc.height else None
     def decoded() -> Iterator[av.VideoFrame]:
         """Packet by packet, so that a broken packet still lets the frames before it out."""
         error = None
         try:
-            for packet in container.demux(stream):
+            for packet in demux_logged(container, stream, said, count):
                 yield from packet.decode()  # the final empty packet flushes the decoder
         except av.error.FFmpegError as e:
             error = e
@@ -205,6 +217,13 @@ def read_frames(path: str | Path, max_frames: int | None = None,
     try:
         try:
             for frame in decoded():
+                if size is None:
+                    size = (frame.width, frame.height)
+                elif (frame.width, frame.height) != size:  # a stream whose size changes
+                    if resized is None:
+                        resized = (frame.width, frame.height)
+                        size_changed(path, n, size, resized)
+                    frame = VideoReformatter().reformat(frame, width=size[0], height=size[1])
                 tb = Fraction(frame.time_base or stream.time_base or Fraction(1, 1000))
                 if sequential:  # AVI: frames numbered at the stream's rate
                     pts, tb = n, Fraction(stream.time_base or Fraction(1, 25))
@@ -215,6 +234,7 @@ def read_frames(path: str | Path, max_frames: int | None = None,
                             yuv420_planes(frame) if planes else None)
                 last_t = float(pts * tb)
                 n += 1
+                count[0] = n
                 if max_frames is not None and n >= max_frames:
                     return
         except av.error.FFmpegError as e:
@@ -229,13 +249,16 @@ def read_frames(path: str | Path, max_frames: int | None = None,
             warnings.warn(f"{path}: the file is truncated; decoding stopped at frame {n} of "
                           f"{expected} (t={last_t:.3f}s). The {n} frames decoded are used.",
                           stacklevel=2)
-        elif max_frames is None and not expected:  # no frame count: compare durations
-            total = _stream_seconds(container, stream)
-            if total and last_t + step < total - max(3 * step, 0.02 * total):
-                warnings.warn(f"{path}: the file is truncated; decoding stopped at "
-                              f"t={last_t + step:.3f}s of {total:.3f}s (frame {n}). The {n} "
-                              "frames decoded are used.", stacklevel=2)
+            return
+        total = 0.0 if expected else _stream_seconds(container, stream)
+        if total and last_t + step < total - max(3 * step, 0.02 * total):
+            warnings.warn(f"{path}: the file is truncated; decoding stopped at "
+                          f"t={last_t + step:.3f}s of {total:.3f}s (frame {n}). The {n} "
+                          "frames decoded are used.", stacklevel=2)
+            return
+        warn_if_damaged(path, container, said, n, last_t + step)
     finally:
+        listen_to_ffmpeg(False)
         container.close()
 
 
@@ -388,9 +411,14 @@ class VideoWriter:
                 self.out.mux(self.video.encode(None))  # flush the encoder
                 self._mux_copies_until(self._end_t if self.trim_copies else None)
         finally:
-            self.out.close()
-            if self._src is not None:
-                self._src.close()
+            try:
+                self.out.close()
+            except (av.error.FFmpegError, OSError):
+                if ok:  # after a failure the first error is the one to report (full disk...)
+                    raise
+            finally:
+                if self._src is not None:
+                    self._src.close()
 
 
 __all__ = [
