@@ -139,7 +139,6 @@ class Colorizer:
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | None = None,
                         precision: str = "auto", resize: str = "keep") -> Colorizer:
-        from colorgan.models.tta import check_tta_shifts
         from colorgan.utils.config import check_targets
 
         path = Path(path)
@@ -172,6 +171,8 @@ class Colorizer:
     def _build(cls, path: Path, hp: dict, state: dict, prefix: str, dev: torch.device,
                precision: str, resize: str) -> Colorizer:
         """The Colorizer that checked hyper-parameters ``hp`` and weights ``state`` describe."""
+        from colorgan.models.tta import check_tta_shifts
+
         temporal = dict(hp.get("temporal") or {})
         netG = _generator(hp, state, prefix, path)
         size = int(hp.get("train_image_size") or 256)
