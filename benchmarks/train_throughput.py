@@ -185,7 +185,7 @@ def timm_rows(mcfg, encoder: str, size: int, batches: list[int], device: str, wa
                 best[key] = max(best[key], colorgan_step(cfg, size, batch, device, warmup, steps,
                                                          precision))
         b, e, f = best["b"], best["e"], best["e frozen"]
-        rows.append(f"| {batch} | {b:,.1f} | {e:,.1f} | {e / b:.2f}x | {f:,.1f} | {f / b:.2f}x |")
+        rows.append(f"| {batch} | {b:,.2f} | {e:,.2f} | {e / b:.2f}x | {f:,.2f} | {f / b:.2f}x |")
         print(rows[-1], flush=True)
     rows.append(f"\nnetG parameters: (b) {params_m(mcfg):.1f} M, (e) {params_m(cfgs['e']):.1f} M")
     return rows

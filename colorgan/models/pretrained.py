@@ -81,7 +81,7 @@ def _from_timm(name: str) -> nn.Module:
         raise ValueError(f"{OPTION}=true: timm publishes no weights for {name}. Use "
                          f"{OPTION}=PATH (a local state dict) or {OPTION}=false.")
     try:
-        return timm.create_model(name, features_only=True, pretrained=True)
+        return _features(name, pretrained=True)
     except Exception as e:  # noqa: BLE001 - sorted below: offline, or a real error
         if not _is_network_error(e):
             raise
