@@ -5,6 +5,7 @@ to end through ``Trainer.fit`` from JPEG files on disk, and (d) generator infere
     python benchmarks/train_throughput.py --device cpu        # 64 px: unet_64 + small PatchGAN
     python benchmarks/train_throughput.py --device cuda       # 256 px: unet_256 + basic (70x70)
     python benchmarks/train_throughput.py --device cpu --precision bf16-mixed   # CPUs with bf16
+    python benchmarks/train_throughput.py --device cpu --timm-encoder resnet34 --timm-only
 
 Same networks (built from conf/model), same losses (BCE-with-logits GAN + L1 x 100) in (a)
 and (b). (a) is ``Pix2PixModel.optimize_parameters`` of the original pix2pix code (Isola et
@@ -14,6 +15,10 @@ already on the device through ``Trainer.fit`` (colour conversion on the device i
 transfer, augmentation included). Fast settings: CPU fp32, eager (the defaults); CUDA
 bf16-mixed, channels_last, torch.compile, fused Adam, cudnn.benchmark (the defaults of
 ``trainer=gpu``). Prints a markdown table with the ratios and the peak memory.
+
+``--timm-encoder NAME`` adds (e): the same step as (b) with ``model/netG=unet_timm`` (that timm
+encoder's U-Net, same netD and losses), encoder trainable and frozen (``model.encoder.
+freeze_epochs``), against (b) in the same rounds; ``--timm-only`` runs (b) and (e) alone.
 """
 from __future__ import annotations
 
@@ -154,6 +159,38 @@ def colorgan_step(mcfg, size: int, batch: int, device: str, warmup: int, steps: 
     return timer.ips
 
 
+def timm_cfg(mcfg, encoder: str, frozen: bool):
+    """``mcfg`` with netG = the U-Net of timm ``encoder`` (random weights: no download)."""
+    cfg = mcfg.copy()
+    cfg.netG = {"_target_": "colorgan.models.timm_unet.TimmUNet", "encoder": encoder,
+                "pretrained": False}
+    cfg.encoder = {"freeze_epochs": 10 ** 6 if frozen else 0, "lr_mult": 0.1}
+    return cfg
+
+
+def params_m(mcfg) -> float:
+    return sum(p.numel() for p in instantiate(mcfg, _recursive_=False).netG.parameters()) / 1e6
+
+
+def timm_rows(mcfg, encoder: str, size: int, batches: list[int], device: str, warmup: int,
+              steps: int, rounds: int, precision: str | None) -> list[str]:
+    """(e): colorgan's step with the timm encoder's U-Net, trainable and frozen, against (b)."""
+    cfgs = {"b": mcfg, "e": timm_cfg(mcfg, encoder, False), "e frozen": timm_cfg(mcfg, encoder, True)}
+    rows = [f"| batch | (b) {mcfg.netG._target_.rsplit('.', 1)[-1]} img/s | (e) unet_timm({encoder}) "
+            "img/s | e/b | (e) encoder frozen img/s | frozen/b |", "|---|---|---|---|---|---|"]
+    for batch in batches:
+        best = dict.fromkeys(cfgs, 0.0)
+        for _ in range(rounds):  # alternate, keep the best: fair under varying load
+            for key, cfg in cfgs.items():
+                best[key] = max(best[key], colorgan_step(cfg, size, batch, device, warmup, steps,
+                                                         precision))
+        b, e, f = best["b"], best["e"], best["e frozen"]
+        rows.append(f"| {batch} | {b:,.2f} | {e:,.2f} | {e / b:.2f}x | {f:,.2f} | {f / b:.2f}x |")
+        print(rows[-1], flush=True)
+    rows.append(f"\nnetG parameters: (b) {params_m(mcfg):.1f} M, (e) {params_m(cfgs['e']):.1f} M")
+    return rows
+
+
 def colorgan_fit(mcfg, size: int, batch: int, device: str, warmup: int, steps: int,
                  images: int, tmp: Path, precision: str | None = None) -> float:
     """(c) ``Trainer.fit`` from JPEGs on disk (``data=folder``, default workers)."""
@@ -199,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=None, help="timed steps per measurement")
     ap.add_argument("--images", type=int, default=None, help="JPEGs written for (c)")
     ap.add_argument("--rounds", type=int, default=2, help="alternating (a)/(b) rounds, best kept")
+    ap.add_argument("--timm-encoder", default=None, help="also (e): the unet_timm step with this "
+                    "timm encoder (e.g. resnet34), trainable and frozen, against (b)")
+    ap.add_argument("--timm-only", action="store_true", help="with --timm-encoder: (b) and (e) only")
     ap.add_argument("--precision", default=None, choices=["32-true", "bf16-mixed", "16-mixed"],
                     help="Lightning precision of (b) and (c) (default: bf16-mixed on CUDA, 32-true "
                     "on CPU); (a) stays the fp32 baseline")
@@ -216,6 +256,13 @@ def main(argv: list[str] | None = None) -> int:
           f"threads {torch.get_num_threads()}, "
           f"cores {os.cpu_count()}, warmup {warmup}, timed {steps} steps, best of {args.rounds} "
           "alternating rounds for (a) and (b)\n")
+    if args.timm_encoder:
+        print(f"# (e) unet_timm({args.timm_encoder}) against (b), same rounds\n")
+        rows = timm_rows(mcfg, args.timm_encoder, size, batches, args.device, warmup, steps,
+                         args.rounds, precision)
+        print("\n" + "\n".join(rows) + "\n", flush=True)
+        if args.timm_only:
+            return 0
     rows = ["| batch | (a) classic img/s | (b) colorgan step img/s | b/a | (c) fit from JPEG img/s "
             "| c/b | peak MiB (a / b / c) |", "|---|---|---|---|---|---|---|"]
     results: dict[int, tuple[float, float, float]] = {}

@@ -6,6 +6,7 @@ Returns the value of ``optimized_metric`` so sweeps can optimise it.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -19,6 +20,7 @@ from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from colorgan.callbacks import LastCheckpoint
+from colorgan.models.pretrained import weights_from_checkpoint
 from colorgan.plots import plot_training_curves
 from colorgan.utils.config import (
     CONFIG_DIR,
@@ -80,8 +82,10 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
         (out_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
     datamodule = hydra.utils.instantiate(cfg.data)
-    model = hydra.utils.instantiate(cfg.model, _recursive_=False,
-                                    train_image_size=int(cfg.data.image_size))
+    resuming = cfg.get("ckpt_path") is not None  # its weights replace any pretrained ones
+    with weights_from_checkpoint() if resuming else contextlib.nullcontext():
+        model = hydra.utils.instantiate(cfg.model, _recursive_=False,
+                                        train_image_size=int(cfg.data.image_size))
     check_config(cfg, model=model)
     datamodule.size_multiple = int(getattr(model.netG, "size_multiple", 1))  # wide crops' rounding
     callbacks = instantiate_callbacks(cfg.get("callbacks"))

@@ -89,7 +89,8 @@ def _generator(hp: dict, state: dict, prefix: str, path: Path) -> torch.nn.Modul
     from colorgan.models.gan_module import build_generator
 
     netG = build_generator(hp["netG"], hp.get("color_space", "lab"),
-                           dict(hp.get("temporal") or {}), hp.get("classification"))
+                           dict(hp.get("temporal") or {}), hp.get("classification"),
+                           from_checkpoint=True)  # no pretrained download: the weights are here
     try:
         netG.load_state_dict({k[len(prefix):]: v for k, v in state.items()
                               if k.startswith(prefix)})

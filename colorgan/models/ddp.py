@@ -30,6 +30,14 @@ log = logging.getLogger("colorgan")
 _WRAPPERS = "_ddp_wrappers"
 
 
+def rewrap(module: pl.LightningModule, name: str) -> None:
+    """After ``name``'s trainable parameters changed: a new DDP wrapper under
+    :class:`GANDDPStrategy`; nothing in one process."""
+    strategy = getattr(module._trainer, "strategy", None) if module._trainer else None
+    if isinstance(strategy, GANDDPStrategy) and _WRAPPERS in module.__dict__:
+        strategy.rewrap(name)
+
+
 def ddp(module: pl.LightningModule, name: str) -> torch.nn.Module:
     """The DDP wrapper of submodule ``name`` while :class:`GANDDPStrategy` trains, else the
     submodule itself (one process, validation, inference)."""
@@ -52,15 +60,21 @@ class GANDDPStrategy(DDPStrategy):
         assert lm is not None and self.model is lm
         names = [n for n in getattr(lm, "ddp_modules", ("netG", "netD"))
                  if isinstance(getattr(lm, n, None), torch.nn.Module)]
-        device_ids = self.determine_ddp_device_ids()
-        wrappers = {}
+        lm.__dict__[_WRAPPERS] = {}  # not registered children: state_dict keys unchanged
         for name in names:
-            sub = getattr(lm, name)
-            if not any(p.requires_grad for p in sub.parameters()):
-                continue  # nothing to reduce (a frozen net)
-            wrappers[name] = DistributedDataParallel(sub, device_ids=device_ids, **self._ddp_kwargs)
-        lm.__dict__[_WRAPPERS] = wrappers  # not registered children: state_dict keys unchanged
-        log.debug("GANDDPStrategy: separate DDP wrappers for %s", list(wrappers))
+            self.rewrap(name)
+        log.debug("GANDDPStrategy: separate DDP wrappers for %s", list(lm.__dict__[_WRAPPERS]))
+
+    def rewrap(self, name: str) -> None:
+        """(Re)build submodule ``name``'s wrapper over the parameters that train now: DDP
+        reduces the parameters that required grad when it was built (a frozen encoder that
+        starts training, model.encoder.freeze_epochs, needs a new one). Every rank calls it."""
+        wrappers = self.lightning_module.__dict__[_WRAPPERS]
+        wrappers.pop(name, None)  # the old reducer's hooks go with it
+        sub = getattr(self.lightning_module, name)
+        if any(p.requires_grad for p in sub.parameters()):  # else nothing to reduce (frozen)
+            wrappers[name] = DistributedDataParallel(sub, device_ids=self.determine_ddp_device_ids(),
+                                                     **self._ddp_kwargs)
 
     def _register_ddp_hooks(self) -> None:  # Lightning's comm hooks expect one wrapper
         return
@@ -120,7 +134,7 @@ class RanksInSync(pl.Callback):
                        f"{trainer.global_step} (sha1 {digest[:12]}).")
 
 
-__all__ = ["GANDDPStrategy", "RanksInSync", "check_same", "ddp", "params_digest"]
+__all__ = ["GANDDPStrategy", "RanksInSync", "check_same", "ddp", "params_digest", "rewrap"]
 
 
 def register() -> None:

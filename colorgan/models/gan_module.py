@@ -18,9 +18,11 @@ from pytorch_lightning.utilities import rank_zero_warn
 from colorgan.color import ColorSpace, check_chroma_center, check_chroma_gain, scale_ab_to
 from colorgan.metrics import ColorMetrics
 from colorgan.models.color_classes import BinnedGenerator, ColorBins
-from colorgan.models.ddp import ddp
+from colorgan.models.ddp import ddp, rewrap
+from colorgan.models.encoder_schedule import EncoderSchedule
 from colorgan.models.losses import GANLoss, reconstruction_loss
 from colorgan.models.perceptual import build_perceptual
+from colorgan.models.pretrained import weights_from_checkpoint
 from colorgan.models.recipes import RecipeMixin
 from colorgan.models.regularizers import r1_penalty
 from colorgan.models.tta import check_tta_shifts
@@ -37,12 +39,17 @@ def _plain(cfg: Any) -> Any:
 
 
 def build_generator(netG: dict, color_space: str, temporal: dict | None,
-                    classification: dict | None = None) -> torch.nn.Module:
+                    classification: dict | None = None,
+                    from_checkpoint: bool = False) -> torch.nn.Module:
     """Rebuild netG from its config alone (used by training, eval and colorize).
 
     With ``classification.enabled`` netG predicts Q colour-bin logits per pixel, wrapped in a
-    :class:`BinnedGenerator` that returns their annealed mean (Lab only).
+    :class:`BinnedGenerator` that returns their annealed mean (Lab only). ``from_checkpoint``:
+    a checkpoint supplies the weights, so a pretrained encoder's are not loaded (no download).
     """
+    if from_checkpoint:
+        with weights_from_checkpoint():
+            return build_generator(netG, color_space, temporal, classification)
     cs = ColorSpace(color_space)
     extra = 2 if (temporal or {}).get("enabled", False) else 0  # previous frame's ab
     cls = dict(classification or {})
@@ -109,6 +116,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         selection: dict | None = None,
         compile: bool | None = None,
         channels_last: bool | None = None,
+        encoder: dict | None = None,
     ) -> None:
         super().__init__()
         args = {k: _plain(v) for k, v in locals().items() if k not in ("self", "__class__")}
@@ -127,6 +135,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         check_chroma_center(chroma_center, "model.chroma_center")
         check_tta_shifts(tta_shifts, "model.tta_shifts")
         self.netG = build_generator(args["netG"], color_space, temporal, args["classification"])
+        self.encoder_schedule = EncoderSchedule(self.netG, args["encoder"])  # model.encoder
         self.adversarial = bool(adversarial)
         self.netD = None
         if self.adversarial:
@@ -186,6 +195,16 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         self.setup_class_gain_curve()  # model.chroma_per_class: needs the head
         if stage == "fit" and self.perceptual is not None:
             self.perceptual.load()  # VGG16-bn weights: a missing file or no internet fails here
+
+    @classmethod
+    def load_from_checkpoint(cls, *args, **kwargs):
+        """The checkpoint holds every weight: a pretrained encoder is not downloaded again."""
+        with weights_from_checkpoint():
+            return super().load_from_checkpoint(*args, **kwargs)
+
+    def on_train_epoch_start(self) -> None:
+        if self.encoder_schedule.apply(self.current_epoch):  # model.encoder.freeze_epochs
+            rewrap(self, "netG")  # gan_ddp: reduce the parameters that train now
 
     def on_fit_start(self) -> None:
         self.setup_color_prior()  # classification: class-rebalancing weights
@@ -375,7 +394,9 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         params_G = list(self.netG.parameters())
         if self.guidance is not None:  # the auxiliary classifier trains with netG
             params_G += list(self.guidance.parameters())
-        opt_G = self._optimizer(h.optimizer_G, "optimizer_G", params_G)
+        opt_G = self._optimizer(h.optimizer_G, "optimizer_G", params_G,
+                                self.encoder_schedule.param_groups(params_G))
+        self.encoder_schedule.scale_lr(opt_G)  # model.encoder.lr_mult
         optimizers, schedulers = [opt_G], []
         if h.scheduler_G:
             schedulers.append(instantiate(h.scheduler_G)(optimizer=opt_G))
@@ -386,10 +407,11 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
                 schedulers.append(instantiate(h.scheduler_D)(optimizer=opt_D))
         return optimizers if not schedulers else (optimizers, schedulers)
 
-    def _optimizer(self, cfg: dict | None, name: str, params: list):
-        """``model.<name>`` applied to ``params``; fused Adam on CUDA where supported."""
+    def _optimizer(self, cfg: dict | None, name: str, params: list, groups: list | None = None):
+        """``model.<name>`` applied to ``params`` (as ``groups`` when given); fused Adam on
+        CUDA where supported."""
         scaler = getattr(self.trainer.precision_plugin, "scaler", None) if self._trainer else None
-        return make_optimizer(cfg, name, params,
+        return make_optimizer(cfg, name, params if groups is None else groups,
                               lambda factory: perf.fused_kwargs(factory, params, scaler is not None))
 
 

@@ -40,10 +40,13 @@ def check_label_source(source: str) -> str:
 def bottleneck_module(netG: nn.Module) -> tuple[nn.Module, int]:
     """The module whose output is netG's bottleneck, and its channel count."""
     net = getattr(netG, "net", netG)  # a BinnedGenerator wraps the U-Net
+    if hasattr(net, "bottleneck") and hasattr(net, "bottleneck_channels"):  # TimmUNet
+        return net.bottleneck, int(net.bottleneck_channels)
     down = getattr(net, "down", None)
     widths = getattr(net, "widths", None)
     if down is None or widths is None:
-        raise ValueError(f"model.class_guidance needs a U-Net generator (model/netG=unet_*); "
+        raise ValueError("model.class_guidance needs a U-Net generator (model/netG=unet_*, "
+                         f"unet_timm); "
                          f"{type(net).__name__} has no bottleneck to attach the classifier to.")
     return down[-1], int(widths[-1])
 

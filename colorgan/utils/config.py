@@ -87,9 +87,9 @@ USER_ERRORS = (ConfigError, ValueError, FileNotFoundError, HydraException,
 
 
 def _message(e: BaseException) -> str:
-    cause = e.__cause__
-    if isinstance(e, InstantiationException) and isinstance(cause, USER_ERRORS):
-        return str(cause)
+    """The innermost user error: instantiate wraps each nested level (netG inside the model)."""
+    while isinstance(e, InstantiationException) and isinstance(e.__cause__, USER_ERRORS):
+        e = e.__cause__
     return str(e)
 
 
