@@ -100,10 +100,11 @@ def typed_elsewhere(section: str) -> dict[str, Any]:
     return {k: v for k, v in found.items() if v is not None}
 
 
-def float_params(tree: Any, path: str) -> set[str]:
-    """Options that the class named by a ``_target_`` takes as ``float`` (its signature), so
-    that a whole-number default (``data.fps: 8``) does not make them integers."""
-    found: set[str] = set()
+def signature_kinds(tree: Any, path: str) -> dict[str, str]:
+    """Options by what the class named by a ``_target_`` takes (its signature): ``float`` (a
+    whole-number default such as ``data.fps: 8`` is still a number) or ``any`` (a flag that
+    also takes a string or path, such as ``model.netG.pretrained: bool | str``)."""
+    found: dict[str, str] = {}
     if not isinstance(tree, dict):
         return found
     target = str(tree.get("_target_", ""))
@@ -116,9 +117,16 @@ def float_params(tree: Any, path: str) -> set[str]:
             params = inspect.signature(getattr(importlib.import_module(module), name)).parameters
         except (ImportError, AttributeError, TypeError, ValueError):
             params = {}
-        found |= {f"{path}.{k}" for k, p in params.items() if "float" in str(p.annotation)}
+        for k, p in params.items():
+            kinds = str(p.annotation)
+            several = ("str" in kinds or "Path" in kinds) and any(
+                t in kinds for t in ("bool", "int", "float"))
+            if several:
+                found[f"{path}.{k}"] = "any"
+            elif "float" in kinds:
+                found[f"{path}.{k}"] = "float"
     for k, v in tree.items():
-        found |= float_params(v, f"{path}.{k}")
+        found |= signature_kinds(v, f"{path}.{k}")
     return found
 
 
@@ -211,9 +219,9 @@ def check_options(cfg: DictConfig, error: type[Exception] = ValueError) -> None:
         if section:
             tree = OmegaConf.to_container(ref[section], resolve=False)
             elsewhere, walk = typed_elsewhere(section), _walk(tree, section)
-            floats = float_params(tree, section)
+            kinds = signature_kinds(tree, section)
         else:
-            elsewhere, walk, floats = {}, iter(top.items()), set()
+            elsewhere, walk, kinds = {}, iter(top.items()), {}
         for path, default in walk:
             shown_default = default
             if default is None:  # null here: typed by another file of the group, if any
@@ -222,7 +230,10 @@ def check_options(cfg: DictConfig, error: type[Exception] = ValueError) -> None:
                 continue
             if path not in known and not isinstance(default, (bool, int, float, list, dict)):
                 continue
-            if path in floats and isinstance(default, int) and not isinstance(default, bool):
+            if kinds.get(path) == "any" and path not in known:  # several types: the class checks
+                continue
+            if kinds.get(path) == "float" and isinstance(default, int) \
+                    and not isinstance(default, bool):
                 default = float(default)  # the class takes a float: 8 means 8.0
             value = OmegaConf.select(cfg, path, default="???", throw_on_resolution_failure=False)
             if value == "???":  # removed with ~, or not in this config
