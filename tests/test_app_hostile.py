@@ -26,7 +26,7 @@ from test_app_helpers import (  # noqa: E402
     post,
     raw_upload,
 )
-from test_video_helpers import ckpt, make_video, scene_frames  # noqa: E402, F401
+from test_video_helpers import ckpt, make_video, mp3_with_cover_art, scene_frames  # noqa: E402, F401
 
 from colorgan.app.uploads import Limits, UploadError, identify  # noqa: E402
 
@@ -46,30 +46,6 @@ def server(ckpt, tmp_path_factory):  # noqa: F811
 @pytest.fixture
 def client(server) -> httpx.Client:
     return server.client
-
-
-def mp3_with_cover_art() -> bytes:
-    """Audio only, plus an MJPEG picture marked ``attached_pic`` (an album cover), via PyAV."""
-    buf = io.BytesIO()
-    with av.open(buf, "w", format="mp3") as out:
-        a = out.add_stream("libmp3lame", rate=8000)
-        a.layout = "mono"
-        v = out.add_stream("mjpeg", rate=1)
-        v.width, v.height, v.pix_fmt = 32, 32, "yuvj420p"
-        v.disposition = av.stream.Disposition.attached_pic
-        cover = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 90, np.uint8), format="rgb24")
-        cover = cover.reformat(format="yuvj420p")
-        cover.pts = 0
-        out.mux(v.encode(cover) + v.encode(None))
-        n = a.codec_context.frame_size
-        for k in range(8):  # ~1 s of silence
-            af = av.AudioFrame(format=a.codec_context.format.name, layout="mono", samples=n)
-            for plane in af.planes:
-                plane.update(bytes(plane.buffer_size))
-            af.sample_rate, af.pts = 8000, k * n
-            out.mux(a.encode(af))
-        out.mux(a.encode(None))
-    return buf.getvalue()
 
 
 SVG = (b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30">'

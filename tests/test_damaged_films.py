@@ -14,7 +14,7 @@ import av
 import numpy as np
 import pytest
 from conftest import shared_data
-from test_video_helpers import ckpt, make_video, scene_frames  # noqa: F401
+from test_video_helpers import ckpt, make_video, mp3_with_cover_art, scene_frames  # noqa: F401
 
 from colorgan.colorize.cli import colorize_main, eval_video_main
 from colorgan.video import io as video_io
@@ -195,3 +195,20 @@ def test_eval_video_json_that_cannot_be_written_names_it(ckpt, tmp_path, capsys,
     assert "| independent | 4 |" in captured.out  # the table came first
     assert captured.err.startswith(f"error: --json {target}: cannot be written (No space left")
     assert ".partial" not in captured.err and not target.exists()
+
+
+def test_audio_with_cover_art_is_not_a_film(ckpt, tmp_path, capsys):  # noqa: F811
+    """An album cover is a video stream marked attached_pic: the reader never takes it for a
+    film (colorize names the file and says it is audio only; nothing is written). A file whose
+    cover comes before its real video (possible in some containers) is read from the video."""
+    song = tmp_path / "song.mp4"  # MP3 audio named as a film: FFmpeg reads what it holds
+    song.write_bytes(mp3_with_cover_art())
+    with av.open(str(song)) as c:  # the case this covers: the only video stream is the cover
+        assert [video_io.is_cover_art(s) for s in c.streams.video] == [True]
+    with pytest.raises(video_io.VideoError, match="only picture is cover art"):
+        video_io.probe(song)
+    out = tmp_path / "song_color.mp4"
+    assert colorize_main([str(song), "-o", str(out), "--ckpt", str(ckpt), "--no-progress"]) != 0
+    err = capsys.readouterr().err
+    assert str(song) in err and "audio only" in err and "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.glob(".*partial*"))

@@ -16,7 +16,7 @@ from pathlib import Path
 import av
 from PIL import Image
 
-from colorgan.video.io import _stream_seconds
+from colorgan.video.io import _stream_seconds, is_cover_art
 
 log = logging.getLogger("colorgan.app")
 
@@ -110,10 +110,6 @@ def _as_photo(path: Path, name: str, limits: Limits) -> Upload | str | None:
                   pages=pages)
 
 
-def _is_cover_art(stream: av.video.stream.VideoStream) -> bool:
-    return bool(stream.disposition & av.stream.Disposition.attached_pic)
-
-
 def _as_film(path: Path, name: str, limits: Limits) -> Upload | str | None:
     """A container with a decodable video stream; else what FFmpeg found, or None."""
     try:
@@ -124,7 +120,7 @@ def _as_film(path: Path, name: str, limits: Limits) -> Upload | str | None:
         fmt = container.format.name.split(",")[0]
         if fmt == "image2" or fmt.endswith("_pipe"):  # one still picture, not a film
             return f"a picture PIL cannot decode, such as a vector drawing: {EXPORT}"
-        videos = [s for s in container.streams.video if not _is_cover_art(s)]
+        videos = [s for s in container.streams.video if not is_cover_art(s)]
         if not videos:
             art = " (its only picture is cover art)" if container.streams.video else ""
             raise UploadError(f"{name}: has no video stream{art}; is it audio only? Upload a "

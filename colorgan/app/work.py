@@ -23,6 +23,7 @@ from colorgan.color import (
 from colorgan.colorize.colorizer import Colorizer
 from colorgan.colorize.films import colorize_video, is_colour
 from colorgan.colorize.photos import read_image, write_image
+from colorgan.video.io import film_stream
 
 CHROMA_RANGE = (0.0, 2.0)  # the page's "colour strength" slider: 0 = gray, 1 = the model's output
 
@@ -61,7 +62,7 @@ def colorize_photo(job: Job, upload: Upload, colorizer: Colorizer, chroma: float
 def _has_more_frames(path: Path, n: int) -> bool:
     """Whether the film holds a video packet after its first ``n`` (demuxed, not decoded)."""
     with av.open(str(path)) as container:
-        stream = container.streams.video[0]
+        stream = film_stream(container)
         seen = 0
         for packet in container.demux(stream):
             seen += packet.size > 0

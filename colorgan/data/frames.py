@@ -22,6 +22,7 @@ from colorgan.color import rgb_to_gray, uint8_to_float
 from colorgan.data.images import BadInputWarning, hwc_to_chw
 from colorgan.scenes import DEFAULT_THRESHOLD, scene_ids
 from colorgan.utils.atomic import atomic_output, write_text_atomic
+from colorgan.video.io import VideoError, film_stream
 
 CACHE_VERSION = 1
 
@@ -52,9 +53,10 @@ def decode_frames(path: Path, fps: float | None, size: int) -> tuple[np.ndarray,
     times: list[float] = []
     error = None
     with container:
-        if not container.streams.video:
-            raise ValueError(f"{path} has no video stream; remove it from data.root.")
-        stream = container.streams.video[0]
+        try:
+            stream = film_stream(container)
+        except VideoError as e:
+            raise ValueError(f"{path} {e} Remove it from data.root.") from None
         stream.thread_type = "AUTO"
         rate = float(stream.average_rate or 25)
         step = 1.0 / fps if fps else 0.0

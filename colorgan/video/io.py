@@ -102,15 +102,33 @@ def open_video(path: str | Path) -> av.container.InputContainer:
     except av.error.FFmpegError as e:
         raise VideoError(f"{path}: cannot be read as a video ({e}). Is it a complete, "
                          "uncorrupted video file?") from None
-    if not container.streams.video:
+    try:
+        film_stream(container)
+    except VideoError as e:
         container.close()
-        raise VideoError(f"{path}: has no video stream.")
+        raise VideoError(f"{path}: {e}") from None
     return container
+
+
+def is_cover_art(stream: av.video.stream.VideoStream) -> bool:
+    """A still picture attached to audio (an MP3's or M4A's album cover), not a film."""
+    return bool(stream.disposition & av.stream.Disposition.attached_pic)
+
+
+def film_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream:
+    """The film's video stream: the first one that is not cover art (in some files the cover
+    comes first)."""
+    videos = [s for s in container.streams.video if not is_cover_art(s)]
+    if not videos:
+        art = " (its only picture is cover art: is it audio only?)" if container.streams.video \
+            else ""
+        raise VideoError(f"has no video stream{art}.")
+    return videos[0]
 
 
 def probe(path: str | Path) -> VideoInfo:
     with open_video(path) as c:
-        s = c.streams.video[0]
+        s = film_stream(c)
         cc = s.codec_context
         return VideoInfo(Path(path), cc.width, cc.height, int(s.frames or 0),
                          s.average_rate or s.guessed_rate, s.time_base or Fraction(1, 1000),
@@ -122,7 +140,7 @@ def probe(path: str | Path) -> VideoInfo:
 def _rotation(container: av.container.InputContainer) -> int:
     """The display-matrix rotation of the first frame (phones film portrait as landscape + it)."""
     try:
-        frame = next(container.decode(video=0))
+        frame = next(container.decode(film_stream(container)))
         return int(round(frame.rotation or 0)) % 360
     except (StopIteration, av.error.FFmpegError, AttributeError):
         return 0
@@ -187,7 +205,7 @@ def read_frames(path: str | Path, max_frames: int | None = None,
     path = Path(path)
     said: list[tuple[int, str]] = []  # (frame, message) the demuxer logged as errors
     container = open_logged(path, open_video, said)  # listening to FFmpeg until closed
-    stream = container.streams.video[0]
+    stream = film_stream(container)
     cc = stream.codec_context
     tags = ColourTags.of(cc.colorspace, cc.color_range, cc.height, cc.pix_fmt or "")
     rate = stream.average_rate or stream.guessed_rate or Fraction(25)
