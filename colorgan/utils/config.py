@@ -27,15 +27,12 @@ class ConfigError(ValueError):
 
 def check_config(cfg: DictConfig, model: pl.LightningModule | None = None) -> None:
     """Fail fast, before any training, with a message that names the option."""
-    ckpt = cfg.get("ckpt_path")
-    if ckpt is not None and not Path(str(ckpt)).is_file():
-        raise ConfigError(f"ckpt_path={ckpt} does not exist (resolved from {Path.cwd()}). "
-                          "Pass the path of a .ckpt file, e.g. "
-                          "ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt, or drop it.")
-    if ckpt is not None and not zipfile.is_zipfile(str(ckpt)):
-        raise ConfigError(f"ckpt_path={ckpt} is not a complete checkpoint (truncated or not a "
-                          ".ckpt: its zip directory is missing). Use another checkpoint of the "
-                          "run, e.g. the best one next to last.ckpt.")
+    if cfg.get("ckpt_path") is not None and cfg.get("init_from") is not None:
+        raise ConfigError(f"ckpt_path={cfg.ckpt_path} and init_from={cfg.init_from} were both "
+                          "given: ckpt_path resumes a run exactly (optimizers, epoch), init_from "
+                          "starts a new run from a checkpoint's weights. Keep one of them.")
+    for option in ("ckpt_path", "init_from"):
+        check_checkpoint_file(option, cfg.get(option))
     for opt in ("optimizer_G", "optimizer_D"):
         lr = ((cfg.get("model") or {}).get(opt) or {}).get("lr")
         if lr is not None and float(lr) < 0:
@@ -52,6 +49,20 @@ def check_config(cfg: DictConfig, model: pl.LightningModule | None = None) -> No
                 f"Set data.image_size to a multiple of {multiple} "
                 f"(e.g. {max(multiple, int(size) // multiple * multiple)}) "
                 "or pick a shallower model/netG (unet_64, unet_32, resnet_9).")
+
+
+def check_checkpoint_file(option: str, ckpt: Any) -> None:
+    """``option=ckpt`` names a whole checkpoint file (or nothing)."""
+    if ckpt is None:
+        return
+    if not Path(str(ckpt)).is_file():
+        raise ConfigError(f"{option}={ckpt} does not exist (resolved from {Path.cwd()}). "
+                          "Pass the path of a .ckpt file, e.g. "
+                          f"{option}=logs/train/runs/<run>/checkpoints/last.ckpt, or drop it.")
+    if not zipfile.is_zipfile(str(ckpt)):
+        raise ConfigError(f"{option}={ckpt} is not a complete checkpoint (truncated or not a "
+                          ".ckpt: its zip directory is missing). Use another checkpoint of the "
+                          "run, e.g. the best one next to last.ckpt.")
 
 
 def instantiate_callbacks(cfg: DictConfig | None) -> list[pl.Callback]:
