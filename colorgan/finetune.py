@@ -64,8 +64,8 @@ def check_init_from(path: str | Path, model_cfg: dict) -> dict:
     if diff:
         raise ConfigError(
             f"init_from={path}: its generator does not fit this run's.\n  " + "\n  ".join(diff)
-            + f"\nPick the checkpoint's generator options{_run_folder_hint(Path(path))} "
-            "(e.g. model/netG=...), or drop init_from to train from scratch.")
+            + "\nPick the checkpoint's generator options (model/netG=..., model.color_space="
+            f"...){_run_folder_hint(Path(path))}, or drop init_from to train from scratch.")
     return ckpt
 
 
