@@ -2,6 +2,7 @@
 model card every checkpoint carries."""
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from torchvision.utils import make_grid, save_image
 
 from colorgan import model_card as mc
 from colorgan.utils.atomic import atomic_output
+
+log = logging.getLogger("colorgan")
 
 
 def logging_step(trainer: pl.Trainer) -> int:
@@ -153,10 +156,15 @@ class ModelCardCallback(pl.Callback):
                              int(trainer.current_epoch), int(trainer.global_step), final=True)
         card = self.card(trainer, val)
         for path in dict.fromkeys(p for p in paths if p and Path(p).is_file()):
-            ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-            if ckpt.get("global_step") != trainer.global_step:  # an earlier epoch's weights
-                continue
-            ckpt["model_card"] = card
-            with atomic_output(Path(path), overwrite=True) as tmp:
-                torch.save(ckpt, tmp)
+            try:
+                ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+                if ckpt.get("global_step") != trainer.global_step:  # an earlier epoch's weights
+                    continue
+                ckpt["model_card"] = card
+                with atomic_output(Path(path), overwrite=True) as tmp:  # whole or unchanged
+                    torch.save(ckpt, tmp)
+            except Exception as e:  # noqa: BLE001 - the run's results are saved already
+                log.warning("could not write the final scores into the model card of %s (%s: "
+                            "%s); its card keeps the last validation during training.", path,
+                            type(e).__name__, str(e).splitlines()[0][:200] if str(e) else "")
         return card

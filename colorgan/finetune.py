@@ -118,6 +118,11 @@ def load_init_weights(model: torch.nn.Module, path: str | Path, ckpt: dict) -> d
     return loaded
 
 
+def _short(path: Any) -> str:
+    """``<run>/checkpoints/last.ckpt``: enough to tell runs apart, not the private full path."""
+    return str(Path(*Path(str(path)).resolve().parts[-3:]))
+
+
 def _data_name(data: dict) -> Any:
     return data.get("root_name") or str(data.get("target") or "").rsplit(".", 1)[-1] or None
 
@@ -127,11 +132,11 @@ def started_from(ckpt_path: Any, init_from: Any, init_ckpt: dict | None) -> dict
     checkpoint (with what its own card says it was trained on)."""
     if init_from:
         base = (init_ckpt or {}).get("model_card") or {}
-        return {"mode": "init_from", "checkpoint": Path(str(init_from)).name,
+        return {"mode": "init_from", "checkpoint": _short(init_from),
                 "base_data": _data_name(base.get("data") or {}),
                 "base_commit": (base.get("code") or {}).get("commit")}
     if ckpt_path:
-        return {"mode": "resume", "checkpoint": Path(str(ckpt_path)).name}
+        return {"mode": "resume", "checkpoint": _short(ckpt_path)}
     return {"mode": "scratch"}
 
 

@@ -3,6 +3,7 @@ with resuming (``ckpt_path``), and the model card every checkpoint carries (``co
 ``MODEL_CARD.md``)."""
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import subprocess
@@ -16,6 +17,7 @@ import torch
 from conftest import ROOT, TINY, make_cfg
 from test_video_helpers import CLASSIFY, ckpt, ckpt_classify, tiny_checkpoint  # noqa: F401
 
+import colorgan.callbacks as cb
 import colorgan.train as train_mod
 from colorgan import model_card
 from colorgan.finetune import check_init_from, load_init_weights
@@ -63,8 +65,10 @@ def test_init_from_starts_a_new_run_at_epoch_0_from_the_weights(ckpt, tmp_path, 
     assert obj["trainer"].global_step == saved["global_step"]  # one epoch of its own, not two
     card = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)["model_card"]
     assert card["training"]["started_from"]["mode"] == "init_from"
-    assert card["training"]["started_from"]["checkpoint"] == ckpt.name
-    assert "the weights of last.ckpt (fine-tuned" in (tmp_path / "run" / "MODEL_CARD.md").read_text()
+    short = f"run/checkpoints/{ckpt.name}"  # the run folder's name, not the full path
+    assert card["training"]["started_from"]["checkpoint"] == short
+    assert card["training"]["started_from"]["base_data"] == "SyntheticDataModule"
+    assert f"the weights of {short} (fine-tuned" in (tmp_path / "run" / "MODEL_CARD.md").read_text()
 
 
 def test_init_from_an_ema_checkpoint_starts_from_its_ema_generator(ckpt_classify, tmp_path):  # noqa: F811
@@ -159,6 +163,20 @@ def test_checkpoint_card_and_model_card_md(ckpt):  # noqa: F811
     assert "On the **val** split (8 images, final validation" in text
     assert f"| model | {metrics['model']['psnr']:.2f} |" in text
     assert "Test split: not measured yet" in text and card["code"]["version"] in text
+
+
+def test_final_card_that_cannot_be_written_keeps_the_checkpoint(tmp_path, monkeypatch, caplog):
+    def full_disk(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cb, "atomic_output", full_disk)  # only the final rewrite uses it
+    with caplog.at_level(logging.WARNING, logger="colorgan"):
+        train(make_cfg(tmp_path, [*TINY, "callbacks.sample_grid=null"]))
+    assert "could not write the final scores into the model card" in caplog.text
+    last = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["model_card"]["metrics"]["val"]["final"] is False  # the card of its save, intact
+    assert (tmp_path / "run" / "MODEL_CARD.md").is_file()  # the run's results are all there
+    assert not list((tmp_path / "run" / "checkpoints").glob(".*partial*"))
 
 
 def test_card_keeps_the_data_root_by_name_only(tmp_path):

@@ -77,7 +77,8 @@ def test_resume_continues_global_step_and_optimizer_state(tmp_path):
     assert second["trainer"].current_epoch == 2
     card = torch.load(Path(cfg2.paths.output_dir) / "checkpoints" / "last.ckpt",
                       weights_only=True)["model_card"]  # the model card counts on
-    assert card["training"]["started_from"] == {"mode": "resume", "checkpoint": "last.ckpt"}
+    assert card["training"]["started_from"] == {"mode": "resume",
+                                                "checkpoint": "run/checkpoints/last.ckpt"}
     assert card["training"]["time_s"] > saved["model_card"]["training"]["time_s"]
 
 
