@@ -1,12 +1,21 @@
-"""Lightning callbacks: sample grids each validation epoch, and a resumable ``last.ckpt``."""
+"""Lightning callbacks: sample grids each validation epoch, a resumable ``last.ckpt``, and the
+model card every checkpoint carries."""
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger
 from torchvision.utils import make_grid, save_image
+
+from colorgan import model_card as mc
+from colorgan.utils.atomic import atomic_output
+
+log = logging.getLogger("colorgan")
 
 
 def logging_step(trainer: pl.Trainer) -> int:
@@ -82,3 +91,80 @@ class LastCheckpoint(pl.Callback):
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.global_step != self._saved_step:  # max_steps ended training inside an epoch
             self._save(trainer)
+
+
+def _size(dataset: Any) -> int | None:
+    return None if dataset is None else len(dataset)
+
+
+class ModelCardCallback(pl.Callback):
+    """Puts ``checkpoint["model_card"]`` (:mod:`colorgan.model_card`) into every checkpoint:
+    data, splits, code commit, hardware, training time so far and the latest validation
+    scores. Added to every run by train.py (not a config group: every checkpoint has one)."""
+
+    def __init__(self, data_cfg: dict, started_from: dict | None = None) -> None:
+        self.data_cfg = dict(data_cfg)
+        self.started_from = started_from or {"mode": "scratch"}
+        self.code = mc.code_version()  # once per run: git is not asked at every save
+        self._t0: float | None = None
+        self._time_before = 0.0  # a resumed run's time before this process
+        self._val: dict | None = None
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._t0 = time.time()
+
+    def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                           checkpoint: dict) -> None:  # resume: keep counting the run's time
+        card = checkpoint.get("model_card") or {}
+        self._time_before = float((card.get("training") or {}).get("time_s") or 0.0)
+        self._val = (card.get("metrics") or {}).get("val")
+        before = (card.get("training") or {}).get("started_from") or {}
+        if before.get("mode") not in (None, "scratch"):  # a resumed fine-tune stays one
+            self.started_from["origin"] = before.get("origin", before)
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.sanity_checking:  # before ModelCheckpoint (Lightning runs it last)
+            self._val = mc.val_metrics(dict(trainer.callback_metrics),
+                                       _size(getattr(trainer.datamodule, "data_val", None)),
+                                       trainer.current_epoch + 1, trainer.global_step, final=False)
+
+    def card(self, trainer: pl.Trainer, val: dict | None = None) -> dict[str, Any]:
+        dm = trainer.datamodule
+        sizes = {s: _size(getattr(dm, f"data_{s}", None)) for s in ("train", "val", "test")}
+        elapsed = self._time_before + (time.time() - self._t0 if self._t0 is not None else 0.0)
+        device = trainer.strategy.root_device
+        return {
+            "format": mc.CARD_FORMAT, "written": mc.utc_now(), "code": self.code,
+            "hardware": mc.hardware(device, accelerator=device.type, devices=trainer.num_devices,
+                                    precision=str(trainer.precision), lightning=pl.__version__),
+            "data": mc.data_card(self.data_cfg, sizes),
+            "training": {"time_s": round(elapsed, 2), "epochs": int(trainer.current_epoch),
+                         "global_step": int(trainer.global_step),
+                         "started_from": self.started_from},
+            "metrics": {"val": val or self._val, "test": None, "test_note": mc.TEST_NOT_MEASURED},
+        }
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                           checkpoint: dict) -> None:
+        checkpoint["model_card"] = self.card(trainer)
+
+    def finish(self, trainer: pl.Trainer, metrics: dict[str, float],
+               paths: list[str | None]) -> dict[str, Any]:
+        """After fit and the final validation: the card with those scores, rewritten
+        (atomically) into each checkpoint in ``paths`` that holds these final weights."""
+        val = mc.val_metrics(metrics, _size(getattr(trainer.datamodule, "data_val", None)),
+                             int(trainer.current_epoch), int(trainer.global_step), final=True)
+        card = self.card(trainer, val)
+        for path in dict.fromkeys(p for p in paths if p and Path(p).is_file()):
+            try:
+                ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+                if ckpt.get("global_step") != trainer.global_step:  # an earlier epoch's weights
+                    continue
+                ckpt["model_card"] = card
+                with atomic_output(Path(path), overwrite=True) as tmp:  # whole or unchanged
+                    torch.save(ckpt, tmp)
+            except Exception as e:  # noqa: BLE001 - the run's results are saved already
+                log.warning("could not write the final scores into the model card of %s (%s: "
+                            "%s); its card keeps the last validation during training.", path,
+                            type(e).__name__, str(e).splitlines()[0][:200] if str(e) else "")
+        return card

@@ -8,6 +8,7 @@
     colorgan scenes VIDEO                   print scene-cut timestamps
     colorgan eval-video VIDEO --ckpt        per-frame and temporal metrics on a colour video
     colorgan serve --ckpt CKPT              the web page: colorize uploaded photos and films
+    colorgan info CKPT                      a checkpoint's architecture and model card
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "eval-video": ("colorgan.colorize.cli", "eval_video_main", "metrics of a colorized video"),
     "serve": ("colorgan.app.cli", "serve_main", "web page for photos and films (extra: app)"),
     "export": ("colorgan.colorize.export", "export_main", "a checkpoint as ONNX (extra: export)"),
+    "info": ("colorgan.info", "info_main", "a checkpoint's architecture and model card"),
 }
 HYDRA_COMMANDS = {"train", "eval"}  # these read sys.argv themselves
 

@@ -1,7 +1,8 @@
 """Training entry point: ``python train.py model=unet_gan data=places365`` (or ``colorgan-train``).
 
-Composes the Hydra config in ``conf/``, checks it before any training starts, fits, runs a
-final validation and writes ``metrics.json`` (model and gray baseline) into the run folder.
+Composes the Hydra config in ``conf/``, checks it before any training starts (a ``ckpt_path``
+or ``init_from`` checkpoint of another architecture included), fits, runs a final validation
+and writes ``metrics.json`` (model and gray baseline) and ``MODEL_CARD.md`` into the run folder.
 Returns the value of ``optimized_metric`` so sweeps can optimise it.
 """
 from __future__ import annotations
@@ -19,9 +20,12 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
-from colorgan.callbacks import LastCheckpoint
+from colorgan.callbacks import LastCheckpoint, ModelCardCallback
+from colorgan.finetune import check_init_from, check_resume, load_init_weights, started_from
+from colorgan.model_card import render_markdown
 from colorgan.models.pretrained import weights_from_checkpoint
 from colorgan.plots import plot_training_curves
+from colorgan.utils.atomic import write_text_atomic
 from colorgan.utils.config import (
     CONFIG_DIR,
     check_config,
@@ -74,6 +78,10 @@ def checkpoint_summary(trainer: pl.Trainer) -> dict[str, Any]:
 def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     """Fit one model; returns (final validation metrics, objects)."""
     check_config(cfg)  # every bad option fails here, before any training starts
+    model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+    if cfg.get("ckpt_path"):  # resume exactly: the same architecture, or a message naming both
+        check_resume(cfg.ckpt_path, model_cfg)
+    init = check_init_from(cfg.init_from, model_cfg) if cfg.get("init_from") else None
     if cfg.get("seed") is not None:
         pl.seed_everything(cfg.seed, workers=True)
     out_dir = Path(cfg.paths.output_dir)
@@ -82,13 +90,18 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
         (out_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
     datamodule = hydra.utils.instantiate(cfg.data)
-    resuming = cfg.get("ckpt_path") is not None  # its weights replace any pretrained ones
+    resuming = cfg.get("ckpt_path") is not None or init is not None  # its weights replace pretrained ones
     with weights_from_checkpoint() if resuming else contextlib.nullcontext():
         model = hydra.utils.instantiate(cfg.model, _recursive_=False,
                                         train_image_size=int(cfg.data.image_size))
     check_config(cfg, model=model)
+    if init is not None:  # fine-tune: the weights only; optimizers and epoch start fresh
+        load_init_weights(model, cfg.init_from, init)
     datamodule.size_multiple = int(getattr(model.netG, "size_multiple", 1))  # wide crops' rounding
-    callbacks = instantiate_callbacks(cfg.get("callbacks"))
+    card = ModelCardCallback(OmegaConf.to_container(cfg.data, resolve=True),
+                             started_from(cfg.get("ckpt_path"), cfg.get("init_from"), init))
+    del init
+    callbacks = [*instantiate_callbacks(cfg.get("callbacks")), card]
     loggers = instantiate_loggers(cfg.get("logger"))
     trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
     for lg in loggers:
@@ -118,6 +131,10 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
         if not trainer.is_global_zero:  # metrics are already reduced over all ranks
             return metrics, objects
         (out_dir / "metrics.json").write_text(json.dumps(payload, indent=2))
+        if cfg.get("train", True):  # the final scores into the final checkpoints' cards
+            final = card.finish(trainer, metrics, [payload["last_checkpoint"],
+                                                   payload["best_checkpoint"]])
+            write_text_atomic(out_dir / "MODEL_CARD.md", render_markdown(final, dict(model.hparams)))
         for lg in loggers:  # loss curves + val PSNR vs gray baseline, as a picture
             if isinstance(lg, CSVLogger):
                 plot_training_curves(Path(lg.log_dir) / "metrics.csv", out_dir / "curves.png")

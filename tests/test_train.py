@@ -75,6 +75,11 @@ def test_resume_continues_global_step_and_optimizer_state(tmp_path):
     _, second = train(cfg2)
     assert second["trainer"].global_step == 2 * steps
     assert second["trainer"].current_epoch == 2
+    card = torch.load(Path(cfg2.paths.output_dir) / "checkpoints" / "last.ckpt",
+                      weights_only=True)["model_card"]  # the model card counts on
+    assert card["training"]["started_from"] == {"mode": "resume",
+                                                "checkpoint": "run/checkpoints/last.ckpt"}
+    assert card["training"]["time_s"] > saved["model_card"]["training"]["time_s"]
 
 
 def test_missing_checkpoint_is_named_before_training(tmp_path):

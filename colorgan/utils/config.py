@@ -31,10 +31,15 @@ def check_config(cfg: DictConfig, model: pl.LightningModule | None = None) -> No
     """Fail fast, before any training, with a message that names the option."""
     if model is None:  # every model/data/trainer option against its default's type and range
         check_options(cfg, ConfigError)
-    ckpt = cfg.get("ckpt_path")
-    problem = None if ckpt is None else checkpoint_problem(str(ckpt), "ckpt_path")
-    if problem is not None:  # missing, a folder, empty, text, truncated, a zip of something else
-        raise ConfigError(problem)
+    if cfg.get("ckpt_path") is not None and cfg.get("init_from") is not None:
+        raise ConfigError(f"ckpt_path={cfg.ckpt_path} and init_from={cfg.init_from} were both "
+                          "given: ckpt_path resumes a run exactly (optimizers, epoch), init_from "
+                          "starts a new run from a checkpoint's weights. Keep one of them.")
+    for option in ("ckpt_path", "init_from"):
+        ckpt = cfg.get(option)
+        problem = None if ckpt is None else checkpoint_problem(str(ckpt), option)
+        if problem is not None:  # missing, a folder, empty, text, truncated, another zip
+            raise ConfigError(problem)
     for opt in ("optimizer_G", "optimizer_D"):
         lr = ((cfg.get("model") or {}).get(opt) or {}).get("lr")
         if isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr < 0:
