@@ -168,3 +168,30 @@ def test_training_names_such_files_once_per_scan_and_loads_them_quietly(tmp_path
         warnings.simplefilter("error")  # no warning per epoch or worker
         for _ in range(2):
             assert [tuple(ds[i]["rgb"].shape) for i in range(3)] == [(3, 16, 16)] * 3
+
+
+def test_exif_and_resolution_are_carried_to_the_output(ckpt, tmp_path):  # noqa: F811
+    src = tmp_path / "camera.jpg"
+    exif = Image.Exif()
+    exif[0x010F] = "colorgan camera"  # Make
+    exif[0x0132] = "2026:12:06 10:00:00"  # DateTime
+    exif[0x0112] = 6  # orientation: applied to the pixels, so not carried
+    Image.fromarray(_rgb()).save(src, exif=exif, dpi=(300, 300))
+    for ext in (".jpg", ".png", ".webp"):
+        out = tmp_path / f"out{ext}"
+        assert _colorize(ckpt, src, out) == []
+        with Image.open(out) as im:
+            got = im.getexif()
+            assert got[0x010F] == "colorgan camera" and got[0x0132] == "2026:12:06 10:00:00"
+            assert got.get(0x0112, 1) == 1 and im.size == (24, 32)  # upright, not turned twice
+            if ext != ".webp":
+                assert tuple(round(v) for v in im.info["dpi"]) == (300, 300)
+    notes = _colorize(ckpt, src, tmp_path / "out.bmp")  # a format without EXIF: said
+    assert len(notes) == 1 and "EXIF metadata" in notes[0] and "BMP" in notes[0]
+
+
+def test_16_bit_samples_reduced_to_8_bits_are_named(ckpt, tmp_path):  # noqa: F811
+    src = tmp_path / "scan16.png"
+    Image.fromarray(np.linspace(0, 65535, 24 * 32).reshape(24, 32).astype(np.uint16)).save(src)
+    notes = _colorize(ckpt, src, tmp_path / "out.png")
+    assert len(notes) == 1 and str(src) in notes[0] and "16-bit samples" in notes[0]

@@ -177,3 +177,24 @@ def test_an_output_under_a_file_is_refused_before_the_work(ckpt, tmp_path, monke
     err = capsys.readouterr().err
     assert f"cannot write {target}" in err and "is a file, not a folder" in err
     assert spy.sizes == [] and "Traceback" not in err
+
+
+def test_the_input_photo_as_its_own_output_is_refused(ckpt, tmp_path, monkeypatch, capsys):  # noqa: F811
+    spy = InputSpy(monkeypatch)
+    src = _photo(tmp_path / "p.png", 20, 20)
+    before = src.read_bytes()
+    assert colorize_main([str(src), "-o", str(src), "--ckpt", str(ckpt), "--overwrite"]) == 1
+    err = capsys.readouterr().err
+    assert f"-o {src} is the input photo itself" in err and spy.sizes == []
+    assert src.read_bytes() == before
+
+
+def test_a_name_too_long_for_the_disk_is_refused_before_the_work(ckpt, tmp_path, monkeypatch,  # noqa: F811
+                                                                capsys):
+    spy = InputSpy(monkeypatch)
+    src = _photo(tmp_path / "p.png", 20, 20)
+    target = tmp_path / ("x" * 300 + ".png")
+    assert colorize_main([str(src), "-o", str(target), "--ckpt", str(ckpt)]) == 1
+    err = capsys.readouterr().err
+    assert "304 bytes long" in err and "shorter name" in err and spy.sizes == []
+    assert ".partial-" not in err and "Traceback" not in err

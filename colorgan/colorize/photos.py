@@ -28,6 +28,8 @@ BAND_PIXELS = 1 << 21   # pixels recombined at once (~2 MP: some 100 MB of float
 REDUCED_SIDE = 1024     # the model input is made from a copy no longer than this per side
 PIL_DEFAULT_LIMIT = Image.MAX_IMAGE_PIXELS
 ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")  # outputs that keep the input's transparency
+EXIF_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF")  # ... and its EXIF metadata
+JPEG_EXIF = 65533  # bytes of EXIF a JPEG's APP1 segment holds
 
 
 def set_max_pixels(max_pixels: int | None) -> None:
@@ -84,14 +86,17 @@ def image_format(target: Path) -> str:
 
 
 def write_image(rgb: torch.Tensor, target: Path, overwrite: bool = False,
-                alpha: np.ndarray | None = None, srgb_tag: bool = False) -> None:
+                alpha: np.ndarray | None = None, srgb_tag: bool = False,
+                exif: bytes | None = None, dpi: tuple | None = None) -> None:
     """uint8 (3, H, W) [+ alpha uint8 (H, W)] -> ``target`` (format from its extension),
-    atomically; ``srgb_tag`` embeds the sRGB profile (the input carried another one)."""
+    atomically; ``srgb_tag`` embeds the sRGB profile (the input carried another one); the
+    input's EXIF metadata and resolution are carried over when given."""
     fmt = image_format(target)
     img = Image.fromarray(rgb.permute(1, 2, 0).numpy())
     if alpha is not None and fmt in ALPHA_FORMATS:
         img.putalpha(Image.fromarray(alpha))
     extra = {"icc_profile": srgb_icc()} if srgb_tag else {}
+    extra.update({"exif": exif} if exif else {}, **({"dpi": dpi} if dpi else {}))
     with atomic_output(target, overwrite) as tmp:
         img.save(tmp, format=fmt, quality=95, **extra)
 
@@ -153,19 +158,29 @@ def colorize_image(src: Path, dst: Path, colorizer: Colorizer, overwrite: bool =
     """A dependent (film) generator gets no previous colour, as at the first frame of a shot.
 
     The output keeps the input's transparency where its format has an alpha channel (PNG,
-    WebP, TIFF); otherwise, and for anything else the output will not hold (more frames, NaN
-    values, a colour profile converted to sRGB), one warning names the file.
+    WebP, TIFF), and its EXIF metadata and resolution; for anything the output will not hold
+    (more frames, 16-bit samples, NaN values, a colour profile converted to sRGB), one
+    warning names the file.
     """
+    if dst.resolve() == src.resolve():
+        raise InputError(f"-o {dst} is the input photo itself: the colorized photo would "
+                         "replace it; choose another -o OUTPUT.")
     check_output(dst, overwrite)  # before decoding a possibly huge photo
     fmt = image_format(dst)
     photo = read_photo(src)
     notes = list(photo.notes)
     if photo.alpha is not None and fmt not in ALPHA_FORMATS:
         notes.append(f"{FLATTENED}: {fmt} has no alpha channel (-o NAME.png keeps it)")
+    exif = photo.exif
+    if exif and fmt not in EXIF_FORMATS or exif and fmt == "JPEG" and len(exif) > JPEG_EXIF:
+        notes.append(f"its EXIF metadata ({len(exif):,} bytes) was not kept: {fmt} "
+                     f"{'has no room for it' if fmt == 'JPEG' else 'cannot store it'}")
+        exif = None
     if notes:
         warnings.warn(f"{src}: {'; '.join(notes)}.", PhotoNoteWarning, stacklevel=2)
     out = colorize_photo(_tensor(photo.rgb), colorizer)
-    write_image(out, dst, overwrite, photo.alpha, srgb_tag=photo.converted_profile is not None)
+    write_image(out, dst, overwrite, photo.alpha, photo.converted_profile is not None, exif,
+                photo.dpi)
 
 
 class FolderInterrupted(KeyboardInterrupt):

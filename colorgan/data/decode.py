@@ -1,4 +1,6 @@
-"""Any decoded PIL image -> 8-bit sRGB RGB, and in words whatever the conversion changed.
+"""Any decoded PIL image -> 8-bit sRGB RGB, and in words whatever the conversion changed;
+:func:`read_photo` reads one file so (``colorgan colorize``; training reads through
+``images.load_rgb``, the same :func:`decode`).
 
 What a file can hold beyond 8-bit sRGB RGB, and what happens to it:
 
@@ -10,8 +12,9 @@ What a file can hold beyond 8-bit sRGB RGB, and what happens to it:
 - an embedded ICC colour profile other than sRGB (Adobe RGB, Display P3, a gray or CMYK
   profile): converted to sRGB with LittleCMS (``PIL.ImageCms``), relative colorimetric, so
   the model sees the colours a colour-managed viewer shows.
-- more than one frame (animated GIF/WebP, multi-page TIFF): only the first is read; the caller
-  counts the frames (``n_frames`` is gone once the image is transposed).
+- more than one frame (animated GIF/WebP/PNG, multi-page TIFF): only the first is read; and
+  samples deeper than 8 bits are reduced to 8: both are noted by :func:`file_notes` on the
+  file just opened (``n_frames`` and the 16-bit raw mode are gone once it is decoded).
 
 Notes are phrases without the file name: the caller names the file once (colorize: one warning
 per photo; training: one warning per dataset scan, see ``images.scan_images``).
@@ -21,13 +24,15 @@ from __future__ import annotations
 import functools
 import io
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageOps
 
 DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")  # 16-bit / 32-bit gray
 ALPHA_MODES = ("RGBA", "LA", "PA", "La", "RGBa")
 FLATTENED = "transparency flattened onto white"
+ORIENTATION = 0x0112  # EXIF tag
 
 
 @dataclass
@@ -139,4 +144,62 @@ def frames_note(n_frames: int) -> str | None:
             "colorize the video)")
 
 
-__all__ = ["FLATTENED", "Decoded", "decode", "frames_note", "srgb_icc", "srgb_profile"]
+def _depth(im: Image.Image) -> str | None:
+    if im.mode.startswith("I;16"):
+        return "16-bit"
+    if im.mode in ("I", "F"):
+        return "32-bit integer" if im.mode == "I" else "32-bit float"
+    for tile in getattr(im, "tile", None) or ():  # 16-bit RGB(A) PNG/TIFF: PIL decodes 8 bits
+        args = tile[3] if len(tile) > 3 else None
+        raw = args[0] if isinstance(args, tuple) and args else args
+        if isinstance(raw, str) and ";16" in raw:
+            return "16-bit"
+    return None
+
+
+def file_notes(im: Image.Image) -> list[str]:
+    """Notes on a file just opened (before decoding): its other frames, its bit depth."""
+    depth = _depth(im)
+    notes = [f"its {depth} samples were reduced to 8 bits (the output is 8-bit)"] if depth else []
+    frames = frames_note(getattr(im, "n_frames", 1))
+    return notes + ([frames] if frames else [])
+
+
+def upright(img: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation tag (cameras store portraits sideways plus this tag)."""
+    if img.getexif().get(ORIENTATION, 1) in (None, 1):
+        return img
+    return ImageOps.exif_transpose(img)
+
+
+@dataclass
+class Photo:
+    """One decoded file: upright sRGB pixels, its alpha if any, and what the reading changed."""
+
+    rgb: np.ndarray                 # uint8 (H, W, 3)
+    alpha: np.ndarray | None        # uint8 (H, W), only when some pixel is not opaque
+    notes: list[str]                # phrases, without the file name (see colorgan.data.decode)
+    converted_profile: str | None   # the ICC profile converted to sRGB, if any
+    exif: bytes | None = None       # its EXIF metadata (orientation applied), for the output
+    dpi: tuple | None = None        # its resolution, for the output
+
+
+def read_photo(path: str | Path) -> Photo:
+    """Decode one image file at full resolution: upright, 16-bit and float data scaled, colour
+    profile converted to sRGB, alpha kept aside; the notes say what else the file held (more
+    frames, NaN values, transparency) and the caller names the file once."""
+    with Image.open(path) as im:
+        first = file_notes(im)
+        im = upright(im)
+        d = decode(im)
+        rgb = np.asarray(d.rgb, dtype=np.uint8)  # (H, W, 3), decoded while the file is open
+        exif = im.getexif() if "exif" in im.info else {}  # (a TIFF's own tags are not EXIF)
+        exif.pop(ORIENTATION, None)  # applied to the pixels
+        dpi = im.info.get("dpi")
+    alpha = None if d.alpha is None else np.asarray(d.alpha, dtype=np.uint8)
+    return Photo(rgb, alpha, first + d.notes, d.converted_profile,
+                 exif.tobytes() if exif else None, dpi)
+
+
+__all__ = ["FLATTENED", "Decoded", "Photo", "decode", "file_notes", "frames_note", "read_photo",
+           "srgb_icc", "srgb_profile", "upright"]

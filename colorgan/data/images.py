@@ -16,7 +16,6 @@ import os
 import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +24,11 @@ from PIL import Image, ImageOps
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from colorgan.data.decode import FLATTENED, decode, frames_note
+from colorgan.data.decode import FLATTENED, Photo, decode, file_notes, read_photo, upright
 from colorgan.media import IMAGE_EXTS, find_images
 from colorgan.utils.atomic import write_text_atomic
 
 MAX_NAMED = 10  # bad files named in one warning; the count covers the rest
-ORIENTATION = 0x0112  # EXIF tag
 
 
 class BadInputWarning(UserWarning):
@@ -41,36 +39,6 @@ def to_rgb(img: Image.Image) -> Image.Image:
     """Any PIL mode -> 8-bit sRGB RGB: gray, palette, RGBA/LA (on white), CMYK, 16-bit and
     float, ICC profiles converted (:func:`colorgan.data.decode.decode`, which also says how)."""
     return decode(img).rgb
-
-
-def upright(img: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation tag (cameras store portraits sideways plus this tag)."""
-    if img.getexif().get(ORIENTATION, 1) in (None, 1):
-        return img
-    return ImageOps.exif_transpose(img)
-
-
-@dataclass
-class Photo:
-    """One decoded file: upright sRGB pixels, its alpha if any, and what the reading changed."""
-
-    rgb: np.ndarray                 # uint8 (H, W, 3)
-    alpha: np.ndarray | None        # uint8 (H, W), only when some pixel is not opaque
-    notes: list[str]                # phrases, without the file name (see colorgan.data.decode)
-    converted_profile: str | None   # the ICC profile converted to sRGB, if any
-
-
-def read_photo(path: str | Path) -> Photo:
-    """Decode one image file at full resolution: upright, 16-bit and float data scaled, colour
-    profile converted to sRGB, alpha kept aside; the notes say what else the file held (more
-    frames, NaN values, transparency) and the caller names the file once."""
-    with Image.open(path) as im:
-        frames = frames_note(getattr(im, "n_frames", 1))
-        d = decode(upright(im))
-        rgb = np.asarray(d.rgb, dtype=np.uint8)  # (H, W, 3), decoded while the file is open
-    notes = d.notes + ([frames] if frames else [])
-    alpha = None if d.alpha is None else np.asarray(d.alpha, dtype=np.uint8)
-    return Photo(rgb, alpha, notes, d.converted_profile)
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
@@ -125,12 +93,11 @@ def _check(path: Path) -> tuple[str | None, bool, list[str]]:
         if path.stat().st_size == 0:
             return "empty file (0 bytes)", False, []
         with Image.open(path) as im:
-            frames = frames_note(getattr(im, "n_frames", 1))
+            first = file_notes(im)
             im.draft("RGB", (64, 64))  # JPEG: decode at 1/8 scale, still reads every byte
             im.load()
             d = decode(im)
-            notes = d.notes + ([FLATTENED] if d.alpha is not None else []) + \
-                ([frames] if frames else [])
+            notes = first + d.notes + ([FLATTENED] if d.alpha is not None else [])
             if im.mode in ("1", "L", "LA", "I", "I;16", "F"):
                 return None, True, notes
             rgb = np.asarray(d.rgb, dtype=np.float32)  # (H, W, 3)

@@ -31,7 +31,10 @@ class OutputPathError(OSError):
 
 
 def _nearest_existing(path: Path) -> Path:
-    while not path.exists() and path != path.parent:
+    while path != path.parent:
+        with contextlib.suppress(OSError):  # a name too long is not there either
+            if path.exists():
+                return path
         path = path.parent
     return path
 
@@ -39,6 +42,13 @@ def _nearest_existing(path: Path) -> Path:
 def precheck_output(target: str | Path, overwrite: bool) -> None:
     """Everything :func:`check_output` checks, creating nothing: call it before the work."""
     target = Path(target)
+    try:
+        limit = os.pathconf(_nearest_existing(target.parent), "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    if len(target.name.encode()) > limit:
+        raise OutputPathError(f"cannot write {target}: its name is {len(target.name.encode())} "
+                              f"bytes long and the disk allows {limit}; choose a shorter name.")
     if target.is_dir():
         raise OutputPathError(f"{target} is a folder; give a file name (e.g. "
                               f"{target / ('NAME' + (target.suffix or '.png'))}), or move the "
@@ -68,10 +78,11 @@ def check_output(target: str | Path, overwrite: bool) -> None:
 
 
 # errors of writing, whatever file object raised them (a full disk has no file name)
-WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.ENAMETOOLONG}
 ADVICE = {errno.ENOSPC: "free some disk space or write to another disk",
           errno.EDQUOT: "free some space within your disk quota or write to another disk",
-          errno.EROFS: "the disk is read-only: write to another one"}
+          errno.EROFS: "the disk is read-only: write to another one",
+          errno.ENAMETOOLONG: "choose a shorter output name"}
 
 
 def _write_error(e: OSError, target: Path, tmp: Path) -> OSError:
