@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 VIDEO_EXTS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ogv", ".ts",
               ".m2ts", ".mts")
 
@@ -49,10 +49,22 @@ def find_videos(root: str | Path) -> list[Path]:
 
 
 def mirror_images(src_dir: Path, dst_dir: Path) -> list[tuple[Path, Path]]:
-    """(source, destination) for every image under ``src_dir``, the tree mirrored."""
-    pairs = [(p, dst_dir / p.relative_to(src_dir)) for p in find_images(src_dir)]
+    """(source, destination) for every image under ``src_dir``, the tree mirrored. An output
+    folder inside the input folder is not walked (a second run would colorize its own
+    outputs); the input folder itself as output, or a file name, is refused."""
+    src_r, dst_r = src_dir.resolve(), dst_dir.resolve()
+    if src_r == dst_r:
+        raise InputError(f"-o {dst_dir} is the input folder: the outputs would replace the "
+                         "photos; choose another output folder.")
+    if dst_r.suffix.lower() in IMAGE_EXTS + VIDEO_EXTS and not dst_r.is_dir():
+        raise InputError(f"-o {dst_dir}: a folder of photos needs an output folder, not a "
+                         f"file name; e.g. -o {dst_dir.with_suffix('')}_color")
+    pairs = [(p, dst_dir / p.relative_to(src_dir)) for p in find_images(src_dir)
+             if not p.resolve().is_relative_to(dst_r)]  # not the outputs of an earlier run
     if not pairs:
-        raise InputError(f"{src_dir}: no images found (looked for {', '.join(IMAGE_EXTS)}).")
+        inside = f"; the output folder {dst_dir} is not read" if dst_r.is_relative_to(src_r) else ""
+        raise InputError(f"{src_dir}: no images found (looked for {', '.join(IMAGE_EXTS)}"
+                         f"{inside}).")
     return pairs
 
 

@@ -51,6 +51,7 @@ if TYPE_CHECKING:  # model code is imported when a checkpoint is loaded, not bef
 
 TEMPORAL_MODES = ("independent", "dependent", "smooth")
 RESIZE_MODES = ("keep", "square")  # generator input: aspect ratio kept, or squashed square
+MAX_ASPECT = 8  # generator input's long side <= 8 x the training size (panoramas up to 8:1 as is)
 
 
 class CheckpointError(ValueError):
@@ -106,6 +107,8 @@ class Colorizer:
     >>> c = Colorizer.from_checkpoint("last.ckpt")
     >>> rgb = c.colorize(frames_uint8)   # (B, 3, H, W) uint8 -> (B, 3, H, W) uint8
     """
+
+    max_aspect: float = MAX_ASPECT  # generator input: long side <= this x the training size
 
     def __init__(self, netG: torch.nn.Module, color_space: str, image_size: int,
                  temporal: bool = False, device: torch.device | str = "cpu",
@@ -285,11 +288,22 @@ class Colorizer:
     # ----------------------------------------------------------------- steps
     def net_size(self, height: int, width: int) -> tuple[int, int]:
         """Generator input size for a frame: short side at the training size, aspect kept, both
-        sides rounded to the network's ``size_multiple`` (``resize="square"``: s x s)."""
+        sides rounded to the network's ``size_multiple`` (``resize="square"``: s x s).
+
+        The long side is capped at ``max_aspect`` x the training size, so the generator's work
+        is bounded for any shape: beyond that aspect ratio (a 1 x 4000 strip) the short side
+        goes below the training size, down to one ``size_multiple``.
+        """
         s, m = self.image_size, self.size_multiple
         if self.resize == "square":
             return s, s
-        return keep_aspect_size(height, width, s, m)  # the shape data.aspect_crops trains on
+        h, w = keep_aspect_size(height, width, s, m)  # the shape data.aspect_crops trains on
+        cap = max(m, round(self.max_aspect * s / m) * m)
+        if max(h, w) <= cap:
+            return h, w
+        scale = cap / max(height, width)
+        return tuple(min(cap, max(m, round(x * scale / m) * m))  # type: ignore[return-value]
+                     for x in (height, width))
 
     @torch.no_grad()
     def prepare(self, frames: torch.Tensor) -> Prepared:
@@ -373,4 +387,5 @@ class Colorizer:
         return self.finish(p.L_full, self.predict_ab(p.real_A))
 
 
-__all__ = ["RESIZE_MODES", "TEMPORAL_MODES", "CheckpointError", "Colorizer", "Prepared", "pick_device"]
+__all__ = ["MAX_ASPECT", "RESIZE_MODES", "TEMPORAL_MODES", "CheckpointError", "Colorizer", "Prepared",
+           "pick_device"]

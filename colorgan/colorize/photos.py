@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -17,13 +18,18 @@ from tqdm import tqdm
 
 from colorgan.color import rgb_to_lab_norm, uint8_to_float
 from colorgan.colorize.colorizer import Colorizer
-from colorgan.data.images import read_rgb
+from colorgan.data.decode import FLATTENED, srgb_icc
+from colorgan.data.images import Photo
+from colorgan.data.images import read_photo as data_read_photo
 from colorgan.media import InputError, mirror_images
-from colorgan.utils.atomic import atomic_output, check_output
+from colorgan.utils.atomic import OutputPathError, atomic_output, check_output, precheck_output
 
 BAND_PIXELS = 1 << 21   # pixels recombined at once (~2 MP: some 100 MB of float intermediates)
 REDUCED_SIDE = 1024     # the model input is made from a copy no longer than this per side
 PIL_DEFAULT_LIMIT = Image.MAX_IMAGE_PIXELS
+ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")  # outputs that keep the input's transparency
+EXIF_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF")  # ... and its EXIF metadata
+JPEG_EXIF = 65533  # bytes of EXIF a JPEG's APP1 segment holds
 
 
 def set_max_pixels(max_pixels: int | None) -> None:
@@ -34,31 +40,65 @@ def set_max_pixels(max_pixels: int | None) -> None:
     Image.MAX_IMAGE_PIXELS = PIL_DEFAULT_LIMIT if max_pixels is None else max(1, max_pixels // 2)
 
 
-def read_image(path: Path) -> torch.Tensor:
-    """Any PIL-readable photo (gray, RGB, RGBA, palette, 16-bit, float) -> upright uint8 (3, H, W)."""
+def read_photo(path: Path) -> Photo:
+    """Any PIL-readable photo -> :class:`Photo` (upright sRGB uint8 (H, W, 3), alpha, notes);
+    unreadable and oversized files become an InputError naming the file."""
     try:
         with warnings.catch_warnings():  # below the hard limit (--max-pixels): just do it
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            rgb = read_rgb(path)  # (H, W, 3)
+            return data_read_photo(path)
     except Image.DecompressionBombError as e:
         raise InputError(f"{path}: {e} It was skipped; if you trust the file, raise the limit "
                          "with --max-pixels N (N >= width x height).") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise InputError(f"{path}: cannot be read as an image ({e}). Is the file complete?") \
             from None
-    with warnings.catch_warnings():  # read-only pixels (no copy); they are never written to
+
+
+def _tensor(arr: np.ndarray) -> torch.Tensor:
+    """uint8 (H, W, 3) -> (3, H, W) view: read-only pixels (no copy); never written to."""
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return torch.from_numpy(rgb).permute(2, 0, 1)
+        return torch.from_numpy(arr).permute(2, 0, 1)
 
 
-def write_image(rgb: torch.Tensor, target: Path, overwrite: bool = False) -> None:
-    """uint8 (3, H, W) -> ``target`` (format from its extension), atomically."""
+def read_image(path: Path) -> torch.Tensor:
+    """Any PIL-readable photo (gray, RGB, RGBA, palette, 16-bit, float) -> upright uint8 (3, H, W);
+    one warning names the file and what reading it changed (transparency on white, ...)."""
+    photo = read_photo(path)
+    notes = photo.notes + ([FLATTENED] if photo.alpha is not None else [])
+    if notes:
+        warnings.warn(f"{path}: {'; '.join(notes)}.", PhotoNoteWarning, stacklevel=2)
+    return _tensor(photo.rgb)
+
+
+class PhotoNoteWarning(UserWarning):
+    """Something the input holds that the output will not: the file and what, in words."""
+
+
+def image_format(target: Path) -> str:
+    """PIL's format name for ``target``'s extension; checked before any work."""
+    fmt = Image.registered_extensions().get(target.suffix.lower())
+    if fmt is None or not Image.SAVE.get(fmt):
+        raise InputError(f"-o {target}: unknown image extension {target.suffix!r}; "
+                         "use .png or .jpg.")
+    return fmt
+
+
+def write_image(rgb: torch.Tensor, target: Path, overwrite: bool = False,
+                alpha: np.ndarray | None = None, srgb_tag: bool = False,
+                exif: bytes | None = None, dpi: tuple | None = None) -> None:
+    """uint8 (3, H, W) [+ alpha uint8 (H, W)] -> ``target`` (format from its extension),
+    atomically; ``srgb_tag`` embeds the sRGB profile (the input carried another one); the
+    input's EXIF metadata and resolution are carried over when given."""
+    fmt = image_format(target)
+    img = Image.fromarray(rgb.permute(1, 2, 0).numpy())
+    if alpha is not None and fmt in ALPHA_FORMATS:
+        img.putalpha(Image.fromarray(alpha))
+    extra = {"icc_profile": srgb_icc()} if srgb_tag else {}
+    extra.update({"exif": exif} if exif else {}, **({"dpi": dpi} if dpi else {}))
     with atomic_output(target, overwrite) as tmp:
-        fmt = Image.registered_extensions().get(target.suffix.lower())
-        if fmt is None:
-            raise InputError(f"-o {target}: unknown image extension {target.suffix!r}; "
-                             "use .png or .jpg.")
-        Image.fromarray(rgb.permute(1, 2, 0).numpy()).save(tmp, format=fmt, quality=95)
+        img.save(tmp, format=fmt, quality=95, **extra)
 
 
 def _reduce(rgb: torch.Tensor, side: int, band_rows: int) -> torch.Tensor:
@@ -96,8 +136,9 @@ def colorize_banded(rgb: torch.Tensor, colorizer: Colorizer,
     rows = max(1, band_pixels // W)
     prep = colorizer.prepare(_reduce(rgb, max(REDUCED_SIDE, colorizer.image_size), rows))
     ab_small = colorizer.predict_ab(prep.real_A).float().cpu()  # (1, 2, s, s)
-    ab_wide = F.interpolate(ab_small, size=(ab_small.shape[-2], W), mode="bilinear",
-                            align_corners=False)  # (1, 2, s, W)
+    # (1, 2, min(s, H), W): never more rows than the photo (a 1-row strip is not 64 x W)
+    ab_wide = F.interpolate(ab_small, size=(min(ab_small.shape[-2], H), W), mode="bilinear",
+                            align_corners=False)
     out = torch.empty((3, H, W), dtype=torch.uint8)
     for y0 in range(0, H, rows):
         y1 = min(H, y0 + rows)
@@ -114,9 +155,32 @@ def colorize_photo(rgb: torch.Tensor, colorizer: Colorizer) -> torch.Tensor:
 
 
 def colorize_image(src: Path, dst: Path, colorizer: Colorizer, overwrite: bool = False) -> None:
-    """A dependent (film) generator gets no previous colour, as at the first frame of a shot."""
+    """A dependent (film) generator gets no previous colour, as at the first frame of a shot.
+
+    The output keeps the input's transparency where its format has an alpha channel (PNG,
+    WebP, TIFF), and its EXIF metadata and resolution; for anything the output will not hold
+    (more frames, 16-bit samples, NaN values, a colour profile converted to sRGB), one
+    warning names the file.
+    """
+    if dst.resolve() == src.resolve():
+        raise InputError(f"-o {dst} is the input photo itself: the colorized photo would "
+                         "replace it; choose another -o OUTPUT.")
     check_output(dst, overwrite)  # before decoding a possibly huge photo
-    write_image(colorize_photo(read_image(src), colorizer), dst, overwrite)
+    fmt = image_format(dst)
+    photo = read_photo(src)
+    notes = list(photo.notes)
+    if photo.alpha is not None and fmt not in ALPHA_FORMATS:
+        notes.append(f"{FLATTENED}: {fmt} has no alpha channel (-o NAME.png keeps it)")
+    exif = photo.exif
+    if exif and fmt not in EXIF_FORMATS or exif and fmt == "JPEG" and len(exif) > JPEG_EXIF:
+        notes.append(f"its EXIF metadata ({len(exif):,} bytes) was not kept: {fmt} "
+                     f"{'has no room for it' if fmt == 'JPEG' else 'cannot store it'}")
+        exif = None
+    if notes:
+        warnings.warn(f"{src}: {'; '.join(notes)}.", PhotoNoteWarning, stacklevel=2)
+    out = colorize_photo(_tensor(photo.rgb), colorizer)
+    write_image(out, dst, overwrite, photo.alpha, photo.converted_profile is not None, exif,
+                photo.dpi)
 
 
 class FolderInterrupted(KeyboardInterrupt):
@@ -137,23 +201,26 @@ def colorize_folder(src: Path, dst: Path, colorizer: Colorizer, overwrite: bool 
     (written, one message per skipped image).
     """
     pairs = mirror_images(src, dst)
-    if not overwrite:  # refuse before doing any work, naming the first clash
-        for _, out in pairs:
-            check_output(out, overwrite=False)
+    precheck_output(dst / "x", overwrite=True)  # a writable folder (or one that can be made)
+    for _, out in pairs:  # refuse before doing any work, naming the first clash
+        precheck_output(out, overwrite)
     written: list[Path] = []
     errors: list[str] = []
     try:
         for inp, out in tqdm(pairs, unit="image", disable=not progress, desc=src.name):
             try:
-                out.parent.mkdir(parents=True, exist_ok=True)
                 colorize_image(inp, out, colorizer, overwrite)
                 written.append(out)
             except InputError as e:
                 errors.append(str(e))
     except KeyboardInterrupt:
         raise FolderInterrupted(written, len(pairs), dst) from None
+    except OutputPathError as e:  # a full disk: stop, and say what is done
+        raise OutputPathError(f"{e} {len(written)} of {len(pairs)} images were written under "
+                              f"{dst} before it.") from None
     return len(written), errors
 
 
-__all__ = ["FolderInterrupted", "colorize_banded", "colorize_folder", "colorize_image",
-           "colorize_photo", "read_image", "set_max_pixels", "write_image"]
+__all__ = ["FolderInterrupted", "PhotoNoteWarning", "colorize_banded", "colorize_folder",
+           "colorize_image", "colorize_photo", "image_format", "read_image", "read_photo",
+           "set_max_pixels", "write_image"]

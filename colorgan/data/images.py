@@ -24,11 +24,11 @@ from PIL import Image, ImageOps
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
+from colorgan.data.decode import FLATTENED, Photo, decode, file_notes, read_photo, upright
 from colorgan.media import IMAGE_EXTS, find_images
 from colorgan.utils.atomic import write_text_atomic
 
 MAX_NAMED = 10  # bad files named in one warning; the count covers the rest
-ORIENTATION = 0x0112  # EXIF tag
 
 
 class BadInputWarning(UserWarning):
@@ -36,34 +36,15 @@ class BadInputWarning(UserWarning):
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
-    """Any PIL mode -> 8-bit RGB: gray, palette, RGBA/LA (on white), CMYK, 16-bit and float."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):  # 16-bit / 32-bit gray
-        arr = np.asarray(img, dtype=np.float64)
-        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
-        if img.mode == "F":
-            top = 1.0 if arr.max() <= 1.0 else 255.0
-        img = Image.fromarray(np.clip(arr / top * 255.0, 0, 255).round().astype(np.uint8), "L")
-    if img.mode == "P":
-        img = img.convert("RGBA")
-    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
-        rgba = img.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(white, rgba)
-    return img if img.mode == "RGB" else img.convert("RGB")
-
-
-def upright(img: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation tag (cameras store portraits sideways plus this tag)."""
-    if img.getexif().get(ORIENTATION, 1) in (None, 1):
-        return img
-    return ImageOps.exif_transpose(img)
+    """Any PIL mode -> 8-bit sRGB RGB: gray, palette, RGBA/LA (on white), CMYK, 16-bit and
+    float, ICC profiles converted (:func:`colorgan.data.decode.decode`, which also says how)."""
+    return decode(img).rgb
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
-    """Decode one image file at full resolution -> uint8 (H, W, 3), upright, 16-bit and float
-    data scaled (the reader of training, eval and ``colorgan colorize``)."""
-    with Image.open(path) as im:
-        return np.asarray(to_rgb(upright(im)), dtype=np.uint8)
+    """Decode one image file at full resolution -> uint8 (H, W, 3), as :func:`read_photo`
+    (transparency on white), without its notes."""
+    return read_photo(path).rgb
 
 
 def load_rgb(path: str | Path, size: int | None) -> torch.Tensor:
@@ -103,22 +84,32 @@ GRAY_REASON = "black-and-white"
 
 def check_image(path: Path) -> tuple[str | None, bool]:
     """(None, is black-and-white) if ``path`` decodes completely; otherwise (why not, False)."""
+    return _check(path)[:2]
+
+
+def _check(path: Path) -> tuple[str | None, bool, list[str]]:
+    """check_image plus what reading the file changes (colorgan.data.decode notes)."""
     try:
         if path.stat().st_size == 0:
-            return "empty file (0 bytes)", False
+            return "empty file (0 bytes)", False, []
         with Image.open(path) as im:
+            first = file_notes(im)
             im.draft("RGB", (64, 64))  # JPEG: decode at 1/8 scale, still reads every byte
             im.load()
+            d = decode(im)
+            notes = first + d.notes + ([FLATTENED] if d.alpha is not None else [])
             if im.mode in ("1", "L", "LA", "I", "I;16", "F"):
-                return None, True
-            rgb = np.asarray(im.convert("RGB"), dtype=np.float32)  # (H, W, 3)
-        return None, bool(np.abs(rgb - rgb.mean(-1, keepdims=True)).mean() < GRAY_CHROMA)
+                return None, True, notes
+            rgb = np.asarray(d.rgb, dtype=np.float32)  # (H, W, 3)
+        gray = bool(np.abs(rgb - rgb.mean(-1, keepdims=True)).mean() < GRAY_CHROMA)
+        return None, gray, notes
     except Exception as e:  # noqa: BLE001 - PIL raises many types; all mean "skip it"
-        return f"{type(e).__name__}: {e}", False
+        return f"{type(e).__name__}: {e}", False, []
 
 
 class _ScanCache:
-    """{path: [size, mtime_ns, error, gray]} in one JSON file under ``cache_dir``; None disables."""
+    """{path: [size, mtime_ns, error, gray, notes]} in one JSON file under ``cache_dir``; None
+    disables."""
 
     def __init__(self, cache_dir: str | Path | None, key: str) -> None:
         self.file = None
@@ -131,15 +122,19 @@ class _ScanCache:
             except (OSError, ValueError):
                 self.entries = {}
         self.dirty = False
+        self.notes: dict[Path, list[str]] = {}  # files read with a change, for one warning
 
     def check(self, path: Path) -> tuple[str | None, bool]:
         st = path.stat()
         hit = self.entries.get(str(path))
-        if hit is not None and len(hit) == 4 and hit[:2] == [st.st_size, st.st_mtime_ns]:
-            return hit[2], hit[3]
-        err, gray = check_image(path)
-        self.entries[str(path)] = [st.st_size, st.st_mtime_ns, err, gray]
-        self.dirty = True
+        if hit is not None and len(hit) == 5 and hit[:2] == [st.st_size, st.st_mtime_ns]:
+            err, gray, notes = hit[2:]
+        else:
+            err, gray, notes = _check(path)
+            self.entries[str(path)] = [st.st_size, st.st_mtime_ns, err, gray, notes]
+            self.dirty = True
+        if notes:
+            self.notes[path] = notes
         return err, gray
 
     def save(self) -> None:
@@ -200,7 +195,20 @@ def scan_images(paths: Iterable[Path], limit: int | None = None, cache_dir: str 
                     bad.append((p, err))
     bar.close()
     cache.save()
+    report_notes({p: cache.notes[p] for p in good if p in cache.notes}, what)
     return good, bad
+
+
+def report_notes(notes: dict[Path, list[str]], what: str) -> None:
+    """One warning per scan naming the files that are read with a change (transparency on
+    white, a colour profile converted, NaN values, only the first of several frames); the
+    loaders then read them quietly, in every epoch and worker."""
+    if not notes:
+        return
+    named = "\n".join(f"  {p}: {'; '.join(n)}" for p, n in list(notes.items())[:MAX_NAMED])
+    more = f"\n  ... and {len(notes) - MAX_NAMED} more" if len(notes) > MAX_NAMED else ""
+    warnings.warn(f"{len(notes)} file(s) in {what} are read with a change:\n{named}{more}",
+                  BadInputWarning, stacklevel=3)
 
 
 class ImageFiles(Dataset):
@@ -249,8 +257,11 @@ __all__ = [
     "fit_rgb",
     "hwc_to_chw",
     "load_rgb",
+    "Photo",
+    "read_photo",
     "read_rgb",
     "report_bad",
+    "report_notes",
     "scan_images",
     "to_rgb",
     "upright",

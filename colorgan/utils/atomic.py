@@ -12,6 +12,7 @@ removed by the next write of the same target.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -24,13 +25,77 @@ class OutputExistsError(FileExistsError):
     """The target exists and ``overwrite`` was not given: the message says what to do."""
 
 
-def check_output(target: str | Path, overwrite: bool) -> None:
-    """Refuse to replace an existing output unless asked to; create the parent folder."""
+class OutputPathError(OSError):
+    """The target cannot be written (a folder stands there, the folder is not writable, the
+    disk is full): the message names the target, not a temporary name, and what to do."""
+
+
+def _nearest_existing(path: Path) -> Path:
+    while path != path.parent:
+        with contextlib.suppress(OSError):  # a name too long is not there either
+            if path.exists():
+                return path
+        path = path.parent
+    return path
+
+
+def precheck_output(target: str | Path, overwrite: bool) -> None:
+    """Everything :func:`check_output` checks, creating nothing: call it before the work."""
     target = Path(target)
+    try:
+        limit = os.pathconf(_nearest_existing(target.parent), "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    if len(target.name.encode()) > limit:
+        raise OutputPathError(f"cannot write {target}: its name is {len(target.name.encode())} "
+                              f"bytes long and the disk allows {limit}; choose a shorter name.")
+    if target.is_dir():
+        raise OutputPathError(f"{target} is a folder; give a file name (e.g. "
+                              f"{target / ('NAME' + (target.suffix or '.png'))}), or move the "
+                              "folder away.")
     if target.exists() and not overwrite:
         raise OutputExistsError(f"{target} already exists; pass --overwrite to replace it, or "
                                 "choose another -o OUTPUT.")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    folder = _nearest_existing(target.parent)
+    if not folder.is_dir():
+        raise OutputPathError(f"cannot write {target}: {folder} is a file, not a folder; "
+                              "choose another output path.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputPathError(f"cannot write {target}: the folder {folder} is not writable "
+                              "(permission denied); choose another output path.")
+
+
+def check_output(target: str | Path, overwrite: bool) -> None:
+    """Refuse to replace an existing output unless asked to, or to write where a folder
+    stands or into a folder that is not writable; create the parent folder."""
+    target = Path(target)
+    precheck_output(target, overwrite)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputPathError(f"cannot create the folder {target.parent} for {target} "
+                              f"({e.strerror}); choose another output path.") from None
+
+
+# errors of writing, whatever file object raised them (a full disk has no file name)
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.ENAMETOOLONG}
+ADVICE = {errno.ENOSPC: "free some disk space or write to another disk",
+          errno.EDQUOT: "free some space within your disk quota or write to another disk",
+          errno.EROFS: "the disk is read-only: write to another one",
+          errno.ENAMETOOLONG: "choose a shorter output name"}
+
+
+def _write_error(e: OSError, target: Path, tmp: Path) -> OSError:
+    """An OSError of writing ``tmp`` -> one naming ``target`` and what to do; others as they are."""
+    if isinstance(e, OutputPathError) or not (
+            e.errno in WRITE_ERRNOS or str(tmp) in (str(e.filename), str(e.filename2))):
+        return e
+    kept = " (the existing file was kept)" if target.exists() else ""
+    what = ADVICE.get(e.errno, "check the disk and the folder, or choose another output path")
+    err = OutputPathError(f"cannot write {target}: {e.strerror or e}; nothing was written"
+                          f"{kept}. {what[0].upper()}{what[1:]}, then run again.")
+    err.errno = e.errno
+    return err
 
 
 MAX_STEM = 40  # characters of the target's name kept in its temporary name
@@ -94,8 +159,15 @@ def atomic_output(target: str | Path, overwrite: bool = True) -> Iterator[Path]:
         if not tmp.exists():
             raise RuntimeError(f"nothing was written for {target}.")
         os.replace(tmp, target)
+    except OSError as e:  # a full disk, an I/O error: name the target, not the temporary file
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        err = _write_error(e, target, tmp)
+        if err is e:
+            raise
+        raise err from None
     except BaseException:  # KeyboardInterrupt included: never leave a partial file
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             tmp.unlink()
         raise
 
@@ -110,5 +182,6 @@ def write_bytes_atomic(target: str | Path, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
-__all__ = ["OutputExistsError", "atomic_output", "check_output", "clean_stale_partials",
+__all__ = ["OutputExistsError", "OutputPathError", "atomic_output", "check_output",
+           "precheck_output", "clean_stale_partials",
            "temp_path_for", "write_bytes_atomic", "write_text_atomic"]
