@@ -180,7 +180,8 @@ def _named_write_errors(dst: str | Path) -> Iterator[None]:
         if e.errno not in WRITE_ERRNOS and temp_path_for(dst).name not in str(e):
             raise
         kept = f"the earlier {dst.name} there is kept" if existed else "no file was left there"
-        what = e.strerror or str(e).split(":")[0]
+        # utils.atomic's own error (already naming the target) keeps the OS reason in errno
+        what = e.strerror or (os.strerror(e.errno) if e.errno else str(e).split(":")[0])
         hint = ("free some space on that disk or pass -o on another disk"
                 if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
                 else "pass -o with a writable folder")
