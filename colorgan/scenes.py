@@ -117,7 +117,7 @@ def find_cuts(path: Path, threshold: float | None = None, min_scene_len: int | N
     """(frame index, time in seconds) of every frame that starts a new scene: one pass over
     the video with the named detector (``colorgan scenes``; ``colorgan colorize
     --scene-detector`` runs it before colorizing, since PySceneDetect answers frames late)."""
-    from colorgan.colorize.pipeline import Prefetch
+    from colorgan.utils.pipeline import Prefetch
     from colorgan.video.io import probe, read_frames
 
     det, times, cuts = make_detector(detector, threshold, min_scene_len,

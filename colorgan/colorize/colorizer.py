@@ -87,7 +87,7 @@ class Prepared:
 
 def _generator(hp: dict, state: dict, prefix: str, path: Path) -> torch.nn.Module:
     """The generator the checkpoint's hyper-parameters describe, with its ``prefix`` weights."""
-    from colorgan.models.gan_module import build_generator
+    from colorgan.models.build import build_generator
 
     netG = build_generator(hp["netG"], hp.get("color_space", "lab"),
                            dict(hp.get("temporal") or {}), hp.get("classification"),
@@ -143,7 +143,7 @@ class Colorizer:
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | None = None,
                         precision: str = "auto", resize: str = "keep") -> Colorizer:
-        from colorgan.utils.config import check_targets
+        from colorgan.utils.targets import check_targets
 
         path = Path(path)
         ckpt = _load_checkpoint(path)
@@ -194,6 +194,8 @@ class Colorizer:
     def load_class_gains(self, hp: dict, state: dict, path: Path) -> None:
         """model.chroma_per_class: the per-class gains (either rule) and the guidance head that
         picks them."""
+        if hp.get("chroma_class_gains") is None and hp.get("chroma_class_table") is None:
+            return  # one gain: class_gain (torchmetrics, matplotlib) is not imported
         from colorgan.models.class_gain import check_class_gains, check_class_table
         from colorgan.models.guidance import ClassGuidance
 

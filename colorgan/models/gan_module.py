@@ -17,7 +17,7 @@ from pytorch_lightning.utilities import rank_zero_warn
 
 from colorgan.color import ColorSpace, check_chroma_center, check_chroma_gain, scale_ab_to
 from colorgan.metrics import ColorMetrics
-from colorgan.models.color_classes import BinnedGenerator, ColorBins
+from colorgan.models.build import build_generator  # noqa: F401  (re-exported)
 from colorgan.models.ddp import ddp, rewrap
 from colorgan.models.encoder_schedule import EncoderSchedule
 from colorgan.models.losses import GANLoss, reconstruction_loss
@@ -36,33 +36,6 @@ REC_SPACES = ("output", "rgb")  # where loss_G_rec compares: the net's output, o
 def _plain(cfg: Any) -> Any:
     """DictConfig -> plain python containers (so hparams pickle and print cleanly)."""
     return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
-
-
-def build_generator(netG: dict, color_space: str, temporal: dict | None,
-                    classification: dict | None = None,
-                    from_checkpoint: bool = False) -> torch.nn.Module:
-    """Rebuild netG from its config alone (used by training, eval and colorize).
-
-    With ``classification.enabled`` netG predicts Q colour-bin logits per pixel, wrapped in a
-    :class:`BinnedGenerator` that returns their annealed mean (Lab only). ``from_checkpoint``:
-    a checkpoint supplies the weights, so a pretrained encoder's are not loaded (no download).
-    """
-    if from_checkpoint:
-        with weights_from_checkpoint():
-            return build_generator(netG, color_space, temporal, classification)
-    cs = ColorSpace(color_space)
-    extra = 2 if (temporal or {}).get("enabled", False) else 0  # previous frame's ab
-    cls = dict(classification or {})
-    if not cls.get("enabled", False):
-        return instantiate(netG, in_channels=cs.in_channels + extra, out_channels=cs.out_channels)
-    if color_space != "lab":
-        raise ValueError("model.classification.enabled=true needs model.color_space=lab "
-                         "(the bins are in ab).")
-    bins = ColorBins(cls.get("grid", 10.0), cls.get("neighbours", 5), cls.get("sigma", 5.0))
-    head = cls.get("head_width")  # None (checkpoints before the 1x1 head): Q from the net itself
-    net = instantiate(netG, in_channels=cs.in_channels + extra,
-                      out_channels=int(head) if head else bins.num_bins)
-    return BinnedGenerator(net, bins, cls.get("temperature", 0.38), int(head) if head else None)
 
 
 def _fraction(value: Any) -> bool:

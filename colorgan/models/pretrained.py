@@ -14,7 +14,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import timm
 import torch
 import torch.nn as nn
 
@@ -47,6 +46,7 @@ def pretrained_source(value: Any) -> bool | str:
 
 def create_encoder(name: str, pretrained: Any = False) -> nn.Module:
     """``timm.create_model(name, features_only=True)`` with the weights ``pretrained`` names."""
+    import timm  # on use: timm imports W&B when installed
     if not timm.is_model(str(name)):
         raise ValueError(f"model.netG.encoder={name!r} is not a timm model. List them with "
                          "python -c \"import timm; print(timm.list_models('resnet*'))\" "
@@ -60,6 +60,7 @@ def create_encoder(name: str, pretrained: Any = False) -> nn.Module:
 
 
 def _features(name: str, **kw) -> nn.Module:
+    import timm  # on use: timm imports W&B when installed
     try:
         return timm.create_model(name, features_only=True, **kw)
     except (RuntimeError, NotImplementedError, TypeError, AssertionError) as e:
@@ -76,6 +77,7 @@ def _is_network_error(e: BaseException) -> bool:
 
 def _from_timm(name: str) -> nn.Module:
     """timm's published weights: from the Hugging Face hub (or its URL), cached after once."""
+    import timm  # on use: timm imports W&B when installed
     cfg = timm.models.get_pretrained_cfg(name)
     if cfg is None or not (getattr(cfg, "hf_hub_id", None) or getattr(cfg, "url", None)):
         raise ValueError(f"{OPTION}=true: timm publishes no weights for {name}. Use "
@@ -133,6 +135,7 @@ def _listed(keys: list[str]) -> str:
 def _from_file(name: str, path: Path) -> nn.Module:
     """Encoder weights from ``path``: the features-only encoder's own keys, or those of timm's
     classification model of the same name (its classifier ignored)."""
+    import timm  # on use: timm imports W&B when installed
     sd = read_state_dict(path)
     encoder = _features(name, pretrained=False)
     own = encoder.state_dict()

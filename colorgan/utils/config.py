@@ -17,14 +17,9 @@ from omegaconf.errors import OmegaConfBaseException
 
 from colorgan.utils.checkpoint_file import checkpoint_problem
 from colorgan.utils.options import check_options
+from colorgan.utils.targets import SAFE_TARGETS, ConfigError, check_targets  # noqa: F401
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
-# classes a checkpoint's hyper-parameters may name: colorgan's networks, torch's optimizers
-SAFE_TARGETS = ("colorgan.models.", "torch.optim.")
-
-
-class ConfigError(ValueError):
-    """A bad option: the message names the option, the value and what to do."""
 
 
 def check_config(cfg: DictConfig, model: pl.LightningModule | None = None) -> None:
@@ -68,23 +63,6 @@ def instantiate_loggers(cfg: DictConfig | None) -> list:
     if not cfg:
         return []
     return [hydra.utils.instantiate(c) for c in cfg.values() if c and "_target_" in c]
-
-
-def check_targets(hparams: Any, source: str, key: str = "") -> None:
-    """Refuse hyper-parameters that name a class outside colorgan's models / torch's optimizers
-    (a crafted checkpoint could otherwise run any importable callable), before instantiating."""
-    if isinstance(hparams, dict):
-        target = hparams.get("_target_")
-        if target is not None and not str(target).startswith(SAFE_TARGETS):
-            raise ConfigError(f"{source}: its hyper-parameters name {key or 'a'}._target_="
-                              f"{target!r}, which is not a colorgan network or a torch "
-                              "optimizer; refusing to build it. Use a checkpoint saved by "
-                              "colorgan's training.")
-        for k, v in hparams.items():
-            check_targets(v, source, f"{key}.{k}" if key else str(k))
-    elif isinstance(hparams, (list, tuple)):
-        for i, v in enumerate(hparams):
-            check_targets(v, source, f"{key}[{i}]")
 
 
 USER_ERRORS = (ConfigError, ValueError, FileNotFoundError, HydraException,

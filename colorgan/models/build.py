@@ -1,0 +1,50 @@
+"""Rebuild netG from its config with torch alone (no Lightning, no Hydra): training, eval and
+inference share it, so a checkpoint loads in a process that imports neither."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from colorgan.color import ColorSpace
+from colorgan.models.color_classes import BinnedGenerator, ColorBins
+from colorgan.utils.targets import instantiate
+
+
+def _plain(cfg: Any) -> dict:
+    """A DictConfig (training) -> plain containers; a checkpoint's dict is already plain."""
+    if type(cfg).__module__.startswith("omegaconf"):
+        from omegaconf import OmegaConf  # only where the caller already holds a DictConfig
+
+        return OmegaConf.to_container(cfg, resolve=True)
+    return dict(cfg)
+
+
+def build_generator(netG: dict, color_space: str, temporal: dict | None,
+                    classification: dict | None = None,
+                    from_checkpoint: bool = False) -> torch.nn.Module:
+    """Rebuild netG from its config alone (used by training, eval and colorize).
+
+    With ``classification.enabled`` netG predicts Q colour-bin logits per pixel, wrapped in a
+    :class:`BinnedGenerator` that returns their annealed mean (Lab only). ``from_checkpoint``:
+    a checkpoint supplies the weights, so a pretrained encoder's are not loaded (no download).
+    """
+    if from_checkpoint:
+        from colorgan.models.pretrained import weights_from_checkpoint  # imports timm
+
+        with weights_from_checkpoint():
+            return build_generator(netG, color_space, temporal, classification)
+    netG = _plain(netG)
+    cs = ColorSpace(color_space)
+    extra = 2 if (temporal or {}).get("enabled", False) else 0  # previous frame's ab
+    cls = dict(classification or {})
+    if not cls.get("enabled", False):
+        return instantiate(netG, in_channels=cs.in_channels + extra, out_channels=cs.out_channels)
+    if color_space != "lab":
+        raise ValueError("model.classification.enabled=true needs model.color_space=lab "
+                         "(the bins are in ab).")
+    bins = ColorBins(cls.get("grid", 10.0), cls.get("neighbours", 5), cls.get("sigma", 5.0))
+    head = cls.get("head_width")  # None (checkpoints before the 1x1 head): Q from the net itself
+    net = instantiate(netG, in_channels=cs.in_channels + extra,
+                      out_channels=int(head) if head else bins.num_bins)
+    return BinnedGenerator(net, bins, cls.get("temperature", 0.38), int(head) if head else None)
