@@ -10,6 +10,7 @@ reason, kept in :attr:`FeatureMetrics.skipped`, and evaluation goes on.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from urllib.error import URLError
 
 import torch
@@ -51,7 +52,11 @@ class FeatureMetrics(torch.nn.Module):
                              "(alex is LPIPS's default and what papers report).")
         self.metrics = torch.nn.ModuleDict()
         self.skipped: dict[str, str] = {}
-        if fid:
+        if fid and fid_weights and not Path(fid_weights).is_file():  # the user's file, first
+            self.skip("fid", f"FID skipped: metrics.fid_weights={fid_weights} could not be "
+                             "loaded (No such file); pass the path of torch-fidelity's "
+                             f"{FID_WEIGHTS}, or leave it out to download it once online.")
+        elif fid:
             try:
                 self.metrics["fid"] = FrechetInceptionDistance(
                     feature=fid_feature if fid_feature is not None else FID_FEATURES,
