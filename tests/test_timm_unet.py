@@ -66,6 +66,10 @@ def test_temporal_channels_start_at_zero_and_the_encoder_sees_gray_as_rgb():
 
 @pytest.mark.parametrize("recipe", [
     ["model=unet_gan_dependent"],  # temporal: 1 + 2 input channels, GAN
+    # bf16 autocast + NHWC weights with the encoder frozen (the GPU recipe's settings, on CPU)
+    ["model=unet64_gan", "trainer.precision=bf16-mixed", "model.channels_last=true",
+     "model.encoder.freeze_epochs=1"],
+    pytest.param(["model=unet64_gan", "model.compile=true"], marks=pytest.mark.slow),
     pytest.param(["model=unet_mse", "model.color_space=rgb"], marks=pytest.mark.slow),
     pytest.param(["model=unet64_gan", "model.ema.enabled=true", "model.class_guidance.enabled=true",
                   "model.class_guidance.labels=colorfulness"], marks=pytest.mark.slow)])
