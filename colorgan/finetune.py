@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from colorgan.architecture import DISCRIMINATOR_KEYS, GENERATOR_KEYS, architecture, differences
+from colorgan.utils.checkpoint_file import read_checkpoint as read_file
 from colorgan.utils.config import ConfigError, check_targets
 
 log = logging.getLogger("colorgan")
@@ -22,13 +23,8 @@ EMA_PREFIX = "netG_ema.module."
 
 
 def read_checkpoint(path: str | Path, option: str) -> dict:
-    """The checkpoint as plain data (no code runs: ``weights_only``; memory-mapped)."""
-    try:
-        ckpt = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
-    except Exception as e:  # noqa: BLE001 - any unpickling/zip error: not a usable checkpoint
-        raise ConfigError(f"{option}={path} is not a readable checkpoint ({type(e).__name__}: "
-                          f"{str(e).splitlines()[0][:200]}). Pass a .ckpt written by "
-                          "colorgan train (checkpoints/last.ckpt).") from None
+    """The checkpoint as plain data (the one reader: no code runs), checked to be colorgan's."""
+    ckpt = read_file(path, option, ConfigError)  # names any other kind of file
     hp = ckpt.get("hyper_parameters") if isinstance(ckpt, dict) else None
     if not isinstance(hp, dict) or "netG" not in hp or not isinstance(ckpt.get("state_dict"), dict):
         raise ConfigError(f"{option}={path} is not a colorgan training checkpoint (no netG "

@@ -77,7 +77,9 @@ def read_checkpoint(path: str | Path, option: str = "--ckpt",
     if problem is not None:
         raise error(problem)
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        # memory-mapped where the format allows (a zip): a large checkpoint is not read whole
+        ckpt = torch.load(path, map_location="cpu", weights_only=True,
+                          mmap=zipfile.is_zipfile(path))
     except Exception as e:  # noqa: BLE001 - any unpickling/zip error means "not a checkpoint"
         if "weights only" in str(e).lower() or "weights_only" in str(e):
             raise error(f"{given} holds Python objects other than weights and numbers, refused "
