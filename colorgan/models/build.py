@@ -7,7 +7,9 @@ from typing import Any
 import torch
 
 from colorgan.color import ColorSpace
+from colorgan.hints.encode import LOCAL_CHANNELS
 from colorgan.models.color_classes import BinnedGenerator, ColorBins
+from colorgan.models.hint_net import HintGenerator
 from colorgan.utils.targets import instantiate
 
 
@@ -22,29 +24,49 @@ def _plain(cfg: Any) -> dict:
 
 def build_generator(netG: dict, color_space: str, temporal: dict | None,
                     classification: dict | None = None,
-                    from_checkpoint: bool = False) -> torch.nn.Module:
+                    from_checkpoint: bool = False, hints: dict | None = None) -> torch.nn.Module:
     """Rebuild netG from its config alone (used by training, eval and colorize).
 
     With ``classification.enabled`` netG predicts Q colour-bin logits per pixel, wrapped in a
     :class:`BinnedGenerator` that returns their annealed mean (Lab only). ``from_checkpoint``:
     a checkpoint supplies the weights, so a pretrained encoder's are not loaded (no download).
+    With ``hints.enabled`` the net is wrapped in a :class:`HintGenerator` (point hints and a
+    palette as more input channels, :mod:`colorgan.hints.encode`).
     """
     if from_checkpoint:
         from colorgan.models.pretrained import weights_from_checkpoint  # imports timm
 
         with weights_from_checkpoint():
-            return build_generator(netG, color_space, temporal, classification)
+            return build_generator(netG, color_space, temporal, classification, hints=hints)
     netG = _plain(netG)
     cs = ColorSpace(color_space)
-    extra = 2 if (temporal or {}).get("enabled", False) else 0  # previous frame's ab
+    base = cs.in_channels + (2 if (temporal or {}).get("enabled", False) else 0)  # + prev ab
+    hinted = hints_enabled(hints, color_space)
+    extra = base - cs.in_channels + (LOCAL_CHANNELS if hinted else 0)
+
+    def wrap(net: torch.nn.Module) -> torch.nn.Module:
+        return HintGenerator(net, base) if hinted else net
+
     cls = dict(classification or {})
     if not cls.get("enabled", False):
-        return instantiate(netG, in_channels=cs.in_channels + extra, out_channels=cs.out_channels)
+        return wrap(instantiate(netG, in_channels=cs.in_channels + extra,
+                                out_channels=cs.out_channels))
     if color_space != "lab":
         raise ValueError("model.classification.enabled=true needs model.color_space=lab "
                          "(the bins are in ab).")
     bins = ColorBins(cls.get("grid", 10.0), cls.get("neighbours", 5), cls.get("sigma", 5.0))
     head = cls.get("head_width")  # None (checkpoints before the 1x1 head): Q from the net itself
-    net = instantiate(netG, in_channels=cs.in_channels + extra,
-                      out_channels=int(head) if head else bins.num_bins)
+    net = wrap(instantiate(netG, in_channels=cs.in_channels + extra,
+                           out_channels=int(head) if head else bins.num_bins))
     return BinnedGenerator(net, bins, cls.get("temperature", 0.38), int(head) if head else None)
+
+
+def hints_enabled(hints: dict | None, color_space: str) -> bool:
+    """``model.hints.enabled`` (hints are ab colours: Lab only)."""
+    if not dict(hints or {}).get("enabled", False):
+        return False
+    if color_space != "lab":
+        raise ValueError(f"model.hints.enabled=true needs model.color_space=lab (hints are ab "
+                         f"colours at the pixel's own lightness); got model.color_space="
+                         f"{color_space!r}.")
+    return True

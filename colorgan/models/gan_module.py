@@ -16,6 +16,8 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_warn
 
 from colorgan.color import ColorSpace, check_chroma_center, check_chroma_gain, scale_ab_to
+from colorgan.hints.encode import pack
+from colorgan.hints.simulate import hint_sampler
 from colorgan.metrics import ColorMetrics
 from colorgan.models.build import build_generator  # noqa: F401  (re-exported)
 from colorgan.models.ddp import ddp, rewrap
@@ -90,6 +92,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         compile: bool | None = None,
         channels_last: bool | None = None,
         encoder: dict | None = None,
+        hints: dict | None = None,
     ) -> None:
         super().__init__()
         args = {k: _plain(v) for k, v in locals().items() if k not in ("self", "__class__")}
@@ -107,7 +110,10 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         check_chroma_gain(chroma_gain, "model.chroma_gain")
         check_chroma_center(chroma_center, "model.chroma_center")
         check_tta_shifts(tta_shifts, "model.tta_shifts")
-        self.netG = build_generator(args["netG"], color_space, temporal, args["classification"])
+        self.netG = build_generator(args["netG"], color_space, temporal, args["classification"],
+                                    hints=args["hints"])
+        self.hint_sampler = hint_sampler(args["hints"])  # model.hints: simulated in training
+        self.eval_hints = None  # (batch, real_B) -> (planes, palette) for eval with hints
         self.encoder_schedule = EncoderSchedule(self.netG, args["encoder"])  # model.encoder
         self.adversarial = bool(adversarial)
         self.netD = None
@@ -136,10 +142,10 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
 
     # ------------------------------------------------------------------ data
     def prepare_batch(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """float RGB batch -> (real_A (B,1,H,W), real_B (B,C,H,W), netG input (B,1[+2],H,W))."""
+        """float RGB batch -> (real_A (B,1,H,W), real_B (B,C,H,W), netG input (B,1[+2][+3+D],H,W))."""
         real_A, real_B = self.cs.encode(batch["rgb"])
         if not self.temporal:
-            return real_A, real_B, real_A
+            return real_A, real_B, self.with_hints(real_A, real_B, batch)
         prev_ab = torch.zeros_like(real_A).repeat(1, 2, 1, 1)  # (B, 2, H, W)
         if "prev_rgb" in batch:
             prev_A, prev_B = self.cs.encode(batch["prev_rgb"])
@@ -148,9 +154,12 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
                 # inference: this extra pass must not move BatchNorm's running statistics
                 with torch.no_grad():
                     zeros = torch.zeros_like(prev_ab)
+                    prev_in = torch.cat([prev_A, zeros], 1)
                     self.netG.eval()
                     try:
-                        prev_ab = self.cs.chroma(prev_A, self.netG(torch.cat([prev_A, zeros], 1)))
+                        if self.hint_sampler is not None:
+                            prev_in = pack(prev_in)  # no hints for the previous frame
+                        prev_ab = self.cs.chroma(prev_A, self.netG(prev_in))
                     finally:
                         self.netG.train()
             else:
@@ -158,7 +167,19 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
             has_prev = batch.get("has_prev")
             if has_prev is not None:  # first frame of a shot: no previous colour
                 prev_ab = prev_ab * has_prev.view(-1, 1, 1, 1).to(prev_ab.dtype)
-        return real_A, real_B, torch.cat([real_A, prev_ab], dim=1)
+        return real_A, real_B, self.with_hints(torch.cat([real_A, prev_ab], dim=1), real_B, batch)
+
+    def with_hints(self, g_in: torch.Tensor, real_B: torch.Tensor, batch: dict) -> torch.Tensor:
+        """model.hints: simulated hints in training; at validation none (the automatic
+        colorizer, which chooses the checkpoint and calibrates the gain) unless
+        ``self.eval_hints`` gives them (eval with hints.points)."""
+        if self.hint_sampler is None:
+            return g_in
+        if self.training:
+            return pack(g_in, *self.hint_sampler(real_B))
+        if self.eval_hints is not None:
+            return pack(g_in, *self.eval_hints(batch, real_B))
+        return pack(g_in)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.netG(x)
