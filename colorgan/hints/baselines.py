@@ -22,7 +22,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.linalg import splu
 from scipy.spatial import cKDTree
 
-LUMA_WEIGHT = 1.0  # "+L" default: 1 Lab L unit costs 1 pixel (best of 0.25-8 at 64 px; docs/hints.md)
+LUMA_WEIGHT = 2.0  # "+L" default: 1 Lab L unit costs 2 pixels (near-best at 64 and 256 px; docs/hints.md)
 LEVIN_EPS = 2e-6  # floor on the affinity's variance (Y = L / 100), as in getColorExact.m
 L_RANGE = (-0.1, 100.1)  # Lab lightness, with room for conversion round-off
 AB_LIMIT = 128.0  # |a|, |b| of any sRGB colour is below ~110; 128 is the Lab int8 range
