@@ -26,7 +26,7 @@ LUMA_WEIGHT = 2.0  # "+L" default: 1 Lab L unit costs 2 pixels (near-best at 64 
 LEVIN_EPS = 2e-6  # floor on the affinity's variance (Y = L / 100), as in getColorExact.m
 L_RANGE = (-0.1, 100.1)  # Lab lightness, with room for conversion round-off
 AB_LIMIT = 128.0  # |a|, |b| of any sRGB colour is below ~110; 128 is the Lab int8 range
-CHUNK = 1 << 17  # pixel x hint distances computed at once by nearest_fill +L (512 KB in float32)
+CHUNK = 1 << 20  # pixel x hint distances computed at once by nearest_fill +L (4 MB in float32)
 
 
 def check_hints(L: torch.Tensor, hint_ab: torch.Tensor, mask: torch.Tensor) -> None:
