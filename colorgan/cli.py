@@ -3,6 +3,7 @@
     colorgan train [hydra overrides]        train (same as python train.py)
     colorgan eval  [hydra overrides]        evaluate a checkpoint on a test split
     colorgan eval ckpt_path=... --images DIR  ... on every image of a folder (data=folder)
+    colorgan eval --images DIR --full-res --ckpt CKPT  ... as colorize does, at each photo's size
     colorgan report SWEEP_DIR               one table for a (partly) finished sweep
     colorgan colorize INPUT -o OUT --ckpt   colorize an image, a folder or a video
     colorgan scenes VIDEO                   print scene-cut timestamps
@@ -60,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"colorgan: unknown command {name!r}.\n\n{usage()}", file=sys.stderr)
         return 2
     module, func, _ = COMMANDS[name]
+    if name == "eval" and "--full-res" in rest:  # argparse, not Hydra: colorize's options
+        from colorgan.eval_full_res import main as full_res_main
+        return int(full_res_main(rest) or 0)
     fn = getattr(importlib.import_module(module), func)
     if name == "eval":
         rest = images_option(rest)

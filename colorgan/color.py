@@ -72,11 +72,78 @@ def rgb_to_lab_norm(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @full_precision
-def lab_norm_to_rgb(L_norm: torch.Tensor, ab_norm: torch.Tensor) -> torch.Tensor:
-    """L_norm (B, 1, H, W), ab_norm (B, 2, H, W) -> RGB (B, 3, H, W) in [0, 1]."""
+def lab_norm_to_rgb(L_norm: torch.Tensor, ab_norm: torch.Tensor, gamut: str = "map") -> torch.Tensor:
+    """L_norm (B, 1, H, W), ab_norm (B, 2, H, W) -> RGB (B, 3, H, W) in [0, 1].
+
+    ``gamut="map"`` (every output): a colour outside sRGB keeps its L and hue, its chroma cut
+    to the gamut's edge (:func:`map_into_gamut`); ``"clip"``: each RGB channel clipped (the path
+    before: a strong gain then shifted hue and lightness). In-gamut pixels are the same in both.
+    """
     L = denormalize_l(L_norm.float()).clamp(0.0, 100.0)
-    ab = denormalize_ab(ab_norm.float())
-    return lab_to_rgb(torch.cat([L, ab], dim=1), clip=True)
+    lab = torch.cat([L, denormalize_ab(ab_norm.float())], dim=1)  # (B, 3, H, W)
+    if gamut == "clip":
+        return lab_to_rgb(lab, clip=True)
+    if gamut != "map":
+        raise ValueError(f"gamut={gamut!r}: choose map (keep L and hue) or clip (per channel).")
+    return map_into_gamut(lab)
+
+
+# ----------------------------------------------------------------- gamut mapping
+GAMUT_STEPS = 10    # bisection steps on s: chroma within 2^-10 (<= 0.15 of 155) of the edge
+GAMUT_TOL = 1e-4    # sRGB (and linear RGB) this far outside [0, 1] counts as inside (float noise)
+_D65 = (0.95047, 1.0, 1.08883)  # kornia's reference white
+_XYZ_TO_RGB = ((3.2404813432005266, -1.5371515162713185, -0.4985363261688878),
+               (-0.9692549499965682, 1.8759900014898907, 0.0415559265582928),
+               (0.0556466391351772, -0.2040413383665112, 1.0573110696453443))  # kornia's
+
+
+def _finv(f: torch.Tensor) -> torch.Tensor:
+    """CIE Lab's inverse companding, as kornia's lab_to_rgb: f -> X/Xn (or Y/Yn, Z/Zn)."""
+    return torch.where(f > 0.2068966, f * f * f, (f - 4.0 / 29.0) / 7.787)
+
+
+def _chroma_limit(lab: torch.Tensor, steps: int) -> torch.Tensor:
+    """Lab pixels (N, 3) -> (N,) the largest s in [0, 1] (to 2^-steps) with L, s * (a, b)
+    inside sRGB. Tested in linear RGB (kornia's lab_to_rgb less the sRGB curve, which maps
+    [0, 1] onto itself), with X and Z the only terms that move with s."""
+    fy = (lab[:, 0] + 16.0) / 116.0
+    da, db = lab[:, 1] / 500.0, lab[:, 2] / 200.0
+    (wx, wy, wz), rows = _D65, _XYZ_TO_RGB
+    y = _finv(fy) * wy
+    base = [y * r[1] for r in rows]  # (N,) each channel's constant part (Y's)
+    x_w, z_w = [r[0] * wx for r in rows], [r[2] * wz for r in rows]
+    lo, hi = torch.zeros_like(fy), torch.ones_like(fy)  # gray (s = 0) is inside
+    for _ in range(steps):
+        mid = (lo + hi) * 0.5
+        X, Z = _finv(fy + mid * da), _finv((fy - mid * db).clamp_(min=0.0))
+        ok = None
+        for c in range(3):
+            v = base[c] + x_w[c] * X + z_w[c] * Z  # (N,) linear R, G or B
+            inside = (v >= -GAMUT_TOL) & (v <= 1.0 + GAMUT_TOL)
+            ok = inside if ok is None else ok & inside
+        lo, hi = torch.where(ok, mid, lo), torch.where(ok, hi, mid)
+    return lo
+
+
+def map_into_gamut(lab: torch.Tensor, steps: int = GAMUT_STEPS) -> torch.Tensor:
+    """Lab (B, 3, H, W) (L in [0, 100]) -> sRGB (B, 3, H, W) in [0, 1]: each pixel outside the
+    sRGB gamut gets its (a, b) scaled by the largest s in [0, 1] that decodes inside, so its L
+    and hue angle are kept and only its chroma is reduced (chroma clipping at constant
+    lightness and hue, J. Morovic, "Color Gamut Mapping", Wiley 2008). s is found by bisection
+    (RGB along the chroma ray is not monotone for every channel: no closed form); s is not
+    differentiated (a loss on the output still trains ab through ``ab * s``). Pixels already
+    inside are decoded as before, bit-exact.
+    """
+    rgb = lab_to_rgb(lab, clip=False)  # (B, 3, H, W)
+    out = ((rgb < -GAMUT_TOL) | (rgb > 1.0 + GAMUT_TOL)).any(1)  # (B, H, W) outside sRGB
+    if not bool(out.any()):
+        return rgb.clamp(0.0, 1.0)
+    sub = lab.permute(0, 2, 3, 1)[out]  # (M, 3)
+    with torch.no_grad():
+        s = _chroma_limit(sub.detach(), steps)  # (M,)
+    mapped = torch.cat([sub[:, :1], sub[:, 1:] * s[:, None]], 1)  # (M, 3)
+    new = lab_to_rgb(mapped.T[None, :, None], clip=False)[0, :, 0].T  # (M, 3)
+    return rgb.permute(0, 2, 3, 1).index_put((out,), new).permute(0, 3, 1, 2).clamp(0.0, 1.0)
 
 
 def rgb_to_gray(rgb: torch.Tensor) -> torch.Tensor:
@@ -150,7 +217,9 @@ class ColorSpace:
     def scale_chroma(self, real_A: torch.Tensor, fake_B: torch.Tensor,
                      gain: float | torch.Tensor, center: str = "zero") -> torch.Tensor:
         """A prediction with its chroma (ab) scaled by ``gain`` (a number, or one per image
-        (B,)) about ``center`` (see :func:`scale_ab`), lightness unchanged, same mode."""
+        (B,)) about ``center`` (see :func:`scale_ab`), same mode. Its L and hue are kept once
+        decoded: chroma beyond the sRGB gamut is cut at the gamut's edge, not clipped per RGB
+        channel (:func:`map_into_gamut`), so a large gain saturates up to the edge and no more."""
         if not torch.is_tensor(gain) and gain == 1.0:
             return fake_B
         if self.mode == "lab":
@@ -164,7 +233,8 @@ CHROMA_CENTERS = ("zero", "image")  # what a chroma gain scales about: gray, or 
 
 def scale_ab(ab: torch.Tensor, gain: float | torch.Tensor, center: str = "zero") -> torch.Tensor:
     """Normalised ab (B, 2, H, W) scaled by ``gain`` (a number, or one per image (B,)), kept in
-    [-1, 1] (the chroma-gain knob).
+    [-1, 1] at its hue (:func:`clamp_chroma`) (the chroma-gain knob; decoding then maps what
+    is outside sRGB back at constant L and hue, :func:`map_into_gamut`).
 
     ``center="zero"`` scales about gray (saturation); ``"image"`` scales each image's chroma
     about its own mean chroma (vibrance: colour contrast up, overall cast kept). Under an L2
@@ -178,8 +248,15 @@ def scale_ab(ab: torch.Tensor, gain: float | torch.Tensor, center: str = "zero")
         gain = gain.to(ab).view(-1, 1, 1, 1)
     if center == "image":
         mean = ab.mean(dim=(-2, -1), keepdim=True)  # (B, 2, 1, 1)
-        return (mean + gain * (ab - mean)).clamp(-1.0, 1.0)
-    return (ab * gain).clamp(-1.0, 1.0)
+        return clamp_chroma(mean + gain * (ab - mean))
+    return clamp_chroma(ab * gain)
+
+
+def clamp_chroma(ab: torch.Tensor) -> torch.Tensor:
+    """Normalised ab (B, 2, H, W) -> the same with |a|, |b| <= 1, each pixel scaled toward gray
+    (its hue kept), not each channel clamped (which turns the hue)."""
+    peak = ab.abs().amax(dim=1, keepdim=True)  # (B, 1, H, W)
+    return ab / peak.clamp(min=1.0)
 
 
 def scale_ab_to(ab: torch.Tensor, ref: torch.Tensor, fraction: float) -> torch.Tensor:

@@ -29,7 +29,10 @@ DEFAULT_OPSET = 17  # ONNX 1.12 (2022): onnxruntime >= 1.12; both torch exporter
 PARITY_TOL = 1e-4   # max abs difference (fp32) between onnxruntime and PyTorch at export
 NORMALISATION = {   # what the graph takes and gives (colorgan.color)
     "lab": {"input": f"L / {L_SCALE:g} - 1 (L in [0, 100]), then with a temporal model the "
-                     f"previous frame's ab / {AB_SCALE:g}", "output": f"ab / {AB_SCALE:g}"},
+                     f"previous frame's ab / {AB_SCALE:g}", "output": f"ab / {AB_SCALE:g}",
+            "decode": "Lab (D65) to sRGB; a colour outside sRGB keeps its L and hue, its (a, b) "
+                      "scaled toward gray to the gamut's edge (colorgan.color.map_into_gamut), "
+                      "not clipped per RGB channel"},
     "rgb": {"input": "gray * 2 - 1 (gray in [0, 1])", "output": "rgb * 2 - 1"},
 }
 
