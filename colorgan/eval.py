@@ -195,11 +195,10 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
                 raise ConfigError(f"ckpt_path={cfg.ckpt_path}: its train_image_size={size!r} "
                                   "is not an image size; pass data.image_size=N.")
             cfg.data.image_size = size
-        whole = split == "test" and is_folder_without_test_split(cfg.data)
-        if whole:  # any folder of photos without a split: every image is scored, and said so
-            cfg.data.test_fraction = 1.0
-    whole = whole or (str(cfg.data.get("_target_", "")).endswith(".FolderDataModule")
-                      and float(cfg.data.get("test_fraction") or 0) == 1.0)
+        if split == "test" and is_folder_without_test_split(cfg.data):
+            cfg.data.test_fraction = 1.0  # a folder without a split: scored whole, and said so
+    whole = (str(cfg.data.get("_target_", "")).endswith(".FolderDataModule")
+             and float(cfg.data.get("test_fraction") or 0) == 1.0)  # every image, no split
     data_cfg = OmegaConf.to_container(cfg.data, resolve=True)
     warns = protocol_warnings(data_cfg, getattr(model, "model_card", None), whole)
     for w in warns:

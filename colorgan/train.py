@@ -79,7 +79,8 @@ def checkpoint_summary(trainer: pl.Trainer) -> dict[str, Any]:
 
 
 def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
-    """Fit one model; returns (final validation metrics, objects)."""
+    """Fit one model; returns (the final ``val/...`` and ``test/...`` metrics of the checkpoint
+    the run chose, objects): ``objects["model"]`` then holds those chosen weights."""
     check_config(cfg)  # every bad option fails here, before any training starts
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
     if cfg.get("ckpt_path"):  # resume exactly: the same architecture, or a message naming both
