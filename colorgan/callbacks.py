@@ -115,6 +115,8 @@ class ModelCardCallback(pl.Callback):
 
     def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                            checkpoint: dict) -> None:  # resume: keep counting the run's time
+        if trainer.state.fn != "fit":  # train.py's final val/test loading the chosen checkpoint
+            return
         card = checkpoint.get("model_card") or {}
         self._time_before = float((card.get("training") or {}).get("time_s") or 0.0)
         self._val = (card.get("metrics") or {}).get("val")
@@ -148,23 +150,45 @@ class ModelCardCallback(pl.Callback):
                            checkpoint: dict) -> None:
         checkpoint["model_card"] = self.card(trainer)
 
-    def finish(self, trainer: pl.Trainer, metrics: dict[str, float],
+    def finish(self, trainer: pl.Trainer, metrics: dict[str, float], evaluated: str | None,
                paths: list[str | None]) -> dict[str, Any]:
-        """After fit and the final validation: the card with those scores, rewritten
-        (atomically) into each checkpoint in ``paths`` that holds these final weights."""
-        val = mc.val_metrics(metrics, _size(getattr(trainer.datamodule, "data_val", None)),
-                             int(trainer.current_epoch), int(trainer.global_step), final=True)
-        card = self.card(trainer, val)
-        for path in dict.fromkeys(p for p in paths if p and Path(p).is_file()):
+        """After train.py's final val and test of the chosen weights (the file ``evaluated``;
+        None: the weights in memory): those scores, each with its split, into the card of every
+        checkpoint in ``paths`` that holds these weights (same global step), rewritten
+        atomically; each keeps its own data, training and time. Returns the evaluated
+        checkpoint's card (the run folder's MODEL_CARD.md)."""
+        dm = trainer.datamodule
+        step, epochs = int(trainer.global_step), int(trainer.current_epoch)
+        files = {}
+        for path in dict.fromkeys(p for p in [evaluated, *paths] if p and Path(p).is_file()):
             try:
-                ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-                if ckpt.get("global_step") != trainer.global_step:  # an earlier epoch's weights
-                    continue
-                ckpt["model_card"] = card
+                files[path] = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            except Exception as e:  # noqa: BLE001 - the run's results are saved already
+                _card_warning(path, e)
+        if evaluated in files:  # that checkpoint's own step: the best may be an earlier epoch
+            step, epochs = int(files[evaluated]["global_step"]), int(files[evaluated]["epoch"]) + 1
+        scores = {s: mc.val_metrics(metrics, _size(getattr(dm, f"data_{s}", None)), epochs, step,
+                                    final=True, split=s) for s in ("val", "test")}
+        has_test = getattr(dm, "data_test", None) is not None
+        scores["test_note"] = None if scores["test"] else (
+            mc.TEST_NOT_MEASURED if has_test else mc.NO_TEST_SPLIT)
+        card = None
+        for path, ckpt in files.items():
+            if ckpt.get("global_step") != step:  # other weights: its card keeps its own scores
+                continue
+            ckpt["model_card"] = {**(ckpt.get("model_card") or self.card(trainer)),
+                                  "metrics": scores, "written": mc.utc_now()}
+            try:
                 with atomic_output(Path(path), overwrite=True) as tmp:  # whole or unchanged
                     torch.save(ckpt, tmp)
             except Exception as e:  # noqa: BLE001 - the run's results are saved already
-                log.warning("could not write the final scores into the model card of %s (%s: "
-                            "%s); its card keeps the last validation during training.", path,
-                            type(e).__name__, str(e).splitlines()[0][:200] if str(e) else "")
-        return card
+                _card_warning(path, e)
+            if card is None or path == evaluated:
+                card = ckpt["model_card"]
+        return card if card is not None else {**self.card(trainer), "metrics": scores}
+
+
+def _card_warning(path: str, e: Exception) -> None:
+    log.warning("could not write the final scores into the model card of %s (%s: %s); its "
+                "card keeps the last validation during training.", path, type(e).__name__,
+                str(e).splitlines()[0][:200] if str(e) else "")

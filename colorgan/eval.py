@@ -5,7 +5,11 @@ Runs Lightning's test (or validation) loop of :class:`ColorizationGAN` on one sp
 into the run folder: ``metrics.json`` (PSNR, SSIM, colorfulness, CIEDE2000 of the model, the
 same for the gray baseline ab = 0 on the same images, and the ground truth's colorfulness),
 ``metrics.md`` (that table) and ``samples.png`` (gray input / generated / ground truth).
-With ``split=val`` it reproduces the training run's final validation numbers exactly.
+With ``split=val`` it reproduces the training run's final validation numbers exactly. A
+folder given without a test split (``data=folder``, ``data.test_fraction=0``, or ``colorgan
+eval --images DIR``) is scored whole, and the table and ``metrics.json`` say "all N images of
+DIR, no split"; the checkpoint's own training folder with its training split scores its test
+files only (a split that differs from the model card's is named in a warning).
 """
 from __future__ import annotations
 
@@ -17,13 +21,14 @@ from typing import Any
 import hydra
 import pytorch_lightning as pl
 import torch
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 from torchvision.utils import save_image
 
 from colorgan.callbacks import sample_grid
 from colorgan.feature_metrics import FeatureMetrics
 from colorgan.models.gan_module import ColorizationGAN
 from colorgan.models.tta import check_tta_shifts
+from colorgan.protocol import is_training_data, split_mismatch
 from colorgan.train import metrics_summary
 from colorgan.utils.atomic import atomic_output, write_text_atomic
 from colorgan.utils.checkpoint_file import one_line, read_checkpoint
@@ -82,10 +87,12 @@ def load_model(ckpt_path: str) -> ColorizationGAN:
                           f"in its hyper-parameters). {hint}")
     check_targets(hparams, f"ckpt_path={ckpt_path}")  # before instantiating anything
     try:
-        return ColorizationGAN.load_from_checkpoint(ckpt_path, map_location="cpu")
+        model = ColorizationGAN.load_from_checkpoint(ckpt_path, map_location="cpu")
     except Exception as e:
         raise ConfigError(f"ckpt_path={ckpt_path} is not a colorgan training checkpoint "
                           f"({one_line(e)}). {hint}") from e
+    model.model_card = ckpt.get("model_card")  # its training data and split (protocol checks)
+    return model
 
 
 def check_eval_config(cfg: DictConfig) -> None:
@@ -101,6 +108,22 @@ def is_folder_without_test_split(data: DictConfig) -> bool:
     """``data=folder`` with no held-out test fraction: eval then uses every image of the folder."""
     return (str(data.get("_target_", "")).endswith(".FolderDataModule")
             and float(data.get("test_fraction") or 0.0) == 0.0)
+
+
+def protocol_warnings(data: dict, card: dict | None, whole: bool) -> list[str]:
+    """What makes these scores not held out for this checkpoint: its own training folder
+    scored whole, or with a split other than the training's (from its model card)."""
+    trained = ((card or {}).get("data") or {}).get("config") or {}
+    if whole and is_training_data(data, card):
+        keys = ("val_fraction", "test_fraction", "split_seed")
+        given = " ".join(f"data.{k}={trained[k]}" for k in keys if k in trained)
+        return [f"data.root={data.get('root')} has the name of this checkpoint's training data: "
+                "all its images are scored, its training photos included. To score only its "
+                f"test files, pass the training split: {given or 'its data.test_fraction'}."]
+    wrong = split_mismatch(data, card)
+    return [f"the split differs from this checkpoint's training ({', '.join(wrong)}): its "
+            "'test' files may include photos it trained or chose on; pass the training "
+            "values."] if wrong else []
 
 
 FID_MIN_IMAGES = 5000  # the colorization literature's FID sets (e.g. ImageNet val 5k): fewer is noise
@@ -173,7 +196,13 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
                                   "is not an image size; pass data.image_size=N.")
             cfg.data.image_size = size
         if split == "test" and is_folder_without_test_split(cfg.data):
-            cfg.data.test_fraction = 1.0  # any folder of photos: every image is the test set
+            cfg.data.test_fraction = 1.0  # a folder without a split: scored whole, and said so
+    whole = (str(cfg.data.get("_target_", "")).endswith(".FolderDataModule")
+             and float(cfg.data.get("test_fraction") or 0) == 1.0)  # every image, no split
+    data_cfg = OmegaConf.to_container(cfg.data, resolve=True)
+    warns = protocol_warnings(data_cfg, getattr(model, "model_card", None), whole)
+    for w in warns:
+        log.warning(w)
     check_config(cfg, model=model)
     features = feature_metrics(cfg.get("metrics"))  # FID / LPIPS: skipped where unavailable
     (model.test_metrics if split == "test" else model.val_metrics).extra = features
@@ -191,20 +220,22 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         log_wandb_image(loggers, f"{split}/samples", grid, step=0)
         dataset = datamodule.data_test if split == "test" else datamodule.data_val
         num_images = len(dataset) if dataset is not None else None
+        scope = (f"all {num_images} images of {cfg.data.root}, no split" if whole else
+                 f"{split} split, {num_images} images" + (
+                     " (it chose the checkpoint: in-sample)" if split == "val" else ""))
         payload = {
             **summary, "metrics": metrics, "checkpoint": str(Path(cfg.ckpt_path).resolve()),
-            "split": split, "num_images": num_images,
+            "split": "all" if whole else split, "scope": scope, "num_images": num_images,
+            "protocol_warnings": warns,
             "image_size": int(cfg.data.image_size), "status": "ok",
             "skipped": dict(features.skipped) if features is not None else {},
         }
         write_text_atomic(out_dir / "metrics.json", json.dumps(payload, indent=2))
-        notes = "".join(f"\n{n}" for n in feature_notes(features, num_images))
+        notes = "".join(f"\n{n}" for n in [*feature_notes(features, num_images), *warns])
         table = format_table(summary) + ("\n" + notes if notes else "")
-        where = (f"every image of data.root={cfg.data.root}"
-                 if float(cfg.data.get("test_fraction") or 0) == 1.0 else f"split: {split}")
-        write_text_atomic(out_dir / "metrics.md", f"Checkpoint: {cfg.ckpt_path}, {where}"
-                          f", {payload['num_images']} images\n\n{table}\n")
-        print(f"\nEvaluation on the {split} split ({out_dir}):\n{table}\n", flush=True)
+        write_text_atomic(out_dir / "metrics.md", f"Checkpoint: {cfg.ckpt_path}, {scope}"
+                          f"\n\n{table}\n")
+        print(f"\nEvaluation on {scope} ({out_dir}):\n{table}\n", flush=True)
     finally:
         finish_wandb()
     return payload, {"model": model, "datamodule": datamodule, "trainer": trainer}

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from colorgan.architecture import architecture, describe
-from colorgan.model_card import TEST_NOT_MEASURED, root_words, start_words
+from colorgan.model_card import TEST_NOT_MEASURED, has_test, root_words, start_words
 
 NO_CARD = ("model card: none in this checkpoint (saved before colorgan wrote model cards, or "
            "not by colorgan train); what it is, is above.")
@@ -51,7 +51,8 @@ def _num(v: Any, n: int = 2) -> str:
 
 def score_line(m: dict) -> str:
     v = m.get("values") or {}
-    when = "final validation" if m.get("final") else "validation during training"
+    what = "test" if m.get("split") == "test" else "validation"
+    when = f"final {what} after fit" if m.get("final") else f"{what} during training"
     return (f"PSNR {_num(v.get('psnr'))} dB (gray {_num(v.get('gray_psnr'))}), SSIM "
             f"{_num(v.get('ssim'), 4)}, colorfulness {_num(v.get('colorfulness'))} (truth "
             f"{_num(v.get('colorfulness_gt'))}); {m.get('images')} images, {when} after "
@@ -63,7 +64,7 @@ def card_lines(card: dict) -> list[str]:
                               card.get("code") or {}, card.get("hardware") or {},
                               card.get("training") or {})
     metrics = card.get("metrics") or {}
-    test = "= val images" if sp.get("test_is_val") else sp.get("test")
+    test = sp.get("test") if has_test(sp) else "none"
     commit = code.get("commit") or "unknown (not a git checkout)"
     lines = [f"model card (format {card.get('format')}, written {card.get('written')}):",
              f"  data: {data.get('target')}, root {root_words(data.get('root_name'))}, "
@@ -73,9 +74,11 @@ def card_lines(card: dict) -> list[str]:
              f"  started from: {start_words(tr.get('started_from'))}",
              f"  training: {tr.get('epochs')} epoch(s), {tr.get('global_step')} steps, "
              f"{_num(tr.get('time_s'), 1)} s",
-             "  val split: " + (score_line(metrics["val"]) if metrics.get("val") else "not measured"),
-             "  test split: " + (score_line(metrics["test"]) if metrics.get("test")
-                                 else metrics.get("test_note", TEST_NOT_MEASURED)),
+             "  test split (reported, never used to choose): " + (
+                 score_line(metrics["test"]) if metrics.get("test")
+                 else metrics.get("test_note", TEST_NOT_MEASURED)),
+             "  val split (chose the checkpoint: in-sample): " + (
+                 score_line(metrics["val"]) if metrics.get("val") else "not measured"),
              f"  colorgan {code.get('version')}, commit {commit}"
              + (" (uncommitted changes)" if code.get("dirty") else ""),
              f"  hardware: {hw.get('gpu') or 'no GPU'}; {hw.get('cpu')} ({hw.get('cpu_cores')} "

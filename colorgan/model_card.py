@@ -20,8 +20,12 @@ import torch
 
 CARD_FORMAT = 1
 PATH_KEYS = ("cache_dir",)  # private paths: left out of the card (root: only its name is kept)
-TEST_NOT_MEASURED = ("not measured yet: training measures the validation split only; "
-                     "colorgan eval ckpt_path=CKPT split=test measures the test split")
+TEST_NOT_MEASURED = ("not measured on these weights: train.py measures the test split once, "
+                     "after fit, on the checkpoint it chose (metrics.json: evaluated_checkpoint); "
+                     "colorgan eval ckpt_path=CKPT split=test measures this one")
+NO_TEST_SPLIT = ("none: the training data has no test split, so the val numbers above are "
+                 "in-sample (val chose the checkpoint); train with a test split (data=folder: "
+                 "data.test_fraction=0.1) or colorgan eval ckpt_path=CKPT on other photos")
 
 
 def utc_now() -> str:
@@ -88,19 +92,25 @@ def data_card(data_cfg: dict, sizes: dict[str, int | None]) -> dict[str, Any]:
     seed_key = "split_seed" if "split_seed" in data_cfg else "seed"
     return {"target": data_cfg.get("_target_"), "root_name": root_name(data_cfg.get("root")),
             "image_size": data_cfg.get("image_size"), "config": cfg,
-            "splits": {**sizes, "test_is_val": sizes.get("test") is None,
+            "splits": {**sizes, "has_test": sizes.get("test") is not None,
                        "seed": data_cfg.get(seed_key), "seed_option": f"data.{seed_key}"}}
 
 
 def val_metrics(metrics: dict[str, float], images: int | None, epoch: int, step: int,
-                final: bool) -> dict[str, Any] | None:
-    """The ``val/...`` metrics as the card keeps them: the split, its size, when measured
-    (after ``epoch`` training epochs, at ``step``; ``final``: train.py's last validation)."""
-    values = {k[len("val/"):]: float(v) for k, v in metrics.items() if k.startswith("val/")}
+                final: bool, split: str = "val") -> dict[str, Any] | None:
+    """The ``val/...`` (or ``split/...``) metrics as the card keeps them: the split, its size,
+    when measured (after ``epoch`` training epochs, at ``step``; ``final``: train.py's
+    measurement after fit)."""
+    values = {k[len(split) + 1:]: float(v) for k, v in metrics.items() if k.startswith(f"{split}/")}
     if "psnr" not in values:
         return None
-    return {"split": "val", "images": images, "after_epochs": epoch, "global_step": step,
+    return {"split": split, "images": images, "after_epochs": epoch, "global_step": step,
             "final": final, "values": values}
+
+
+def has_test(splits: dict) -> bool:
+    """A card's data has a test split (cards before ``has_test`` said ``test_is_val``)."""
+    return bool(splits.get("has_test", not splits.get("test_is_val", False)))
 
 
 # --------------------------------------------------------------------------- rendering
@@ -157,8 +167,8 @@ def limits(card: dict, hp: dict) -> list[str]:
            "Inference runs the generator at the training size on the short side and "
            "upsamples its colour; fine colour detail smaller than that is not recovered."]
     if card["metrics"].get("test") is None:
-        out.append("No test-split score yet: the numbers above are on the validation split, "
-                   "which also chose the best checkpoint.")
+        out.append("No test-split score: the numbers above are on the validation split, "
+                   "which also chose the checkpoint (in-sample).")
     if card["code"].get("dirty"):
         out.append("Trained from a checkout with uncommitted changes: the commit alone does "
                    "not reproduce it.")
@@ -171,7 +181,7 @@ def render_markdown(card: dict, hp: dict, title: str = "Model card") -> str:
     """``MODEL_CARD.md``: what it was trained on, how it scores (with the split), known limits."""
     data, sp, code, hw, tr = (card["data"], card["data"]["splits"], card["code"],
                               card["hardware"], card["training"])
-    test = "the validation images" if sp.get("test_is_val") else sp.get("test")
+    test = sp.get("test") if has_test(sp) else "none"
     lines = [f"# {title}", "", "## What it was trained on", "",
              f"- data: `{data.get('target')}`, root {root_words(data.get('root_name'))}, "
              f"{data.get('image_size')} px",
@@ -181,17 +191,20 @@ def render_markdown(card: dict, hp: dict, title: str = "Model card") -> str:
              f"- started from: {start_words(tr.get('started_from'))}",
              f"- training: {tr.get('epochs')} epoch(s), {tr.get('global_step')} steps, "
              f"{_fmt(tr.get('time_s'), 1)} s", "", "## How it scores", ""]
-    val = card["metrics"].get("val")
-    if val:
-        when = "final validation" if val.get("final") else "validation during training"
-        lines += [f"On the **{val['split']}** split ({val.get('images')} images, {when} after "
-                  f"{val.get('after_epochs')} epoch(s), step {val.get('global_step')}):",
-                  "", *score_rows(val), ""]
-    else:
-        lines += ["Validation: not measured.", ""]
-    test_m = card["metrics"].get("test")
-    lines += ["Test split: " + (f"{_fmt(test_m['values'].get('psnr'))} dB PSNR" if test_m
-                                 else card["metrics"].get("test_note", TEST_NOT_MEASURED)), "",
+    for split in ("test", "val"):
+        m = card["metrics"].get(split)
+        if m:
+            when = "after fit" if m.get("final") else "during training"
+            role = ("reported: never used to choose" if split == "test" else
+                    "the split that chose the checkpoint, so in-sample for that choice")
+            lines += [f"On the **{m['split']}** split ({m.get('images')} images, measured "
+                      f"{when} on the weights after {m.get('after_epochs')} epoch(s), step "
+                      f"{m.get('global_step')}; {role}):", "", *score_rows(m), ""]
+        elif split == "test":
+            lines += ["Test split: " + card["metrics"].get("test_note", TEST_NOT_MEASURED), ""]
+        else:
+            lines += ["Validation: not measured.", ""]
+    lines += [
               "## Known limits", "", *[f"- {x}" for x in limits(card, hp)], "",
               "## Provenance", "",
               f"- colorgan {code.get('version')}, commit "
@@ -203,5 +216,5 @@ def render_markdown(card: dict, hp: dict, title: str = "Model card") -> str:
     return "\n".join(lines)
 
 
-__all__ = ["CARD_FORMAT", "TEST_NOT_MEASURED", "code_version", "data_card", "hardware",
-           "render_markdown", "root_name", "start_words", "utc_now", "val_metrics"]
+__all__ = ["CARD_FORMAT", "NO_TEST_SPLIT", "TEST_NOT_MEASURED", "code_version", "data_card",
+           "hardware", "has_test", "render_markdown", "root_name", "start_words", "utc_now", "val_metrics"]

@@ -68,12 +68,14 @@ def read_job(job_dir: Path) -> JobRow:
         data = json.loads(mfile.read_text())
     except (OSError, ValueError) as e:
         return JobRow(job_dir.name, overrides, "unreadable", error=f"{mfile}: {e}")
-    model, flat = data.get("model") or {}, data.get("metrics") or {}
+    # a sweep chooses: its table is the val split (train.py's "val"; older runs: top level)
+    chosen = data.get("val") or data
+    model, flat = chosen.get("model") or {}, data.get("metrics") or {}
     values = {k: _number(model.get(k, flat.get(f"val/{k}"))) for k in METRICS[:4]}
-    values["gray_psnr"] = _number((data.get("gray_baseline") or {}).get("psnr"))
+    values["gray_psnr"] = _number((chosen.get("gray_baseline") or {}).get("psnr"))
     values["train_time_s"] = _number(data.get("train_time_s"))
     return JobRow(job_dir.name, overrides, str(data.get("status", "ok")), values,
-                  data.get("colorfulness_gt"), str(data.get("error") or ""))
+                  chosen.get("colorfulness_gt"), str(data.get("error") or ""))
 
 
 def job_dirs(sweep_dir: Path) -> list[Path]:

@@ -1,9 +1,11 @@
 """Training entry point: ``python train.py model=unet_gan data=places365`` (or ``colorgan-train``).
 
 Composes the Hydra config in ``conf/``, checks it before any training starts (a ``ckpt_path``
-or ``init_from`` checkpoint of another architecture included), fits, runs a final validation
-and writes ``metrics.json`` (model and gray baseline) and ``MODEL_CARD.md`` into the run folder.
-Returns the value of ``optimized_metric`` so sweeps can optimise it.
+or ``init_from`` checkpoint of another architecture included), fits, measures the checkpoint
+the run chose on val and on test (:mod:`colorgan.protocol`) and writes ``metrics.json`` (model
+and gray baseline of the reported split, val beside it, and which split chose what) and
+``MODEL_CARD.md`` into the run folder. Returns the value of ``optimized_metric`` (a val
+metric: sweeps choose on val) so sweeps can optimise it.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from colorgan.finetune import check_init_from, check_resume, load_init_weights, 
 from colorgan.model_card import render_markdown
 from colorgan.models.pretrained import weights_from_checkpoint
 from colorgan.plots import plot_training_curves
+from colorgan.protocol import chosen_checkpoint, final_metrics, protocol, split_label, title
 from colorgan.utils.atomic import write_text_atomic
 from colorgan.utils.config import (
     CONFIG_DIR,
@@ -76,7 +79,8 @@ def checkpoint_summary(trainer: pl.Trainer) -> dict[str, Any]:
 
 
 def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
-    """Fit one model; returns (final validation metrics, objects)."""
+    """Fit one model; returns (the final ``val/...`` and ``test/...`` metrics of the checkpoint
+    the run chose, objects): ``objects["model"]`` then holds those chosen weights."""
     check_config(cfg)  # every bad option fails here, before any training starts
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
     if cfg.get("ckpt_path"):  # resume exactly: the same architecture, or a message naming both
@@ -114,12 +118,19 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
         if cfg.get("train", True):
             trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         train_time = time.time() - t0
-        if cfg.get("validate_after_fit", True):
-            results = trainer.validate(model, datamodule=datamodule, verbose=False)
-            metrics = {k: float(v) for k, v in (results[0] if results else {}).items()}
-        summary = metrics_summary(metrics)
+        evaluated, which = (chosen_checkpoint(trainer) if cfg.get("train", True)
+                            else (cfg.get("ckpt_path"), "given"))
+        if cfg.get("validate_after_fit", True):  # the chosen weights on val, then on test
+            metrics = final_metrics(trainer, model, datamodule, evaluated)
+        proto = protocol(trainer, model, datamodule, which,
+                         OmegaConf.to_container(cfg.data, resolve=True), cfg.get("seed"))
+        summaries = {s: metrics_summary(metrics, f"{s}/") if any(k.startswith(f"{s}/")
+                                                                 for k in metrics) else None
+                     for s in ("val", "test")}
         payload = {
-            **summary,
+            **(summaries[proto["reported"]] or metrics_summary({})),  # the split to report
+            "split": proto["reported"], "val": summaries["val"], "test": summaries["test"],
+            "protocol": proto, "evaluated_checkpoint": evaluated,
             "metrics": metrics,
             "train_time_s": round(train_time, 2),
             "global_step": int(trainer.global_step),
@@ -130,19 +141,29 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
         }
         if not trainer.is_global_zero:  # metrics are already reduced over all ranks
             return metrics, objects
-        (out_dir / "metrics.json").write_text(json.dumps(payload, indent=2))
-        if cfg.get("train", True):  # the final scores into the final checkpoints' cards
-            final = card.finish(trainer, metrics, [payload["last_checkpoint"],
-                                                   payload["best_checkpoint"]])
+        write_text_atomic(out_dir / "metrics.json", json.dumps(payload, indent=2))
+        if cfg.get("train", True):  # the final scores into the chosen checkpoint's card
+            final = card.finish(trainer, metrics, evaluated, [payload["last_checkpoint"],
+                                                              payload["best_checkpoint"]])
             write_text_atomic(out_dir / "MODEL_CARD.md", render_markdown(final, dict(model.hparams)))
         for lg in loggers:  # loss curves + val PSNR vs gray baseline, as a picture
             if isinstance(lg, CSVLogger):
                 plot_training_curves(Path(lg.log_dir) / "metrics.csv", out_dir / "curves.png")
         if metrics:
-            print(f"\nFinal validation ({out_dir}):\n{format_summary(summary)}\n", flush=True)
+            print(f"\n{final_table(proto, evaluated, summaries)}\n({out_dir})\n", flush=True)
     finally:
         finish_wandb()
     return metrics, objects
+
+
+def final_table(proto: dict[str, Any], evaluated: str | None,
+                summaries: dict[str, dict | None]) -> str:
+    """The console's final table: test first (reported), then val labelled as what chose."""
+    parts = [f"{title(proto, evaluated)}:"]
+    for split in ("test", "val"):
+        if summaries.get(split):
+            parts += ["", f"{split_label(split, proto)}", format_summary(summaries[split])]
+    return "\n".join(parts)
 
 
 register_resolvers()  # ${job_gpu:} (trainer=gpu_per_job)

@@ -65,7 +65,8 @@ def test_fit_calibrates_the_gain_saves_it_and_eval_does_not_move_it(tmp_path):
     # the final validation used the gain calibrated on the same weights: the target colour
     ratio = metrics["val/colorfulness"] / metrics["val/colorfulness_gt"]
     assert ratio == pytest.approx(0.04, abs=0.004)
-    ckpt = tmp_path / "a" / "run" / "checkpoints" / "last.ckpt"
+    # the final numbers (and the model returned) are of the checkpoint val chose
+    ckpt = json.loads((tmp_path / "a" / "run" / "metrics.json").read_text())["evaluated_checkpoint"]
     saved = torch.load(ckpt, map_location="cpu", weights_only=False)["hyper_parameters"]
     assert saved["chroma_gain"] == pytest.approx(gain) and saved["chroma_target"] == 0.04
     assert Colorizer.from_checkpoint(ckpt, "cpu").chroma_gain == pytest.approx(gain)
@@ -105,7 +106,9 @@ def test_only_the_last_calibration_decides_the_out_of_reach_warning(tmp_path, ca
     with caplog.at_level("WARNING", logger="colorgan"):
         _, objs = train(make_cfg(tmp_path, [*TINY, "trainer.max_epochs=2",
                                             "model.chroma_target=0.9"]))
-    assert objs["model"].hparams.chroma_gain < 4.0  # reached at the last validation
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"  # objs["model"]: the chosen epoch's
+    saved = torch.load(last, map_location="cpu", weights_only=False)["hyper_parameters"]
+    assert saved["chroma_gain"] < 4.0  # reached at the last validation
     assert not [r for r in caplog.records if "out of reach" in r.getMessage()]
     assert next(passes, None) is None  # both validations calibrated
 

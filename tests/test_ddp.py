@@ -26,7 +26,7 @@ def test_ddp_sim_trains_on_two_ranks_in_sync(tmp_path: Path) -> None:
     assert proc.returncode == 0, out[-4000:]
     # 16 images / (batch 4 x 2 ranks) = 2 batches, each a D and a G step
     assert "Weights identical on 2 ranks after step 4" in out, out[-4000:]
-    assert out.count("Final validation") == 1  # the console table, from rank 0 only
+    assert out.count("Final scores of") == 1  # the console table, from rank 0 only
     for name in ("config.yaml", "metrics.json", "curves.png", "checkpoints/last.ckpt",
                  "csv/metrics.csv"):
         assert (run / name).is_file(), name

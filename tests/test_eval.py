@@ -30,19 +30,32 @@ def test_eval_reproduces_final_validation_and_writes_outputs(tmp_path: Path) -> 
                                          "callbacks.model_checkpoint.monitor=val/colorfulness_gt"])
     train_metrics, objects = train(tcfg)
     trained = json.loads((tmp_path / "train" / "run" / "metrics.json").read_text())
-    ckpt = trained["last_checkpoint"]
-    assert ckpt and Path(ckpt).is_file()
-    assert torch.load(ckpt, map_location="cpu", weights_only=False)["global_step"] == \
+    last = trained["last_checkpoint"]
+    assert last and Path(last).is_file()
+    assert torch.load(last, map_location="cpu", weights_only=False)["global_step"] == \
         objects["trainer"].global_step  # the final weights
+    # the run's final numbers are of the checkpoint val chose: epoch 0's, not the last weights
+    ckpt = trained["evaluated_checkpoint"]
+    assert ckpt == trained["best_checkpoint"] and "epoch_000" in ckpt
+    assert trained["protocol"]["checkpoint_used"] == "best"
+    assert trained["protocol"]["checkpoint"] == "val" and trained["split"] == "test"
 
-    # split=val: exactly the numbers of train.py's final validation (on last.ckpt's weights);
+    # split=val: exactly the numbers of train.py's final validation (of that checkpoint);
     # data.image_size is not given: it comes from the checkpoint (32, not synthetic's 64)
     val, _ = evaluate(_eval_cfg(tmp_path / "ev", f"ckpt_path={ckpt}", "split=val"))
     assert val["image_size"] == 32 and val["num_images"] == 8
-    assert set(val["metrics"]) == set(train_metrics)
-    for key, value in train_metrics.items():
+    assert val["scope"] == "val split, 8 images (it chose the checkpoint: in-sample)"
+    trained_val = {k: v for k, v in train_metrics.items() if k.startswith("val/")}
+    assert set(val["metrics"]) == set(trained_val)
+    for key, value in trained_val.items():
         assert val["metrics"][key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
     assert "val/ciede2000" in val["metrics"] and "val/gray_ciede2000" in val["metrics"]
+
+    # split=test: the test numbers train.py reported, again
+    test, _ = evaluate(_eval_cfg(tmp_path / "et0", f"ckpt_path={ckpt}"))
+    for key in ("test/psnr", "test/ssim", "test/colorfulness", "test/gray_psnr"):
+        assert test["metrics"][key] == pytest.approx(train_metrics[key], rel=1e-5), key
+    assert test["model"]["psnr"] == pytest.approx(trained["model"]["psnr"], rel=1e-5)
 
     evaluate(_eval_cfg(tmp_path / "et", f"ckpt_path={ckpt}"))
     out = tmp_path / "et" / "run"
@@ -104,9 +117,12 @@ def test_eval_on_any_folder_uses_every_image(tmp_path: Path, monkeypatch) -> Non
     payload, _ = evaluate(make_cfg(tmp_path / "ev", [
         f"ckpt_path={ckpt}", "data=folder", f"data.root={photos}", "data.num_workers=0",
         "trainer.enable_progress_bar=false"], config_name="eval.yaml"))
-    assert payload["num_images"] == 5 and payload["split"] == "test"
+    # no split in this folder: scored whole, and said so (not a silent switch to "test")
+    assert payload["num_images"] == 5 and payload["split"] == "all"
+    assert payload["scope"] == f"all 5 images of {photos}, no split"
     assert payload["image_size"] == 32 and payload["status"] == "ok"
-    assert "every image of data.root=" in (tmp_path / "ev" / "run" / "metrics.md").read_text()
+    assert payload["protocol_warnings"] == []  # not the checkpoint's training data
+    assert f"all 5 images of {photos}, no split" in (tmp_path / "ev" / "run" / "metrics.md").read_text()
 
     # the same through the command: colorgan eval ckpt_path=... --images DIR
     monkeypatch.setattr(sys, "argv", list(sys.argv))

@@ -148,21 +148,27 @@ def test_checkpoint_card_and_model_card_md(ckpt):  # noqa: F811
     metrics = json.loads((run / "metrics.json").read_text())
     card = torch.load(ckpt, map_location="cpu", weights_only=True)["model_card"]
     assert card["data"]["target"].endswith("SyntheticDataModule") and card["data"]["image_size"] == 32
-    assert card["data"]["splits"] == {"train": 16, "val": 8, "test": 8, "test_is_val": False,
+    assert card["data"]["splits"] == {"train": 16, "val": 8, "test": 8, "has_test": True,
                                       "seed": 0, "seed_option": "data.seed"}
-    val = card["metrics"]["val"]
+    val, test = card["metrics"]["val"], card["metrics"]["test"]
     assert val["split"] == "val" and val["images"] == 8 and val["final"] is True
-    assert val["values"]["psnr"] == pytest.approx(metrics["model"]["psnr"])  # the final scores
-    assert card["metrics"]["test"] is None and "not measured yet" in card["metrics"]["test_note"]
+    assert val["values"]["psnr"] == pytest.approx(metrics["val"]["model"]["psnr"])
+    # the run's final test of these weights, with its split (metrics.json reports it)
+    assert test["split"] == "test" and test["images"] == 8 and test["final"] is True
+    assert test["values"]["psnr"] == pytest.approx(metrics["model"]["psnr"])
+    assert metrics["split"] == "test" and card["metrics"]["test_note"] is None
     assert card["training"]["time_s"] > 0 and card["training"]["global_step"] == metrics["global_step"]
     assert card["hardware"]["cpu_cores"] >= 1 and card["hardware"]["torch"] == str(torch.__version__)
     best = torch.load(metrics["best_checkpoint"], weights_only=True)["model_card"]
-    assert best["metrics"]["val"]["final"] is True  # one epoch: the best holds the final weights
+    assert best["metrics"] == card["metrics"]  # one epoch: the best holds the final weights
     text = (run / "MODEL_CARD.md").read_text()
     assert "Trained at 32 px on 16 images" in text and "colour is a guess" in text
-    assert "On the **val** split (8 images, final validation" in text
-    assert f"| model | {metrics['model']['psnr']:.2f} |" in text
-    assert "Test split: not measured yet" in text and card["code"]["version"] in text
+    assert "On the **test** split (8 images, measured after fit" in text
+    assert "On the **val** split (8 images, measured after fit" in text
+    assert "the split that chose the checkpoint" in text
+    assert f"| model | {metrics['model']['psnr']:.2f} |" in text  # test
+    assert f"| model | {metrics['val']['model']['psnr']:.2f} |" in text
+    assert "No test-split score" not in text and card["code"]["version"] in text
 
 
 def test_final_card_that_cannot_be_written_keeps_the_checkpoint(tmp_path, monkeypatch, caplog):
@@ -185,7 +191,9 @@ def test_card_keeps_the_data_root_by_name_only(tmp_path):
                               "split_seed": 3, "seed": 0}, {"train": 9, "val": 1, "test": None})
     assert d["root_name"] == "My Photos" and d["config"]["root"] == "My Photos"
     assert "/home/me" not in json.dumps(d)
-    assert d["splits"]["seed"] == 3 and d["splits"]["test_is_val"] is True
+    assert d["splits"]["seed"] == 3 and d["splits"]["has_test"] is False
+    assert model_card.has_test({"test_is_val": True}) is False  # a card before has_test
+    assert model_card.has_test({"test_is_val": False, "test": 5}) is True
 
 
 def test_code_version_outside_a_git_checkout(monkeypatch):
@@ -209,8 +217,10 @@ def test_colorgan_info_prints_the_card_without_lightning_or_hydra(ckpt):  # noqa
     text = out.stdout
     for field in ("architecture: netG=UNetGenerator(", "data: colorgan.data.synthetic",
                   "splits: train 16, val 8, test 8 (seed 0, data.seed)",
-                  "started from: random weights", "val split: PSNR", "final validation",
-                  "test split: not measured yet", "commit", "hardware:"):
+                  "started from: random weights",
+                  "val split (chose the checkpoint: in-sample): PSNR", "final validation",
+                  "test split (reported, never used to choose): PSNR", "final test after fit",
+                  "commit", "hardware:"):
         assert field in text, field
 
 

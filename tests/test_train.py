@@ -47,7 +47,16 @@ def test_run_folder_holds_config_metrics_checkpoints_and_samples(tmp_path):
     metrics, _ = train(cfg)
     run = Path(cfg.paths.output_dir)
     saved = json.loads((run / "metrics.json").read_text())
-    assert saved["model"]["psnr"] == pytest.approx(metrics["val/psnr"])
+    # reported: the test split; val beside it, as the split that chose (colorgan/protocol.py)
+    assert saved["split"] == "test" and saved["model"] == saved["test"]["model"]
+    assert saved["model"]["psnr"] == pytest.approx(metrics["test/psnr"])
+    assert saved["val"]["model"]["psnr"] == pytest.approx(metrics["val/psnr"])
+    assert saved["protocol"] == {
+        "checkpoint": "val", "early_stopping": None, "chroma_calibration": None,
+        "reported": "test", "in_sample": False, "checkpoint_used": "best",
+        "splits": {"train": 16, "val": 8, "test": 8}, "split_seed": 0,
+        "split_seed_option": "data.seed", "seed": 42}
+    assert saved["evaluated_checkpoint"] == saved["best_checkpoint"]
     assert saved["gray_baseline"]["colorfulness"] < 1.0  # no colour at all
     assert saved["colorfulness_gt"] > 10
     assert (run / "config.yaml").is_file() and (run / "checkpoints" / "last.ckpt").is_file()

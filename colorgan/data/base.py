@@ -128,8 +128,13 @@ class ColorDataModule(pl.LightningDataModule):
         return self._loader(self.data_val, "val", shuffle=False)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(self.data_test if self.data_test is not None else self.data_val,
-                            "test", shuffle=False)
+        if self.data_test is None and self.data_val is not None:  # never val in test's place
+            raise ValueError(
+                f"{type(self).__name__} has no test split (data.test_fraction=0, or a dataset "
+                "without one): evaluate with split=val, which chose the checkpoint (in-sample), "
+                "or give the data a test split (data=folder: data.test_fraction=0.1, the same "
+                "as in training).")
+        return self._loader(self.data_test, "test", shuffle=False)
 
     # ----------------------------------------------------- device-side work
     def training_view(self, images: torch.Tensor) -> torch.Tensor:

@@ -6,6 +6,7 @@ builds :class:`~colorgan.data.images.ImageFiles` datasets of uint8 tensors.
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,17 @@ class FileDataModule(ColorDataModule):
             return None
         return self.classes.index(path.parent.name) if path.parent.name in self.classes else None
 
+    def check_labels(self, train: list[Path], root: Path) -> None:
+        """Classes whose training files all lack a label teach nothing (a class-guidance head
+        whose loss is always zero): said once, and the data is used without classes."""
+        if self.classes and train and all(self.label_of(f) is None for f in train):
+            warnings.warn(
+                f"data.root={root}: {type(self).__name__} names {len(self.classes)} classes, but "
+                f"none of its {len(train)} training files has a class label; the data is used "
+                "without classes (model.class_guidance needs labelled training files: use a "
+                "labelled split or a class-folder dataset).", stacklevel=2)
+            self.classes = None
+
     def setup(self, stage: str | None = None) -> None:
         if self.test_only and stage in ("fit", "validate"):
             raise ValueError(f"data.test_fraction=1.0 makes every image of data.root={self.root} "
@@ -103,6 +115,7 @@ class FileDataModule(ColorDataModule):
                 good = cap(files, self.caps[split])
             chosen[split] = good
         report_bad(self.skipped, f"data.root={root}")
+        self.check_labels(chosen["train"], root)
         if self.test_only:
             return self._set_splits(chosen, root)
         if not chosen["train"]:

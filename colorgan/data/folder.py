@@ -33,6 +33,14 @@ class FolderDataModule(FileDataModule):
         self.test_only = float(test_fraction) == 1.0
         self.class_labels = bool(class_labels)
 
+    def label_of(self, path: Path) -> int | None:
+        """data.class_labels: the file's first-level sub-folder under root is its class, for
+        files nested deeper too (root/Forest/2019/a.jpg is Forest)."""
+        if self.classes is None:
+            return None
+        parts = path.relative_to(Path(str(self.root)).expanduser()).parts
+        return self.classes.index(parts[0]) if len(parts) > 1 and parts[0] in self.classes else None
+
     def list_files(self, root: Path) -> dict[str, list[Path]]:
         if self.class_labels:  # labels from the first-level sub-folders (scene classes)
             self.classes = class_folders(root) or None

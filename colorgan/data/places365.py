@@ -33,6 +33,7 @@ class Places365DataModule(FileDataModule):
         self.small, self.download = bool(small), bool(download)
         self.train_split, self.test_split = train_split, test_split
         self.val_fraction, self.test_fraction = float(val_fraction), float(test_fraction)
+        self._labels: dict[Path, int | None] = {}  # file -> class index, from the file lists
 
     def _file_list(self, root: Path, split: str) -> list[Path]:
         from torchvision.datasets import Places365
@@ -40,11 +41,14 @@ class Places365DataModule(FileDataModule):
         ds = torchvision_dataset(
             lambda dl: Places365(str(root), split=split, small=self.small, download=dl),
             root, self.download, f"Places365 {split} split", self.layout_hint)
-        self.classes = list(ds.classes)
+        # the class names in the order of the file lists' indices (categories_places365.txt)
+        self.classes = [c for c, _ in sorted(ds.class_to_idx.items(), key=lambda kv: kv[1])]
+        self._labels.update((Path(p), label) for p, label in ds.imgs)  # test: label None
         return [Path(p) for p, _ in ds.imgs]
 
     def label_of(self, path: Path) -> int | None:
-        return None  # Places365 labels come from its file lists; colorization needs none
+        """The file's class index from its split's file list (None: the unlabelled test split)."""
+        return self._labels.get(Path(path))
 
     def list_files(self, root: Path) -> dict[str, list[Path]]:
         pool = seeded_shuffle(self._file_list(root, self.train_split), self.split_seed)
