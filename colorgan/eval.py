@@ -23,7 +23,6 @@ from torchvision.utils import save_image
 from colorgan.callbacks import sample_grid
 from colorgan.feature_metrics import FeatureMetrics
 from colorgan.models.gan_module import ColorizationGAN
-from colorgan.models.tta import check_tta_shifts
 from colorgan.train import metrics_summary
 from colorgan.utils.atomic import atomic_output, write_text_atomic
 from colorgan.utils.checkpoint_file import one_line, read_checkpoint
@@ -156,14 +155,10 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         model.set_temperature(cfg.temperature)
     if cfg.get("tta_flip") is not None:
         model.hparams.tta_flip = bool(cfg.tta_flip)
-    if cfg.get("tta_shifts") is not None:
-        model.hparams.tta_shifts = check_tta_shifts(cfg.tta_shifts, "tta_shifts")
     if cfg.get("chroma_gain") is not None:  # any model: chroma times a factor
         model.set_chroma_gain(cfg.chroma_gain)
     if cfg.get("chroma_center") is not None:  # what the gain scales about: zero | image
         model.set_chroma_center(cfg.chroma_center)
-    if cfg.get("chroma_per_class") is not None:  # per-class gains (model.chroma_per_class)
-        model.set_chroma_per_class(bool(cfg.chroma_per_class))
     split = cfg.get("split", "test")
     with open_dict(cfg):  # null: the image size the checkpoint was trained at
         if cfg.data.get("image_size") is None:

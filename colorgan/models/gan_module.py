@@ -15,7 +15,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_warn
 
-from colorgan.color import ColorSpace, check_chroma_center, check_chroma_gain, scale_ab_to
+from colorgan.color import ColorSpace, check_chroma_center, check_chroma_gain
 from colorgan.metrics import ColorMetrics
 from colorgan.models.build import build_generator  # noqa: F401  (re-exported)
 from colorgan.models.ddp import ddp, rewrap
@@ -25,7 +25,6 @@ from colorgan.models.perceptual import build_perceptual
 from colorgan.models.pretrained import weights_from_checkpoint
 from colorgan.models.recipes import RecipeMixin
 from colorgan.models.regularizers import r1_penalty
-from colorgan.models.tta import check_tta_shifts
 from colorgan.selection import selection_score
 from colorgan.utils import perf
 
@@ -36,14 +35,6 @@ REC_SPACES = ("output", "rgb")  # where loss_G_rec compares: the net's output, o
 def _plain(cfg: Any) -> Any:
     """DictConfig -> plain python containers (so hparams pickle and print cleanly)."""
     return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
-
-
-def _fraction(value: Any) -> bool:
-    """Whether ``value`` is a number in (0, 2]."""
-    try:
-        return 0.0 < float(value) <= 2.0
-    except (TypeError, ValueError):
-        return False
 
 
 class ColorizationGAN(RecipeMixin, pl.LightningModule):
@@ -63,7 +54,6 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         rec_loss: str = "l1",
         lambda_rec: float = 100.0,
         rec_space: str = "output",
-        rec_at_colour: float | None = None,
         lambda_perceptual: float = 0.0,
         perceptual: dict | None = None,
         d_steps_per_g_step: int = 1,
@@ -78,14 +68,9 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         r1_gamma: float = 0.0,
         spectral_norm: bool = False,
         tta_flip: bool = False,
-        tta_shifts: int = 0,
         chroma_gain: float = 1.0,
         chroma_center: str = "zero",
         chroma_target: float | None = None,
-        chroma_per_class: bool = False,
-        chroma_class_rule: str = "posterior",
-        chroma_class_gains: list | None = None,
-        chroma_class_table: list | None = None,
         selection: dict | None = None,
         compile: bool | None = None,
         channels_last: bool | None = None,
@@ -106,7 +91,6 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         self.cs = ColorSpace(color_space)
         check_chroma_gain(chroma_gain, "model.chroma_gain")
         check_chroma_center(chroma_center, "model.chroma_center")
-        check_tta_shifts(tta_shifts, "model.tta_shifts")
         self.netG = build_generator(args["netG"], color_space, temporal, args["classification"])
         self.encoder_schedule = EncoderSchedule(self.netG, args["encoder"])  # model.encoder
         self.adversarial = bool(adversarial)
@@ -123,10 +107,6 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
             raise ValueError(f"model.rec_space={rec_space!r} is not supported; choose one of "
                              f"{list(REC_SPACES)} (output: the net's own output, ab in Lab; rgb: "
                              "the decoded RGB, what PSNR measures).")
-        if rec_at_colour is not None and not (_fraction(rec_at_colour) and color_space == "lab"):
-            raise ValueError(f"model.rec_at_colour={rec_at_colour!r} (color_space={color_space}) "
-                             "needs color_space=lab and a fraction of the truth's chroma in "
-                             "(0, 2], e.g. 0.95; null turns it off.")
         # VGG16-bn feature loss on the decoded RGB; not a sub-module (kept out of checkpoints)
         self.perceptual = build_perceptual(lambda_perceptual, args["perceptual"])
         self.val_metrics = ColorMetrics("val/")
@@ -165,7 +145,6 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
 
     def setup(self, stage: str) -> None:
         self.setup_class_guidance()  # needs the datamodule's classes; before the optimizers
-        self.setup_class_gain_curve()  # model.chroma_per_class: needs the head
         if stage == "fit" and self.perceptual is not None:
             self.perceptual.load()  # VGG16-bn weights: a missing file or no internet fails here
 
@@ -237,18 +216,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
     def reconstruction(self, real_A: torch.Tensor, real_B: torch.Tensor,
                        fake_B: torch.Tensor) -> torch.Tensor:
         """loss_G_rec before lambda_rec: in the net's output space, or (model.rec_space=rgb) on
-        the RGB decoded with the input's lightness, where PSNR is measured. With
-        model.rec_at_colour, half of it is the same loss at the operating colour: the batch's
-        chroma stretched to that fraction of the truth's (experiments/quality, table 22)."""
-        loss = self._rec(real_A, real_B, fake_B)
-        at = self.hparams.get("rec_at_colour")
-        if at:
-            stretched = scale_ab_to(fake_B, real_B, float(at))  # (B, 2, H, W)
-            loss = 0.5 * (loss + self._rec(real_A, real_B, stretched))
-        return loss
-
-    def _rec(self, real_A: torch.Tensor, real_B: torch.Tensor,
-             fake_B: torch.Tensor) -> torch.Tensor:
+        the RGB decoded with the input's lightness, where PSNR is measured."""
         if self.hparams.get("rec_space", "output") == "rgb":
             return self.criterionRec(self.cs.decode(real_A, fake_B), self.cs.decode(real_A, real_B))
         return self.criterionRec(fake_B, real_B)
@@ -328,10 +296,8 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         """RGB batch -> gray input, generated and ground-truth RGB, each (B, 3, H, W) in [0, 1]."""
         real_A, real_B, g_in = self.prepare_batch(batch)
         raw_B = self.predict_raw(g_in)  # EMA weights and flip averaging when switched on
-        probs = self.predict_class_probs(g_in)  # (B, K) with model.chroma_per_class, else None
-        labels = self.guidance_labels(batch)
-        self.update_gain_curve(real_A, raw_B, batch["rgb"], probs, labels)  # when fitting
-        fake_B = self.apply_gain(real_A, raw_B, probs)
+        self.update_gain_curve(real_A, raw_B, batch["rgb"])  # when fitting
+        fake_B = self.apply_gain(real_A, raw_B)
         return {"gray": self.cs.gray_rgb(real_A), "fake": self.cs.decode(real_A, fake_B),
                 "real": batch["rgb"].float().clamp(0, 1)}
 
