@@ -151,14 +151,14 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     out_dir = Path(cfg.paths.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model = load_model(str(cfg.ckpt_path))
-    if cfg.get("temperature") is not None:  # classification models: annealed-mean T
-        model.set_temperature(cfg.temperature)
+    p = model.predictor  # the colour settings (colorgan/predictor.py)
+    p.set_temperature(cfg.get("temperature"), "temperature")  # classification: annealed mean
     if cfg.get("tta_flip") is not None:
-        model.hparams.tta_flip = bool(cfg.tta_flip)
+        p.flip = bool(cfg.tta_flip)
     if cfg.get("chroma_gain") is not None:  # any model: chroma times a factor
-        model.set_chroma_gain(cfg.chroma_gain)
+        p.set_chroma_gain(cfg.chroma_gain)
     if cfg.get("chroma_center") is not None:  # what the gain scales about: zero | image
-        model.set_chroma_center(cfg.chroma_center)
+        p.set_chroma_center(cfg.chroma_center)
     split = cfg.get("split", "test")
     with open_dict(cfg):  # null: the image size the checkpoint was trained at
         if cfg.data.get("image_size") is None:

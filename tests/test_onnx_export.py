@@ -20,7 +20,7 @@ from colorgan.colorize.cli import colorize_main
 from colorgan.colorize.export import export_main, export_onnx
 from colorgan.colorize.onnx_backend import sidecar_path
 from colorgan.models.gan_module import build_generator
-from colorgan.models.tta import tta_predict
+from colorgan.predictor import flip_average
 
 ort = pytest.importorskip("onnxruntime")
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +94,7 @@ def test_onnx_matches_the_pytorch_generator_at_two_sizes(name, flip, tmp_path):
     for shape in [(1, 1, 64, 96), (3, 1, 96, 32)]:  # neither is the export's example shape
         x = torch.rand(shape, generator=g) * 2 - 1
         with torch.no_grad():
-            ref = tta_predict(ema, x, flip)  # the EMA weights, averaged
+            ref = flip_average(ema, x, flip)  # the EMA weights, averaged
         out = session.run(None, {"input": x.numpy()})[0]
         assert out.shape == (shape[0], 2, *shape[2:])
         assert np.abs(out - ref.numpy()).max() <= 1e-4

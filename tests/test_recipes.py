@@ -193,7 +193,7 @@ def test_ema_weights_trail_the_raw_weights_and_are_used_for_evaluation():
     raw = torch.cat([p.flatten() for p in model.netG.parameters()])
     ema = torch.cat([p.flatten() for p in model.netG_ema.module.parameters()])
     assert not torch.equal(raw, ema)
-    assert model.eval_generator() is model.netG_ema.module
+    assert model.eval_generator() is model.netG_ema.module is model.predictor.netG
     assert any(k.startswith("netG_ema.module.") for k in model.state_dict())
     assert not any(p.requires_grad for p in model.netG_ema.parameters())
     with pytest.raises(ValueError, match="ema.decay"):
@@ -203,7 +203,7 @@ def test_ema_weights_trail_the_raw_weights_and_are_used_for_evaluation():
 def test_ema_warms_up_so_a_short_run_is_not_its_initial_weights():
     from torch.optim.swa_utils import AveragedModel
 
-    from colorgan.models.recipes import ema_with_warmup
+    from colorgan.models.ema import ema_with_warmup
 
     avg = ema_with_warmup(0.999)
     assert avg(torch.tensor(0.0), torch.tensor(1.0), torch.tensor(1)) == pytest.approx(1 - 2 / 11)
@@ -300,7 +300,7 @@ def test_flip_averaging_is_equivariant_to_a_flip():
     model = ColorizationGAN(netG=G, netD=D, **OPT, tta_flip=True).eval()
     x = torch.randn(1, 1, 32, 32)
     with torch.no_grad():
-        a, b = model.predict(x), model.predict(x.flip(-1)).flip(-1)
+        a, b = model.predictor.output(x), model.predictor.output(x.flip(-1)).flip(-1)
     assert torch.allclose(a, b, atol=1e-5)
 
 

@@ -13,7 +13,7 @@ from test_video_helpers import ckpt  # noqa: F401
 from colorgan.colorize.cli import colorize_main
 from colorgan.eval import evaluate
 from colorgan.models.gan_module import ColorizationGAN
-from colorgan.models.tta import tta_predict
+from colorgan.predictor import flip_average
 
 G = {"_target_": "colorgan.models.unet.UNetGenerator", "num_downs": 5, "ngf": 8}
 
@@ -34,7 +34,7 @@ class Counting(torch.nn.Module):
 def test_every_pass_is_mapped_back_onto_the_input_pixels(flip):
     x = torch.randn(2, 1, 8, 12)
     net = Counting()
-    out = tta_predict(net, x, flip)
+    out = flip_average(net, x, flip)
     assert out.dtype == torch.float32 and out.shape == x.shape
     assert torch.allclose(out, 2 * x + 1, atol=1e-5)  # exact for a per-pixel network
     assert net.calls == (2 if flip else 1)
@@ -48,7 +48,7 @@ def test_flip_averaging_changes_a_unet():
     flipped.eval()
     x = torch.randn(2, 1, 32, 32)
     with torch.no_grad():
-        a, b = flipped.predict(x), plain.predict(x)
+        a, b = flipped.predictor.output(x), plain.predictor.output(x)
     assert (a - b).abs().max() > 1e-4  # the flip is a real pass, not a no-op (symmetry:
     # tests/test_recipes.py)
 

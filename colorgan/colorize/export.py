@@ -2,7 +2,7 @@
 
 The graph holds what the checkpoint's inference does inside the network call: the EMA weights
 when the checkpoint has them, the flip averaging (``model.tta_flip``,
-:mod:`colorgan.models.tta`) and, for colour classification, the
+:func:`colorgan.predictor.flip_average`) and, for colour classification, the
 annealed-mean decoding at its temperature. Height, width and batch are dynamic. The rest
 (colour space, training size, chroma gain and centre, normalisation) goes to the sidecar
 ``model.onnx.json`` that :mod:`colorgan.colorize.onnx_backend` reads. Exporter: the TorchScript
@@ -22,7 +22,7 @@ from colorgan.color import AB_SCALE, L_SCALE
 from colorgan.colorize.colorizer import CheckpointError, Colorizer
 from colorgan.colorize.onnx_backend import FORMAT, FORMAT_VERSION, file_sha256, sidecar_path
 from colorgan.data.aspect import keep_aspect_size
-from colorgan.models.tta import tta_predict
+from colorgan.predictor import flip_average
 from colorgan.utils.atomic import atomic_output, check_output, write_text_atomic
 
 DEFAULT_OPSET = 17  # ONNX 1.12 (2022): onnxruntime >= 1.12; both torch exporters support it
@@ -42,7 +42,7 @@ class InferenceGraph(torch.nn.Module):
         self.netG, self.flip = netG, bool(flip)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return tta_predict(self.netG, x, self.flip)
+        return flip_average(self.netG, x, self.flip)
 
 
 def _onnx_export(graph: torch.nn.Module, example: torch.Tensor, path: Path, opset: int) -> None:

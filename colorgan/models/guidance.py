@@ -7,7 +7,10 @@ inference (``colorgan colorize``) never needs the head.
 """
 from __future__ import annotations
 
+import warnings
+
 import torch
+import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -59,4 +62,35 @@ class ClassGuidance(nn.Module):
         return loss, acc.detach()
 
 
-__all__ = ["ClassGuidance", "bottleneck_module"]
+    def sync_grads(self) -> None:
+        """Under DDP the head is outside netG's wrapper: average its gradients over ranks."""
+        if not dist.is_available() or not dist.is_initialized() or dist.get_world_size() < 2:
+            return
+        for p in self.parameters():
+            if p.grad is not None:
+                dist.all_reduce(p.grad)
+                p.grad /= dist.get_world_size()
+
+
+def guidance_for(netG: nn.Module, cfg: dict | None, datamodule=None) -> ClassGuidance | None:
+    """``model.class_guidance``: the head over ``cfg["num_classes"]`` (a checkpoint's) or the
+    datamodule's classes (``cfg["num_classes"]`` is then set, so it is saved); None when off,
+    or with a warning when the dataset has no class labels."""
+    cg = cfg if cfg is not None else {}
+    if not cg.get("enabled", False):
+        return None
+    if not cg.get("num_classes"):
+        if datamodule is None:
+            return None  # built at setup, once the datamodule's classes are known
+        classes = getattr(datamodule, "classes", None)
+        if not classes or len(classes) < 2:
+            warnings.warn("model.class_guidance.enabled=true, but the dataset has no class "
+                          f"labels ({type(datamodule).__name__}); class guidance is off for "
+                          "this run. Use a class-folder dataset (cifar10, landscapes, "
+                          "data=folder data.class_labels=true).", stacklevel=3)
+            return None
+        cg["num_classes"] = len(classes)
+    return ClassGuidance(netG, int(cg["num_classes"]), cg.get("hidden", 256))
+
+
+__all__ = ["ClassGuidance", "bottleneck_module", "guidance_for"]

@@ -24,7 +24,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from colorgan.color import scale_ab  # noqa: E402
 from colorgan.metrics import ColorMetrics, colorfulness  # noqa: E402
-from colorgan.models.tta import tta_predict  # noqa: E402
+from colorgan.predictor import Predictor  # noqa: E402
 
 
 def load(run: Path, max_test: int):
@@ -59,7 +59,7 @@ def predict(dm, model, loader, flip: bool = True):
         batch = dm.on_after_batch_transfer(batch, 0)
         real_A, _, g_in = model.prepare_batch(batch)
         t0 = time.perf_counter()
-        raws.append(tta_predict(model.eval_generator(), g_in, flip))
+        raws.append(Predictor(model.eval_generator(), model.cs.mode, flip).raw(g_in))
         seconds += time.perf_counter() - t0
         ins.append(real_A)
         reals.append(batch["rgb"].float().clamp(0, 1))
