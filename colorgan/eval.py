@@ -27,7 +27,6 @@ from torchvision.utils import save_image
 from colorgan.callbacks import sample_grid
 from colorgan.feature_metrics import FeatureMetrics
 from colorgan.models.gan_module import ColorizationGAN
-from colorgan.models.tta import check_tta_shifts
 from colorgan.protocol import is_training_data, split_mismatch
 from colorgan.train import metrics_summary
 from colorgan.utils.atomic import atomic_output, write_text_atomic
@@ -175,18 +174,14 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     out_dir = Path(cfg.paths.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model = load_model(str(cfg.ckpt_path))
-    if cfg.get("temperature") is not None:  # classification models: annealed-mean T
-        model.set_temperature(cfg.temperature)
+    p = model.predictor  # the colour settings (colorgan/predictor.py)
+    p.set_temperature(cfg.get("temperature"), "temperature")  # classification: annealed mean
     if cfg.get("tta_flip") is not None:
-        model.hparams.tta_flip = bool(cfg.tta_flip)
-    if cfg.get("tta_shifts") is not None:
-        model.hparams.tta_shifts = check_tta_shifts(cfg.tta_shifts, "tta_shifts")
+        p.flip = bool(cfg.tta_flip)
     if cfg.get("chroma_gain") is not None:  # any model: chroma times a factor
-        model.set_chroma_gain(cfg.chroma_gain)
+        p.set_chroma_gain(cfg.chroma_gain)
     if cfg.get("chroma_center") is not None:  # what the gain scales about: zero | image
-        model.set_chroma_center(cfg.chroma_center)
-    if cfg.get("chroma_per_class") is not None:  # per-class gains (model.chroma_per_class)
-        model.set_chroma_per_class(bool(cfg.chroma_per_class))
+        p.set_chroma_center(cfg.chroma_center)
     split = cfg.get("split", "test")
     with open_dict(cfg):  # null: the image size the checkpoint was trained at
         if cfg.data.get("image_size") is None:

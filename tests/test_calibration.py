@@ -60,7 +60,7 @@ def test_fit_calibrates_the_gain_saves_it_and_eval_does_not_move_it(tmp_path):
     metrics, objs = train(make_cfg(tmp_path / "a", [*TINY, "trainer.max_epochs=2",
                                                     "model.chroma_target=0.04"]))
     model = objs["model"]
-    gain = float(model.hparams.chroma_gain)
+    gain = model.predictor.chroma_gain
     assert 1.0 < gain < 4.0 and metrics["val/chroma_gain"] == pytest.approx(gain)
     # the final validation used the gain calibrated on the same weights: the target colour
     ratio = metrics["val/colorfulness"] / metrics["val/colorfulness_gt"]
@@ -73,12 +73,13 @@ def test_fit_calibrates_the_gain_saves_it_and_eval_does_not_move_it(tmp_path):
     payload, eobjs = evaluate(make_cfg(tmp_path / "e", [
         f"ckpt_path={ckpt}", "split=test", "data.num_test=8",
         "trainer.enable_progress_bar=false"], config_name="eval.yaml"))
-    assert eobjs["model"].hparams.chroma_gain == pytest.approx(gain)  # tests never calibrate
+    assert eobjs["model"].predictor.chroma_gain == pytest.approx(gain)  # tests never calibrate
     assert "chroma_gain_calibrated" not in json.dumps(payload)
     # resuming keeps the calibrated gain, not the config's 1.0, until the next validation
     fresh = type(model)(**{**dict(model.hparams), "chroma_gain": 1.0})
     fresh.on_load_checkpoint({"hyper_parameters": saved})
-    assert fresh.hparams.chroma_gain == pytest.approx(gain)
+    assert fresh.predictor.chroma_gain == pytest.approx(gain)
+    assert fresh.hparams.chroma_gain == 1.0  # the config as given: the predictor owns the gain
 
 
 def test_an_unreachable_target_keeps_the_largest_gain_and_says_so(tmp_path, caplog):
@@ -88,7 +89,7 @@ def test_an_unreachable_target_keeps_the_largest_gain_and_says_so(tmp_path, capl
 
     with caplog.at_level("WARNING", logger="colorgan"):
         metrics, objs = train(make_cfg(tmp_path, [*TINY, "model.chroma_target=1.0"]))
-    assert objs["model"].hparams.chroma_gain == 4.0 and metrics["val/chroma_gain"] == 4.0
+    assert objs["model"].predictor.chroma_gain == 4.0 and metrics["val/chroma_gain"] == 4.0
     warned = [r.getMessage() for r in caplog.records if "out of reach" in r.getMessage()]
     assert len(warned) == 1 and "model.chroma_target=1.0" in warned[0]
     assert "lower model.chroma_target" in warned[0]
@@ -122,3 +123,73 @@ def test_a_bad_chroma_target_in_the_training_config_fails_before_training(tmp_pa
     with pytest.raises(InstantiationException, match=r"model.chroma_target=-1 must be a fraction"):
         train(make_cfg(tmp_path, [*TINY, "model.chroma_target=-1"]))
     assert not list((tmp_path / "run").glob("checkpoints/*"))
+
+
+def _spy_on_gains(monkeypatch):
+    """Calibrations return 1.5, 2.0, 2.5, ...; records the gain each fitting validation batch
+    is scored with and the gain each checkpoint stores, in order."""
+    from colorgan.models import calibration
+    from colorgan.models.gan_module import ColorizationGAN
+    from colorgan.predictor import Predictor
+
+    gains = iter([1.5 + 0.5 * i for i in range(50)])
+    events: list[tuple[str, float]] = []
+    monkeypatch.setattr(calibration, "calibrated_gain", lambda *a: next(gains))
+    rgb, save = Predictor.rgb, ColorizationGAN.on_save_checkpoint
+
+    def spy_rgb(self, g_in, real_A=None):
+        events.append(("scored", self.chroma_gain))
+        return rgb(self, g_in, real_A)
+
+    def spy_save(self, checkpoint):
+        save(self, checkpoint)
+        events.append(("saved", checkpoint["hyper_parameters"]["chroma_gain"]))
+
+    monkeypatch.setattr(Predictor, "rgb", spy_rgb)
+    monkeypatch.setattr(ColorizationGAN, "on_save_checkpoint", spy_save)
+    return events
+
+
+def test_each_checkpoint_stores_the_gain_its_validation_was_scored_with(tmp_path, monkeypatch):
+    """val/select (and every val metric) is scored with the gain calibrated on the same
+    weights just before; every checkpoint saved after it stores that gain."""
+    from conftest import TINY, make_cfg
+
+    from colorgan.train import train
+
+    events = _spy_on_gains(monkeypatch)
+    metrics, _ = train(make_cfg(tmp_path, [*TINY, "trainer.max_epochs=3",
+                                           "model.chroma_target=0.5"]))
+    saved = [i for i, (kind, _) in enumerate(events) if kind == "saved"]
+    assert len(saved) >= 4  # best and last, at least once per epoch
+    for i in saved:
+        scored = [g for kind, g in events[:i] if kind == "scored"]
+        assert events[i][1] == scored[-1]  # the gain of the validation just before
+    # 1.0: the sanity check, which never calibrates; then one calibration per epoch
+    assert sorted({g for kind, g in events if kind == "scored"}) == [1.0, 1.5, 2.0, 2.5]
+    assert metrics["val/chroma_gain"] == 2.5  # the final validation: the stored gain
+    last = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu",
+                      weights_only=False)
+    assert last["hyper_parameters"]["chroma_gain"] == 2.5
+
+
+@pytest.mark.parametrize("stop", [
+    ["++trainer.max_steps=6", "+trainer.val_check_interval=2"],  # inside the second epoch
+    ["callbacks=[default,early_stopping]", "callbacks.early_stopping.patience=0",
+     "callbacks.early_stopping.min_delta=100"]])  # stops after the second validation
+def test_a_run_stopped_before_max_epochs_keeps_the_last_validations_gain(tmp_path, monkeypatch,
+                                                                         stop):
+    """max_steps (inside an epoch, with validation every 2 batches) or early stopping: the
+    last checkpoint has the gain calibrated on the last validation that ran, not a stale one."""
+    from conftest import TINY, make_cfg
+
+    from colorgan.train import train
+
+    events = _spy_on_gains(monkeypatch)
+    train(make_cfg(tmp_path, [*TINY, "model=unet_mse", "trainer.max_epochs=50", *stop,
+                              "model.chroma_target=0.5"]))
+    last = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu",
+                      weights_only=False)
+    scored = [g for kind, g in events if kind == "scored"]
+    assert last["hyper_parameters"]["chroma_gain"] == scored[-1] == max(scored) >= 2.0
+    assert last["epoch"] < 49  # stopped long before max_epochs

@@ -157,7 +157,7 @@ def test_eval_temperature_traces_a_curve_and_is_refused_on_a_plain_model(
     # one checkpoint, two temperatures: two different points of the PSNR-colorfulness curve
     assert vivid["colorfulness"] != pytest.approx(dull["colorfulness"], rel=1e-4)
     assert vivid["psnr"] != pytest.approx(dull["psnr"], rel=1e-5)
-    with pytest.raises(ValueError, match="temperature=0.5: this model predicts ab directly"):
+    with pytest.raises(ValueError, match="temperature 0.5: this model predicts colour directly"):
         run(tmp_path / "t3", ckpt, "temperature=0.5")
 
 

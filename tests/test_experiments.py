@@ -103,9 +103,6 @@ def test_cifar_best_trains_a_class_guided_regression_model(cifar_copy, tmp_path)
     c = Colorizer.from_checkpoint(tmp_path / "last.ckpt", "cpu")
     gain = model.hparams.chroma_gain
     assert gain != 1.0 and (c.chroma_gain, c.chroma_center, c.flip) == (gain, "image", True)
-    assert c.shifts == 4
-    table = model.hparams.chroma_class_table  # posterior rule: one row per folder class
-    assert len(table) == 2 and c.per_class and c.class_table.shape == (2, len(c.class_table[0]))
 
 
 def test_frontier_plot_draws_rows_temperature_and_gain_curves(tmp_path, monkeypatch, capsys):
@@ -243,12 +240,12 @@ def test_tta_table_calibrates_each_setting_and_reads_it_at_equal_colour(tmp_path
         mod.main([str(tmp_path / "not_a_run")])
     train(make_cfg(tmp_path, [*TINY, "data.num_workers=0", "model.tta_flip=true"]))
     capsys.readouterr()
-    assert mod.main([str(tmp_path / "run"), "--shifts", "0", "4", "--at", "0.5",
-                     "--at-colour", "3.0", "--no-flip"]) == 0
+    assert mod.main([str(tmp_path / "run"), "--at", "0.5", "--at-colour", "3.0",
+                     "--no-flip"]) == 0
     out = capsys.readouterr().out
     rows = [r.split(" | ") for r in out.splitlines() if r.startswith(("| flip", "| none"))]
     assert [(r[0], r[1]) for r in rows] == [
-        (f"| {name}", read) for name in ("none", "flip", "flip + 4 shifts")
+        (f"| {name}", read) for name in ("none", "flip")
         for read in ("val-calibrated 0.92x", "test colour 0.5x", "test colour 3.00")]
     assert all(float(r[5]) == pytest.approx(3.0, abs=0.05) for r in rows if r[1].endswith("3.00"))
     # the plain prediction is not the flip-averaged one: at the same colour, another PSNR
@@ -280,86 +277,3 @@ def test_ensemble_table_averages_runs_and_refuses_other_photos(tmp_path, capsys)
     with pytest.raises(SystemExit):
         mod.main([run])
     assert "an ensemble needs two or more run folders" in capsys.readouterr().err
-
-
-def test_class_gain_table_reads_one_gain_and_per_class_gains_at_equal_colour(
-        cifar_copy, tmp_path, capsys):
-    """experiments/quality/class_gain.py (table 20): a class-guided run gives the one-gain, the
-    per-predicted-class and the oracle rows, each at the validation target and at equal colour."""
-    import importlib.util
-
-    from conftest import TINY
-
-    spec = importlib.util.spec_from_file_location("quality_class_gain",
-                                                  ROWS_SH.parent / "class_gain.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    data = [o for o in TINY if not o.startswith("data")] + [
-        "data=cifar10", f"data.root={cifar_copy}", "data.image_size=32", "data.batch_size=4",
-        "data.num_workers=0", "data.val_fraction=0.3", "model.tta_flip=true",
-        "model.chroma_center=image"]
-    train(make_cfg(tmp_path / "plain", data))
-    with pytest.raises(SystemExit, match=r"no class-guidance head"):
-        mod.main([str(tmp_path / "plain" / "run")])
-    train(make_cfg(tmp_path / "guided", [*data, "model.class_guidance.enabled=true"]))
-    capsys.readouterr()
-    assert mod.main([str(tmp_path / "guided" / "run"), "--target", "0.02", "--at", "0.02",
-                     "--at-colour", "1.5", "--shifts", "0"]) == 0
-    out = capsys.readouterr().out
-    rows = [r.split(" | ") for r in out.splitlines() if r.startswith("| ") and "---" not in r
-            and not r.startswith("| gain")]
-    names = [(r[0][2:], r[1]) for r in rows]
-    for name in ("one gain", "posterior (class probabilities)", "per predicted class",
-                 "per true class (oracle)"):
-        assert (name, "val-calibrated 0.02x") in names
-        assert (name, "test colour 1.50") in names
-    for r in rows:
-        if r[1] == "test colour 1.50":
-            assert float(r[4]) == pytest.approx(1.5, abs=0.05)  # read at equal colour
-    assert "class accuracy" in out and "gray PSNR" in out
-
-
-def test_photo_gain_table_compares_per_photo_rules_and_oracles_at_equal_colour(tmp_path, capsys):
-    """experiments/quality/photo_gain.py (table 22): quartile bins, the colour head learns its
-    bins, and a train.py run gives every rule at the validation target and at equal colour."""
-    import importlib.util
-
-    import torch
-    from conftest import TINY
-
-    spec = importlib.util.spec_from_file_location("quality_photo_gain",
-                                                  ROWS_SH.parent / "photo_gain.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    ref = torch.arange(100, dtype=torch.float32)
-    assert mod.quartiles(torch.tensor([0.0, 30.0, 60.0, 99.0]), ref).tolist() == [0, 1, 2, 3]
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(200, 5, generator=g)
-    bins = mod.quartiles(x[:, 2], x[:, 2])  # the bin is one feature's quartile: learnable
-    probs = mod.colour_head(x, bins, 4, decay=1e-4)(x)
-    assert probs.shape == (200, 4) and torch.allclose(probs.sum(1), torch.ones(200).double())
-    assert float((probs.argmax(1) == bins).float().mean()) > 0.9
-
-    with pytest.raises(SystemExit, match=r"config.yaml is missing"):
-        mod.main([str(tmp_path / "not_a_run")])
-    train(make_cfg(tmp_path, [*TINY, "data.num_workers=0", "model.tta_flip=true",
-                              "model.chroma_center=image"]))
-    capsys.readouterr()
-    assert mod.main([str(tmp_path / "run"), "--target", "0.02", "--at", "0.02",
-                     "--at-colour", "1.5"]) == 0
-    out = capsys.readouterr().out
-    rows = [r.split(" | ") for r in out.splitlines() if r.startswith("| ") and "---" not in r
-            and not r.startswith("| rule")]
-    names = {(r[0][2:], r[1]) for r in rows}
-    for name in ("one gain", "prediction's colour (quartiles)",
-                 "colour head (bottleneck, posterior)", "oracle: true colour (quartiles)",
-                 "oracle: PSNR at gain 1 (quartiles)", "oracle: each photo its own gain"):
-        assert (name, "val-calibrated 0.02x") in names
-    # with 2 photos a bin, a bin's validation gains may not bring the 8 test photos to 1.5
-    # along the path of goals; the rows without a reading are never extrapolated
-    assert {("one gain", "test colour 1.50"),
-            ("oracle: each photo its own gain", "test colour 1.50")} <= names
-    for r in rows:
-        if r[1] == "test colour 1.50":
-            assert float(r[4]) == pytest.approx(1.5, abs=0.05)  # read at equal colour
-    assert "colour head accuracy" in out and "8 test and 8 validation photos" in out

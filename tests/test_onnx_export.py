@@ -16,11 +16,11 @@ from PIL import Image
 from test_video_helpers import make_video, scene_frames
 
 from colorgan.cli import COMMANDS, main
-from colorgan.colorize.cli import TTA_SHIFTS, colorize_main
+from colorgan.colorize.cli import colorize_main
 from colorgan.colorize.export import export_main, export_onnx
 from colorgan.colorize.onnx_backend import sidecar_path
 from colorgan.models.gan_module import build_generator
-from colorgan.models.tta import SHIFTS, tta_predict
+from colorgan.predictor import flip_average
 
 ort = pytest.importorskip("onnxruntime")
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,8 +38,8 @@ def _config(name: str) -> Path:
     return ROOT / "conf/model/netG" / f"{name}.yaml"
 
 
-def _nets(flip: bool, shifts: int) -> list:
-    return [pytest.param(n, flip, shifts, marks=pytest.mark.skipif(
+def _nets(flip: bool) -> list:
+    return [pytest.param(n, flip, marks=pytest.mark.skipif(
         not _config(n).is_file(), reason=f"no {_config(n).relative_to(ROOT)} on this branch"))
         for n in sorted(NETS)]
 
@@ -57,7 +57,7 @@ def _net(name: str, seed: int, temporal: bool = False,
     return net, cfg
 
 
-def fake_checkpoint(path: Path, name: str = "unet_32", flip: bool = True, shifts: int = 0,
+def fake_checkpoint(path: Path, name: str = "unet_32", flip: bool = True,
                     temporal: bool = False, gain: float = 1.2,
                     classification: dict | None = None) -> tuple[Path, torch.nn.Module]:
     """A checkpoint with raw and (different) EMA generator weights; returns it and the EMA net."""
@@ -66,7 +66,7 @@ def fake_checkpoint(path: Path, name: str = "unet_32", flip: bool = True, shifts
     state = {f"netG.{k}": v for k, v in raw.state_dict().items()}
     state.update({f"netG_ema.module.{k}": v for k, v in ema.state_dict().items()})
     hp = {"netG": cfg, "color_space": "lab", "train_image_size": 32, "tta_flip": flip,
-          "tta_shifts": shifts, "chroma_gain": gain, "chroma_center": "zero",
+          "chroma_gain": gain, "chroma_center": "zero",
           "temporal": {"enabled": temporal, "pair_fps": 5.0 if temporal else None},
           "classification": classification}
     torch.save({"hyper_parameters": hp, "state_dict": state}, path)
@@ -82,12 +82,11 @@ def exported(tmp_path_factory):
     return ckpt, d / "m.onnx"
 
 
-@pytest.mark.parametrize(("name", "flip", "shifts"), _nets(True, 0) + [("unet_32", False, 4)])
-def test_onnx_matches_the_pytorch_generator_at_two_sizes(name, flip, shifts, tmp_path):
-    ckpt, ema = fake_checkpoint(tmp_path / "g.ckpt", name, flip, shifts)
+@pytest.mark.parametrize(("name", "flip"), _nets(True) + [("unet_32", False)])
+def test_onnx_matches_the_pytorch_generator_at_two_sizes(name, flip, tmp_path):
+    ckpt, ema = fake_checkpoint(tmp_path / "g.ckpt", name, flip)
     meta = export_onnx(ckpt, tmp_path / "g.onnx")
-    assert meta["in_graph"] == {"weights": "ema", "flip": flip, "shifts": shifts,
-                                "temperature": None}
+    assert meta["in_graph"] == {"weights": "ema", "flip": flip, "temperature": None}
     assert meta["image_size"] == 32 and meta["chroma_gain"] == 1.2 and meta["opset"] == 17
     assert json.loads(sidecar_path(tmp_path / "g.onnx").read_text()) == meta
     session = ort.InferenceSession(str(tmp_path / "g.onnx"), providers=["CPUExecutionProvider"])
@@ -95,7 +94,7 @@ def test_onnx_matches_the_pytorch_generator_at_two_sizes(name, flip, shifts, tmp
     for shape in [(1, 1, 64, 96), (3, 1, 96, 32)]:  # neither is the export's example shape
         x = torch.rand(shape, generator=g) * 2 - 1
         with torch.no_grad():
-            ref = tta_predict(ema, x, flip, shifts)  # the EMA weights, averaged
+            ref = flip_average(ema, x, flip)  # the EMA weights, averaged
         out = session.run(None, {"input": x.numpy()})[0]
         assert out.shape == (shape[0], 2, *shape[2:])
         assert np.abs(out - ref.numpy()).max() <= 1e-4
@@ -193,10 +192,6 @@ def test_onnx_backend_loads_no_model_code(exported, tmp_path):
     assert "loaded: []" in r.stdout and out.is_file()
 
 
-def test_shift_choices_agree_with_the_model_code():
-    assert list(TTA_SHIFTS) == sorted(SHIFTS)
-
-
 def test_export_is_a_colorgan_command(capsys):
     assert "export" in COMMANDS
     with pytest.raises(SystemExit) as e:
@@ -221,7 +216,6 @@ def test_option_mistakes_are_named_and_write_nothing(exported, tmp_path, capsys)
     _fails(base, capsys, "--ckpt CKPT is required", out)
     onnx = [*base, "--backend", "onnx", "--model", str(model)]
     _fails([*onnx, "--no-flip"], capsys, "has flip=True inside its graph; export again", out)
-    _fails([*onnx, "--tta-shifts", "4"], capsys, "--tta-shifts 4", out)
     _fails([*onnx, "--temperature", "0.4"], capsys, "predicts colour directly", out)
     _fails([*onnx, "--precision", "bf16"], capsys, "the exported graph is fp32", out)
     assert colorize_main([*onnx, "--flip"]) == 0  # the value inside the graph is accepted

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
     ("model.chroma_gain=-0.5", "model.chroma_gain=-0.5: expects a value >= 0"),
     ("model.ema.decay=abc", "model.ema.decay='abc': expects a number"),
     ("model.ema=5", "model.ema=5: expects a group of options"),
-    ("model.tta_shifts=3", "model.tta_shifts=3: expects one of 0, 4, 8"),
+    ("model.tta_flip=maybe", "model.tta_flip='maybe': expects true or false"),
     ("data.num_workers=-2", "data.num_workers=-2: expects a value >= 0"),
     ("trainer.max_epochs=abc", "trainer.max_epochs='abc': expects an integer"),
     ("trainer.max_epochs=1.5", "trainer.max_epochs=1.5: expects an integer"),
@@ -71,7 +71,7 @@ def test_a_float_parameter_with_a_whole_number_default_takes_fractions(tmp_path)
 
 @pytest.mark.parametrize("override", [
     "trainer.max_epochs=-1", "model.lambda_rec=10", "model.classification.head_width=null",
-    "trainer.devices=auto", "+trainer.limit_train_batches=0.5", "model.rec_at_colour=0.9",
+    "trainer.devices=auto", "+trainer.limit_train_batches=0.5", "model.chroma_target=0.9",
     "model.gan_mode=hinge", "model.optimizer_G.betas=[0.0,0.99]", "model.scheduler_G=null",
 ])
 def test_good_and_null_values_are_accepted(tmp_path, override):

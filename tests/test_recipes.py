@@ -193,7 +193,7 @@ def test_ema_weights_trail_the_raw_weights_and_are_used_for_evaluation():
     raw = torch.cat([p.flatten() for p in model.netG.parameters()])
     ema = torch.cat([p.flatten() for p in model.netG_ema.module.parameters()])
     assert not torch.equal(raw, ema)
-    assert model.eval_generator() is model.netG_ema.module
+    assert model.eval_generator() is model.netG_ema.module is model.predictor.netG
     assert any(k.startswith("netG_ema.module.") for k in model.state_dict())
     assert not any(p.requires_grad for p in model.netG_ema.parameters())
     with pytest.raises(ValueError, match="ema.decay"):
@@ -203,7 +203,7 @@ def test_ema_weights_trail_the_raw_weights_and_are_used_for_evaluation():
 def test_ema_warms_up_so_a_short_run_is_not_its_initial_weights():
     from torch.optim.swa_utils import AveragedModel
 
-    from colorgan.models.recipes import ema_with_warmup
+    from colorgan.models.ema import ema_with_warmup
 
     avg = ema_with_warmup(0.999)
     assert avg(torch.tensor(0.0), torch.tensor(1.0), torch.tensor(1)) == pytest.approx(1 - 2 / 11)
@@ -253,53 +253,6 @@ def test_class_guidance_is_off_with_a_warning_without_labels():
     assert model.guidance is None
 
 
-def test_colour_labels_bin_each_photo_at_the_colourfulness_categories():
-    from colorgan.metrics import colorfulness
-    from colorgan.models.guidance import COLOUR_EDGES, colour_labels
-
-    gray = torch.full((1, 3, 8, 8), 0.5)
-    half = torch.zeros(1, 3, 8, 8)
-    half[..., :4] = torch.tensor([0.9, 0.1, 0.1]).view(3, 1, 1)  # red and black halves
-    half[..., 4:] = 0.0
-    vivid = torch.zeros(1, 3, 8, 8)
-    vivid[:, 0, :, ::2], vivid[:, 2, :, 1::2] = 1.0, 1.0  # red and blue stripes
-    rgb = torch.cat([gray, half, vivid])
-    want = torch.bucketize(colorfulness(rgb), torch.tensor(COLOUR_EDGES))
-    got = colour_labels(rgb)
-    assert got.tolist() == want.tolist() and got[0] == 0 and got[2] == len(COLOUR_EDGES)
-    assert got[0] < got[1] <= got[2]
-
-
-def test_colourfulness_guidance_needs_no_dataset_labels_and_can_leave_netG_alone():
-    """model.class_guidance.labels=colorfulness: six classes at once, on a dataset without
-    labels; with detach=true the head's loss gives the generator no gradient."""
-    model = ColorizationGAN(netG=G, netD=None, adversarial=False, lambda_rec=1.0, **OPT,
-                            class_guidance={"enabled": True, "labels": "colorfulness",
-                                            "weight": 1.0})
-    assert model.guidance is not None and model.hparams.class_guidance["num_classes"] == 6
-    _trainer(max_steps=2, limit_val_batches=0).fit(model, _synthetic())
-    assert "train/loss_G_class" in model.trainer.callback_metrics
-    again = ColorizationGAN(**model.hparams)  # rebuilt from a checkpoint's hyper-parameters
-    again.load_state_dict(model.state_dict())
-
-    rgb = torch.rand(2, 3, 32, 32)
-    for detach, moves in ((True, False), (False, True)):
-        m = ColorizationGAN(netG=G, netD=None, adversarial=False, **OPT,
-                            class_guidance={"enabled": True, "labels": "colorfulness",
-                                            "detach": detach})
-        real_A, _, g_in = m.prepare_batch({"rgb": rgb})
-        m.netG(g_in)
-        loss, _ = m.guidance.loss(m.guidance_labels({"rgb": rgb}))
-        loss.backward()
-        head = [p.grad for p in m.guidance.parameters()]
-        gen = [p.grad for p in m.netG.parameters() if p.grad is not None]
-        assert all(g is not None and g.abs().sum() > 0 for g in head)
-        assert (len(gen) > 0 and any(g.abs().sum() > 0 for g in gen)) == moves
-    with pytest.raises(ValueError, match=r"model.class_guidance.labels='colour'.*colorfulness"):
-        ColorizationGAN(netG=G, netD=D, **OPT, class_guidance={"enabled": True,
-                                                                "labels": "colour"})
-
-
 # ------------------------------------------------------------- stabilisers
 def test_r1_penalty_and_spectral_norm_train():
     model = ColorizationGAN(netG=G, netD=D, **OPT, r1_gamma=1.0, spectral_norm=True, gan_mode="hinge")
@@ -347,7 +300,7 @@ def test_flip_averaging_is_equivariant_to_a_flip():
     model = ColorizationGAN(netG=G, netD=D, **OPT, tta_flip=True).eval()
     x = torch.randn(1, 1, 32, 32)
     with torch.no_grad():
-        a, b = model.predict(x), model.predict(x.flip(-1)).flip(-1)
+        a, b = model.predictor.output(x), model.predictor.output(x.flip(-1)).flip(-1)
     assert torch.allclose(a, b, atol=1e-5)
 
 

@@ -23,7 +23,6 @@ from colorgan.scenes import DEFAULT_THRESHOLD, DETECTORS, find_cuts, make_detect
 from colorgan.utils.atomic import OutputExistsError
 
 USER_ERRORS = (CheckpointError, InputError, OutputExistsError, ValueError, OSError)
-TTA_SHIFTS = (0, 4, 8)  # sorted(colorgan.models.tta.SHIFTS), not imported: --backend onnx loads
 #                         no model code (tests/test_onnx_export.py checks they agree)
 
 
@@ -51,7 +50,7 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chroma-gain", type=float, default=None, metavar="G",
                    help="multiply the predicted colour's chroma by G (1.25 = more saturated, "
                         "0.8 = more muted, 0 = gray), one gain for every photo; default: the checkpoint's "
-                        "model.chroma_gain, or its per-class gains (model.chroma_per_class)")
+                        "model.chroma_gain")
     p.add_argument("--chroma-center", default=None, choices=CHROMA_CENTERS,
                    help="what --chroma-gain scales about: zero = gray (saturation), image = each "
                         "photo's or frame's mean colour (vibrance: keeps its overall cast); "
@@ -59,27 +58,21 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
                    help="average with the horizontally flipped prediction (twice the model "
                         "cost); default: the checkpoint's model.tta_flip")
-    p.add_argument("--tta-shifts", type=int, default=None, choices=TTA_SHIFTS,
-                   help="also average over 4 or 8 one-pixel shifts of the input (5x or 9x the "
-                        "model cost, times 2 with --flip); default: the checkpoint's "
-                        "model.tta_shifts")
 
 
 def _load_colorizer(a: argparse.Namespace) -> Colorizer:
     """The checkpoint's Colorizer with the command line's --temperature, --flip,
-    --tta-shifts, --chroma-gain and --chroma-center applied (--backend onnx: the model's
-    Colorizer; flip, shifts and temperature are inside its graph)."""
+    --chroma-gain and --chroma-center applied (--backend onnx: the model's Colorizer; flip and
+    temperature are inside its graph)."""
     if a.backend == "onnx":
         from colorgan.colorize.onnx_backend import load_onnx_colorizer
         colorizer = load_onnx_colorizer(a.model, a.device, a.precision, a.resize, a.flip,
-                                        a.tta_shifts, a.temperature)
+                                        a.temperature)
     else:
         colorizer = Colorizer.from_checkpoint(a.ckpt, a.device, a.precision, a.resize)
         colorizer.set_temperature(a.temperature)
         if a.flip is not None:
             colorizer.flip = a.flip
-        if a.tta_shifts is not None:
-            colorizer.shifts = a.tta_shifts
     if a.chroma_gain is not None:
         colorizer.set_chroma_gain(a.chroma_gain, "--chroma-gain")
     if a.chroma_center is not None:

@@ -10,27 +10,24 @@ as sharp as the input. Two recombinations:
 - ``yuv``: decoded Y'CbCr planes; Y' is kept as it is and only new Cb, Cr planes are computed,
   at chroma resolution (films' default: no full-resolution colour conversion at all).
 
-The network is any callable ``(B, C_in, h, w) -> (B, C_out, h, w)``: the checkpoint's generator
+The colour itself (weights, flip averaging, temperature, chroma gain) is the
+:class:`colorgan.predictor.Predictor`'s, as in validation and eval; its network is any callable
+``(B, C_in, h, w) -> (B, C_out, h, w)``: the checkpoint's generator
 (:meth:`Colorizer.from_checkpoint`) or an ONNX model run by onnxruntime
 (:mod:`colorgan.colorize.onnx_backend`). The model code (``colorgan.models``, Lightning, Hydra) is
 imported only when a checkpoint is loaded, so the ONNX path never loads it.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 
 from colorgan.color import (
     ColorSpace,
-    check_chroma_center,
-    check_chroma_gain,
     float_to_uint8,
     gray_to_l_norm,
     lab_norm_to_rgb,
@@ -39,15 +36,12 @@ from colorgan.color import (
     rgb_to_chroma_planes,
     rgb_to_gray,
     rgb_to_lab_norm,
-    scale_ab,
     uint8_to_float,
     unscale_ab,
 )
 from colorgan.data.aspect import keep_aspect_size
+from colorgan.predictor import Predictor
 from colorgan.utils.checkpoint_file import one_line, read_checkpoint
-
-if TYPE_CHECKING:  # model code is imported when a checkpoint is loaded, not before
-    from colorgan.models.guidance import ClassGuidance
 
 TEMPORAL_MODES = ("independent", "dependent", "smooth")
 RESIZE_MODES = ("keep", "square")  # generator input: aspect ratio kept, or squashed square
@@ -101,6 +95,19 @@ def _generator(hp: dict, state: dict, prefix: str, path: Path) -> torch.nn.Modul
     return netG
 
 
+class _OnPredictor:
+    """A Colorizer attribute that lives on its Predictor (``c.flip`` is ``c.predictor.flip``)."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        return self if obj is None else getattr(obj.predictor, self.name)
+
+    def __set__(self, obj, value) -> None:
+        setattr(obj.predictor, self.name, value)
+
+
 class Colorizer:
     """A generator rebuilt from a checkpoint, plus the pre/post-processing around it.
 
@@ -109,12 +116,21 @@ class Colorizer:
     """
 
     max_aspect: float = MAX_ASPECT  # generator input: long side <= this x the training size
+    # the colour settings, owned by self.predictor (model.tta_flip, model.chroma_gain, ...)
+    netG, flip, chroma_gain = _OnPredictor(), _OnPredictor(), _OnPredictor()
+    chroma_center, weights, amp_dtype = _OnPredictor(), _OnPredictor(), _OnPredictor()
 
     def __init__(self, netG: torch.nn.Module, color_space: str, image_size: int,
                  temporal: bool = False, device: torch.device | str = "cpu",
                  precision: str = "auto", resize: str = "keep") -> None:
         self.device = torch.device(device)
-        self.netG = netG.to(self.device).eval()
+        if precision == "auto":
+            precision = "bf16" if self.device.type == "cuda" else "fp32"
+        dtypes = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+        if precision not in dtypes:
+            raise ValueError(f"--precision {precision!r}: choose one of {list(dtypes)} or auto.")
+        self.predictor = Predictor(netG.to(self.device).eval(), color_space,
+                                   amp_dtype=dtypes[precision])
         self.cs = ColorSpace(color_space)
         self.image_size = int(image_size)
         if resize not in RESIZE_MODES:
@@ -124,21 +140,6 @@ class Colorizer:
         self.chroma_at = "net"  # yuv path: where ab becomes Cb, Cr (see finish_planes)
         self.temporal = bool(temporal)  # generator takes cat(L, previous ab)
         self.pair_fps: float | None = None  # dependent: fps of the training pairs (None: 1 frame)
-        self.flip = False  # average with the horizontally flipped prediction (model.tta_flip)
-        self.shifts = 0  # ... and with 4 or 8 one-pixel shifts (model.tta_shifts)
-        self.chroma_gain = 1.0  # predicted chroma times this (model.chroma_gain)
-        self.chroma_center = "zero"  # ... about gray, or each frame's mean chroma ("image")
-        self.class_gains: list[float] | None = None  # one gain per class (model.chroma_per_class)
-        self.class_table: torch.Tensor | None = None  # ... or the posterior rule's (K, G) table
-        self.guidance: ClassGuidance | None = None  # ... the head that predicts each frame's class
-        self.class_net: torch.nn.Module | None = None  # ... from this generator's bottleneck
-        self.weights = "raw"  # "ema" when the checkpoint's EMA generator is used
-        if precision == "auto":
-            precision = "bf16" if self.device.type == "cuda" else "fp32"
-        dtypes = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-        if precision not in dtypes:
-            raise ValueError(f"--precision {precision!r}: choose one of {list(dtypes)} or auto.")
-        self.amp_dtype = dtypes[precision]
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | None = None,
@@ -175,88 +176,31 @@ class Colorizer:
     def _build(cls, path: Path, hp: dict, state: dict, prefix: str, dev: torch.device,
                precision: str, resize: str) -> Colorizer:
         """The Colorizer that checked hyper-parameters ``hp`` and weights ``state`` describe."""
-        from colorgan.models.tta import check_tta_shifts
+        from colorgan.models.retired import warn_retired
 
+        warn_retired(hp, f"--ckpt {path}")
         temporal = dict(hp.get("temporal") or {})
         netG = _generator(hp, state, prefix, path)
         size = int(hp.get("train_image_size") or 256)
         c = cls(netG, hp.get("color_space", "lab"), size, temporal.get("enabled", False),
                 dev, precision, resize)
         c.pair_fps = float(temporal["pair_fps"]) if temporal.get("pair_fps") else None
-        c.flip = bool(hp.get("tta_flip", False))
-        c.shifts = check_tta_shifts(hp.get("tta_shifts") or 0, "model.tta_shifts")
-        c.chroma_gain = check_chroma_gain(hp.get("chroma_gain", 1.0), "model.chroma_gain")
-        c.chroma_center = check_chroma_center(hp.get("chroma_center", "zero"), "model.chroma_center")
-        c.weights = "ema" if prefix.startswith("netG_ema") else "raw"
-        c.load_class_gains(hp, state, path)
+        c.predictor = Predictor.from_hparams(c.netG, hp, "ema" if prefix.startswith("netG_ema")
+                                             else "raw", c.amp_dtype)
         return c
 
-    def load_class_gains(self, hp: dict, state: dict, path: Path) -> None:
-        """model.chroma_per_class: the per-class gains (either rule) and the guidance head that
-        picks them."""
-        if hp.get("chroma_class_gains") is None and hp.get("chroma_class_table") is None:
-            return  # one gain: class_gain (torchmetrics, matplotlib) is not imported
-        from colorgan.models.class_gain import check_class_gains, check_class_table
-        from colorgan.models.guidance import ClassGuidance
-
-        cg = dict(hp.get("class_guidance") or {})
-        gains = check_class_gains(hp.get("chroma_class_gains"), cg.get("num_classes"),
-                                  f"--ckpt {path}: model.chroma_class_gains")
-        table = check_class_table(hp.get("chroma_class_table"), cg.get("num_classes"),
-                                  f"--ckpt {path}: model.chroma_class_table")
-        if not gains and table is None:
-            return
-        head = {k[len("guidance."):]: v for k, v in state.items() if k.startswith("guidance.")}
-        if not head:
-            raise CheckpointError(f"--ckpt {path} has per-class chroma gains but no class-"
-                                  "guidance head (guidance.*); pass --chroma-gain to use one gain.")
-        # the head reads the bottleneck of the weights it trained with (as eval does): with EMA
-        # weights for colour, a second generator holds the raw ones
-        self.class_net = (self.netG if self.weights == "raw" else
-                          _generator(hp, state, "netG.", path).to(self.device).eval())
-        guidance = ClassGuidance(self.class_net, int(cg["num_classes"]), cg.get("hidden", 256))
-        guidance.load_state_dict(head)
-        self.guidance = guidance.to(self.device).eval()
-        self.class_table = table  # (K, G) on the CPU: posterior_gains decides there
-        self.class_gains = gains if table is None else None
-
     def set_chroma_gain(self, gain: float, option: str = "--chroma-gain") -> None:
-        """One gain for every frame (it replaces per-class gains)."""
-        self.chroma_gain = check_chroma_gain(gain, option)
-        self.class_gains, self.class_table = None, None
-
-    @property
-    def per_class(self) -> bool:
-        """A gain per frame from the guidance head (model.chroma_per_class)."""
-        return self.guidance is not None and (self.class_gains is not None
-                                              or self.class_table is not None)
-
-    def one_gain(self) -> Colorizer:
-        """A copy that gives every frame the checkpoint's one calibrated gain (films: a frame's
-        predicted class can change within a shot, and a per-class gain would flicker with it)."""
-        if not self.per_class:
-            return self
-        other = copy.copy(self)
-        other.class_gains, other.class_table, other.guidance, other.class_net = (None,) * 4
-        return other
+        """One gain for every frame."""
+        self.predictor.set_chroma_gain(gain, option)
 
     @property
     def supports_temperature(self) -> bool:
         """Whether the generator predicts colour bins (model.classification): T applies."""
-        classes = sys.modules.get("colorgan.models.color_classes")  # not loaded: not a binned net
-        return classes is not None and isinstance(self.netG, classes.BinnedGenerator)
+        return self.predictor.supports_temperature
 
     def set_temperature(self, temperature: float | None, option: str = "--temperature") -> None:
         """Annealed-mean temperature of a classification model (1 = mean, ~0.4 = vivid)."""
-        if temperature is None:
-            return
-        if not self.supports_temperature:
-            raise ValueError(f"{option} {temperature}: this checkpoint predicts colour directly; "
-                             "a temperature needs a model trained with "
-                             "model.classification.enabled=true.")
-        if not float(temperature) > 0:
-            raise ValueError(f"{option} {temperature}: must be > 0 (1 = mean, small = vivid).")
-        self.netG.temperature = float(temperature)
+        self.predictor.set_temperature(temperature, option)
 
     def with_temperature(self, temperature: float | None) -> Colorizer:
         """A copy that shares the weights but decodes at ``temperature`` (for concurrent
@@ -264,8 +208,7 @@ class Colorizer:
         if temperature is None:
             return self
         other = copy.copy(self)
-        other.netG = copy.copy(self.netG)  # shares the modules; own temperature attribute
-        other.set_temperature(temperature, "temperature")
+        other.predictor = self.predictor.with_temperature(temperature)
         return other
 
     def check_mode(self, mode: str, source: str = "--ckpt") -> None:
@@ -281,11 +224,6 @@ class Colorizer:
             raise CheckpointError(
                 f"{source}: this generator takes the previous frame's colour (3 input channels); "
                 f"--temporal {mode} gives it 1. Use --temporal dependent.")
-
-    def _autocast(self):
-        if self.amp_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     # ----------------------------------------------------------------- steps
     def net_size(self, height: int, width: int) -> tuple[int, int]:
@@ -341,20 +279,7 @@ class Colorizer:
             else:  # the model's own scale, so the gain does not compound
                 prev_ab = unscale_ab(prev_ab, self.chroma_gain, self.chroma_center)
             x = torch.cat([real_A, prev_ab.to(real_A.dtype)], dim=1)  # (B, 3, s, s)
-        with self._autocast():  # flip / shift averaging: (1 + shifts) x (1 + flip) passes
-            if self.flip or self.shifts:
-                from colorgan.models.tta import tta_predict
-                fake_B = tta_predict(self.netG, x, self.flip, self.shifts)  # (B, C_out, s, s)
-            else:  # one pass (an ONNX model has its averaging inside the graph)
-                fake_B = self.netG(x).float()  # (B, C_out, s, s)
-        ab = self.cs.chroma(real_A, fake_B)  # (B, 2, s, s)
-        gain: float | torch.Tensor = self.chroma_gain
-        if self.per_class:  # each frame's gain from its class (model.chroma_per_class)
-            from colorgan.models.class_gain import photo_gains
-            with self._autocast():
-                probs = self.guidance.logits(self.class_net, x).float().softmax(1)  # (B, K)
-            gain = photo_gains(probs, self.class_table, self.class_gains)  # (B,)
-        return scale_ab(ab, gain, self.chroma_center)  # (B, 2, s, s)
+        return self.predictor.ab(x, real_A)  # (B, 2, s, s): flip averaging, temperature, gain
 
     @torch.no_grad()
     def finish(self, L_full: torch.Tensor, ab_small: torch.Tensor) -> torch.Tensor:

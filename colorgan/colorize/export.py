@@ -1,8 +1,8 @@
 """``colorgan export --ckpt last.ckpt -o model.onnx``: the checkpoint's generator as ONNX.
 
 The graph holds what the checkpoint's inference does inside the network call: the EMA weights
-when the checkpoint has them, the flip / one-pixel-shift averaging (``model.tta_flip``,
-``model.tta_shifts``, :mod:`colorgan.models.tta`) and, for colour classification, the
+when the checkpoint has them, the flip averaging (``model.tta_flip``,
+:func:`colorgan.predictor.flip_average`) and, for colour classification, the
 annealed-mean decoding at its temperature. Height, width and batch are dynamic. The rest
 (colour space, training size, chroma gain and centre, normalisation) goes to the sidecar
 ``model.onnx.json`` that :mod:`colorgan.colorize.onnx_backend` reads. Exporter: the TorchScript
@@ -22,7 +22,7 @@ from colorgan.color import AB_SCALE, L_SCALE
 from colorgan.colorize.colorizer import CheckpointError, Colorizer
 from colorgan.colorize.onnx_backend import FORMAT, FORMAT_VERSION, file_sha256, sidecar_path
 from colorgan.data.aspect import keep_aspect_size
-from colorgan.models.tta import check_tta_shifts, tta_predict
+from colorgan.predictor import flip_average
 from colorgan.utils.atomic import atomic_output, check_output, write_text_atomic
 
 DEFAULT_OPSET = 17  # ONNX 1.12 (2022): onnxruntime >= 1.12; both torch exporters support it
@@ -40,12 +40,12 @@ NORMALISATION = {   # what the graph takes and gives (colorgan.color)
 class InferenceGraph(torch.nn.Module):
     """netG plus its test-time averaging: (B, C_in, H, W) -> (B, C_out, H, W) float32."""
 
-    def __init__(self, netG: torch.nn.Module, flip: bool, shifts: int) -> None:
+    def __init__(self, netG: torch.nn.Module, flip: bool) -> None:
         super().__init__()
-        self.netG, self.flip, self.shifts = netG, bool(flip), int(shifts)
+        self.netG, self.flip = netG, bool(flip)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return tta_predict(self.netG, x, self.flip, self.shifts)
+        return flip_average(self.netG, x, self.flip)
 
 
 def _onnx_export(graph: torch.nn.Module, example: torch.Tensor, path: Path, opset: int) -> None:
@@ -76,10 +76,10 @@ def parity(graph: torch.nn.Module, path: Path, shapes: list[tuple[int, ...]]) ->
 
 
 def export_onnx(ckpt: str | Path, output: str | Path, opset: int = DEFAULT_OPSET,
-                flip: bool | None = None, shifts: int | None = None,
-                temperature: float | None = None, overwrite: bool = False) -> dict:
+                flip: bool | None = None, temperature: float | None = None,
+                overwrite: bool = False) -> dict:
     """Write ``output`` (ONNX) and its sidecar ``output.json``; return the sidecar's content.
-    ``flip``, ``shifts``, ``temperature``: None = the checkpoint's."""
+    ``flip``, ``temperature``: None = the checkpoint's."""
     output = Path(output)
     side = sidecar_path(output)
     if output.suffix.lower() != ".onnx":
@@ -93,16 +93,9 @@ def export_onnx(ckpt: str | Path, output: str | Path, opset: int = DEFAULT_OPSET
         raise CheckpointError("colorgan export needs onnx and onnxruntime: pip install "
                               "\"colorgan[export]\" (onnx, onnxruntime, onnxscript).") from None
     c = Colorizer.from_checkpoint(ckpt, "cpu", "fp32")
-    if c.per_class:
-        warnings.warn(f"--ckpt {ckpt}: its per-class chroma gains (model.chroma_per_class) need "
-                      "the class-guidance head, which is not exported; the ONNX model uses the "
-                      f"checkpoint's one gain, model.chroma_gain={c.chroma_gain:g}.", stacklevel=2)
-        c = c.one_gain()
     c.set_temperature(temperature)
     c.flip = c.flip if flip is None else bool(flip)
-    if shifts is not None:
-        c.shifts = check_tta_shifts(shifts, "--tta-shifts")
-    graph = InferenceGraph(c.netG, c.flip, c.shifts).eval()
+    graph = InferenceGraph(c.netG, c.flip).eval()
     c_in = c.cs.in_channels + (2 if c.temporal else 0)
     # small example shapes (the graph is fully convolutional), a second one for dynamic H, W
     short, m = min(c.image_size, max(c.size_multiple, 64)), c.size_multiple
@@ -127,7 +120,7 @@ def export_onnx(ckpt: str | Path, output: str | Path, opset: int = DEFAULT_OPSET
         "output_channels": c.cs.out_channels, "normalisation": NORMALISATION[c.cs.mode],
         "temporal": c.temporal, "pair_fps": c.pair_fps,
         "chroma_gain": c.chroma_gain, "chroma_center": c.chroma_center,
-        "in_graph": {"weights": c.weights, "flip": c.flip, "shifts": c.shifts,
+        "in_graph": {"weights": c.weights, "flip": c.flip,
                      "temperature": c.netG.temperature if c.supports_temperature else None},
         "parity_max_abs": diff,
     }
@@ -136,8 +129,6 @@ def export_onnx(ckpt: str | Path, output: str | Path, opset: int = DEFAULT_OPSET
 
 
 def _export(argv: list[str]) -> int:
-    from colorgan.colorize.cli import TTA_SHIFTS
-
     p = argparse.ArgumentParser(prog="colorgan export", description="Write a checkpoint's "
                                 "generator as ONNX (dynamic height and width) plus its settings "
                                 "file MODEL.onnx.json, for colorgan colorize --backend onnx.")
@@ -147,18 +138,16 @@ def _export(argv: list[str]) -> int:
                    help=f"ONNX opset (default {DEFAULT_OPSET})")
     p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
                    help="flip averaging inside the graph; default: the checkpoint's model.tta_flip")
-    p.add_argument("--tta-shifts", type=int, default=None, choices=TTA_SHIFTS,
-                   help="one-pixel-shift averaging inside the graph; default: model.tta_shifts")
     p.add_argument("--temperature", type=float, default=None,
                    help="classification models: the annealed-mean temperature fixed in the graph; "
                         "default: the checkpoint's")
     p.add_argument("--overwrite", action="store_true", help="replace existing files")
     a = p.parse_args(argv)
-    meta = export_onnx(a.ckpt, a.output, a.opset, a.flip, a.tta_shifts, a.temperature,
+    meta = export_onnx(a.ckpt, a.output, a.opset, a.flip, a.temperature,
                        a.overwrite)
     g = meta["in_graph"]
     print(f"{a.output}: opset {a.opset}, weights={g['weights']}, flip={g['flip']}, "
-          f"shifts={g['shifts']}, onnxruntime vs PyTorch max abs diff "
+          f"onnxruntime vs PyTorch max abs diff "
           f"{meta['parity_max_abs']:.1e}; settings in {sidecar_path(a.output)}")
     return 0
 

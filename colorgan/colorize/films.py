@@ -111,7 +111,6 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
     if recombine not in RECOMBINE_MODES:
         raise ValueError(f"--recombine {recombine!r}: choose one of {list(RECOMBINE_MODES)}.")
     info = probe(src)
-    colorizer = colorizer.one_gain()  # per-class gains would flicker with each frame's class
     if compare or info.width % 2 or info.height % 2:  # panels are RGB; 4:2:0 needs even sizes
         recombine = "lab"
     interval = auto_interval(keyframe_interval, colorizer.device, temporal)

@@ -115,10 +115,11 @@ class OnnxNet:
 
 
 def load_onnx_colorizer(model: str | Path, device: str | None = None, precision: str = "auto",
-                        resize: str = "keep", flip: bool | None = None, shifts: int | None = None,
+                        resize: str = "keep", flip: bool | None = None,
                         temperature: float | None = None, threads: int | None = None) -> Colorizer:
     """A Colorizer whose network is ``model`` run by onnxruntime, set up from its sidecar.
-    ``flip``, ``shifts``, ``temperature`` (None: as exported) must match what the graph holds."""
+    ``flip``, ``temperature`` (None: as exported) must match what the graph holds (a graph
+    exported with one-pixel shifts, since retired, keeps them inside)."""
     from colorgan.colorize.colorizer import pick_device
 
     model = Path(model)
@@ -129,7 +130,7 @@ def load_onnx_colorizer(model: str | Path, device: str | None = None, precision:
         raise ValueError(f"--precision {precision} with --backend onnx: the exported graph is "
                          "fp32; leave --precision out.")
     meta = read_sidecar(model)
-    _check_in_graph(meta["in_graph"], flip, shifts, temperature, model)
+    _check_in_graph(meta["in_graph"], flip, temperature, model)
     if device in (None, "", "auto"):  # the GPU only where this onnxruntime can use it
         cuda = "CUDAExecutionProvider" in import_onnxruntime().get_available_providers()
         device = "cuda" if cuda and torch.cuda.is_available() else "cpu"
@@ -142,16 +143,15 @@ def load_onnx_colorizer(model: str | Path, device: str | None = None, precision:
     c.chroma_gain = check_chroma_gain(meta["chroma_gain"], f"{side}: chroma_gain")
     c.chroma_center = check_chroma_center(meta["chroma_center"], f"{side}: chroma_center")
     c.weights = meta["in_graph"]["weights"]
-    c.flip, c.shifts = False, 0  # inside the graph (meta["in_graph"])
+    c.flip = False  # inside the graph (meta["in_graph"])
     return c
 
 
-def _check_in_graph(meta_in_graph: dict, flip: bool | None, shifts: int | None,
-                   temperature: float | None, model: Path) -> None:
-    """--flip, --tta-shifts, --temperature are fixed inside an ONNX graph: a different value
+def _check_in_graph(meta_in_graph: dict, flip: bool | None, temperature: float | None,
+                    model: Path) -> None:
+    """--flip, --temperature are fixed inside an ONNX graph: a different value
     asks for a new export (the same value is accepted)."""
     asked = {"flip": (flip, "--flip" if flip else "--no-flip"),
-             "shifts": (shifts, f"--tta-shifts {shifts}"),
              "temperature": (temperature, f"--temperature {temperature}")}
     for key, (value, option) in asked.items():
         have = meta_in_graph.get(key)

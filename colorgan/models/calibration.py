@@ -8,18 +8,26 @@ transfer; a target colorfulness does. During fitting, every validation pass meas
 colorfulness of the ungained prediction at a grid of gains (about ``model.chroma_center``) and of
 the ground truth; at the epoch's end ``model.chroma_gain`` becomes the smallest gain whose mean
 colorfulness reaches ``chroma_target`` x the truth's (linear interpolation between grid points).
-The gain is stored with the checkpoint's hyper-parameters, so eval and ``colorgan colorize`` use
-it; each validation reports with the gain the previous one calibrated. Test splits are never
-used: calibration runs only inside ``trainer.fit``.
+Each validation of ``trainer.fit`` first calibrates on its own weights, in one extra generator
+pass over the validation split (:class:`ChromaCalibration`, before the validation loop), then
+scores every metric, ``val/select`` included, with that gain; the checkpoints saved after it
+store that same gain (``hyper_parameters.chroma_gain``), so eval and ``colorgan colorize`` see
+what the checkpoint rule saw, and the last checkpoint has the gain of the last validation that
+ran (however fitting stopped: max_epochs, max_steps, max_time, early stopping). Test splits are
+never used: calibration runs only inside ``trainer.fit``.
 """
 from __future__ import annotations
 
+import logging
+
+import pytorch_lightning as pl
 import torch
 from torchmetrics import Metric
 
 from colorgan.color import ColorSpace
 from colorgan.metrics import colorfulness
 
+log = logging.getLogger("colorgan")
 GAINS = tuple(round(0.5 + 0.1 * i, 2) for i in range(36))  # 0.5, 0.6, ..., 4.0
 
 
@@ -81,4 +89,48 @@ def calibrated_gain(gains: tuple[float, ...], curve: torch.Tensor, truth: float,
     return gains[-1]
 
 
-__all__ = ["GAINS", "GainCurve", "calibrated_gain", "check_chroma_target"]
+class ChromaCalibration(pl.Callback):
+    """model.chroma_target: before each fitting validation, the gain that brings the validation
+    photos' colour to ``target`` x theirs becomes the predictor's (``pl_module.predictor``)."""
+
+    def __init__(self, target: float) -> None:
+        self.target = float(target)
+        self.curve = GainCurve()
+        self.short: tuple[float, float, float] | None = None  # the last pass fell short
+
+    def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module) -> None:
+        if trainer.sanity_checking or trainer.state.fn != "fit":
+            return
+        p = pl_module.predictor
+        loader = trainer.val_dataloaders
+        loader = loader[0] if isinstance(loader, (list, tuple)) else loader
+        n = trainer.num_val_batches[0] if trainer.num_val_batches else 0
+        self.curve = self.curve.to(pl_module.device)
+        for i, batch in enumerate(loader):  # the batches the validation loop will score
+            if i >= n:
+                break
+            batch = pl_module._apply_batch_transfer_handler(batch, pl_module.device)
+            real_A, _, g_in = pl_module.prepare_batch(batch)
+            self.curve.update(p.cs, real_A, p.raw(g_in), batch["rgb"], p.chroma_center)
+        if not bool(self.curve.count > 0):
+            return
+        curve, truth = self.curve.compute()  # summed over DDP ranks
+        self.curve.reset()
+        p.chroma_gain = calibrated_gain(self.curve.gains, curve, float(truth), self.target)
+        goal = self.target * float(truth)  # the last pass decides: early epochs are often dull
+        self.short = (float(curve[-1]), goal, float(truth)) if curve[-1] < goal else None
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module) -> None:
+        """Say so when the last calibration could not reach the target."""
+        if self.short is None or not trainer.is_global_zero:
+            return
+        reached, goal, truth = self.short
+        gain = pl_module.predictor.chroma_gain
+        log.warning(
+            "model.chroma_target=%s is out of reach: at the largest gain, %s, the validation "
+            "colorfulness is %.1f, below %.1f (the target x the photos' %.1f); the checkpoint "
+            "keeps the gain %s. The model predicts little colour: train longer, or lower "
+            "model.chroma_target.", self.target, gain, reached, goal, truth, gain)
+
+
+__all__ = ["GAINS", "ChromaCalibration", "GainCurve", "calibrated_gain", "check_chroma_target"]

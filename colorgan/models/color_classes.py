@@ -191,6 +191,24 @@ def cached_prior(cache_dir: str | Path | None, key: str, compute) -> torch.Tenso
     return prior
 
 
+def training_prior(dm, bins: ColorBins, cls: dict) -> torch.Tensor:
+    """The ab prior (Q,) of datamodule ``dm``'s training photos (the first
+    ``classification.prior_images``), from ``classification.cache_dir`` when cached."""
+    from colorgan.color import uint8_to_float
+
+    data = dm.data_train
+    n = min(len(data), int(cls.get("prior_images", 2000)))
+    key = (f"{type(dm).__name__}|{getattr(dm, 'root', '')}|{dm.image_size}|{len(data)}|"
+           f"{n}|{cls.get('grid', 10.0)}")
+
+    def batches(bs: int = 64):
+        for i in range(0, n, bs):
+            yield uint8_to_float(torch.stack([data[j]["rgb"] for j in range(i, min(n, i + bs))]))
+
+    return cached_prior(cls.get("cache_dir"), key,
+                        lambda: empirical_prior(batches(), bins.cpu(), max_batches=10 ** 9))
+
+
 def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor | tuple[torch.Tensor, torch.Tensor],
                        weights: torch.Tensor | None = None) -> torch.Tensor:
     """Per-pixel cross-entropy with soft targets, weighted per pixel (B, H, W), averaged.
@@ -209,4 +227,4 @@ def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor | tuple[torch.
 
 
 __all__ = ["BinnedGenerator", "ClassRebalance", "ColorBins", "cached_prior", "empirical_prior", "gamut_bins",
-           "soft_cross_entropy"]
+           "soft_cross_entropy", "training_prior"]

@@ -4,6 +4,12 @@
 real_A: generator input (L or gray, plus the previous frame's chroma in temporal mode),
 real_B: colour target (ab or RGB), fake_B = netG(real_A). The discriminator is conditional:
 it sees cat(real_A, B). ``adversarial: false`` is the regression-only baseline (no netD).
+
+The recipe switches are small owned pieces: colour classification (``color_classes.py``), EMA
+(``ema.py``), class guidance (``guidance.py``), the discriminator stabilisers
+(``regularizers.py``), the checkpoint rule (``colorgan/selection.py``) and chroma calibration
+(``calibration.py``, a callback). Everything between netG's output and the colour shown is the
+:class:`colorgan.predictor.Predictor` (``self.predictor``), as in eval and colorize.
 """
 from __future__ import annotations
 
@@ -13,22 +19,32 @@ import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.utilities import rank_zero_warn
 
-from colorgan.color import ColorSpace, check_chroma_center, check_chroma_gain, scale_ab_to
+from colorgan.color import ColorSpace
 from colorgan.hints.encode import pack
 from colorgan.hints.simulate import hint_sampler
 from colorgan.metrics import ColorMetrics
+from colorgan.models import optim
 from colorgan.models.build import build_generator  # noqa: F401  (re-exported)
+from colorgan.models.calibration import ChromaCalibration, check_chroma_target
+from colorgan.models.color_classes import (
+    BinnedGenerator,
+    ClassRebalance,
+    soft_cross_entropy,
+    training_prior,
+)
 from colorgan.models.ddp import ddp, rewrap
+from colorgan.models.ema import build_ema
 from colorgan.models.encoder_schedule import EncoderSchedule
+from colorgan.models.guidance import guidance_for
 from colorgan.models.losses import GANLoss, reconstruction_loss
+from colorgan.models.optim import linear_decay, make_optimizer  # noqa: F401  (re-exported)
 from colorgan.models.perceptual import build_perceptual
 from colorgan.models.pretrained import weights_from_checkpoint
-from colorgan.models.recipes import RecipeMixin
-from colorgan.models.regularizers import r1_penalty
-from colorgan.models.tta import check_tta_shifts
-from colorgan.selection import selection_score
+from colorgan.models.regularizers import apply_spectral_norm, r1_penalty
+from colorgan.models.retired import warn_retired
+from colorgan.predictor import Predictor
+from colorgan.selection import check_rule, selection_score
 from colorgan.utils import perf
 
 PREV_SOURCES = ("gt", "self")
@@ -40,15 +56,7 @@ def _plain(cfg: Any) -> Any:
     return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
 
 
-def _fraction(value: Any) -> bool:
-    """Whether ``value`` is a number in (0, 2]."""
-    try:
-        return 0.0 < float(value) <= 2.0
-    except (TypeError, ValueError):
-        return False
-
-
-class ColorizationGAN(RecipeMixin, pl.LightningModule):
+class ColorizationGAN(pl.LightningModule):
     def __init__(
         self,
         netG: dict,
@@ -65,7 +73,6 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         rec_loss: str = "l1",
         lambda_rec: float = 100.0,
         rec_space: str = "output",
-        rec_at_colour: float | None = None,
         lambda_perceptual: float = 0.0,
         perceptual: dict | None = None,
         d_steps_per_g_step: int = 1,
@@ -80,14 +87,9 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         r1_gamma: float = 0.0,
         spectral_norm: bool = False,
         tta_flip: bool = False,
-        tta_shifts: int = 0,
         chroma_gain: float = 1.0,
         chroma_center: str = "zero",
         chroma_target: float | None = None,
-        chroma_per_class: bool = False,
-        chroma_class_rule: str = "posterior",
-        chroma_class_gains: list | None = None,
-        chroma_class_table: list | None = None,
         selection: dict | None = None,
         compile: bool | None = None,
         channels_last: bool | None = None,
@@ -107,9 +109,6 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         self.temporal = temporal.get("enabled", False)
         self.prev_source = temporal.get("prev_source", "gt")
         self.cs = ColorSpace(color_space)
-        check_chroma_gain(chroma_gain, "model.chroma_gain")
-        check_chroma_center(chroma_center, "model.chroma_center")
-        check_tta_shifts(tta_shifts, "model.tta_shifts")
         self.netG = build_generator(args["netG"], color_space, temporal, args["classification"],
                                     hints=args["hints"])
         self.hint_sampler = hint_sampler(args["hints"])  # model.hints: simulated in training
@@ -122,17 +121,35 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
                 raise ValueError("model.adversarial=true needs a discriminator: set model/netD.")
             d_in = self.cs.in_channels + self.cs.out_channels  # conditional: cat(real_A, B)
             self.netD = instantiate(args["netD"], in_channels=d_in)
-        self.build_recipes(args)  # classification, EMA, class guidance, stabilisers, selection
+        if int(pretrain_epochs) < 0:
+            raise ValueError(f"model.pretrain_epochs={pretrain_epochs} must be >= 0.")
+        if float(r1_gamma) < 0:
+            raise ValueError(f"model.r1_gamma={r1_gamma} must be >= 0 (0 = off).")
+        if spectral_norm and self.netD is not None:
+            apply_spectral_norm(self.netD)
+        self.classify = isinstance(self.netG, BinnedGenerator)  # model.classification
+        self.rebalance: ClassRebalance | None = None  # from the training set's prior, at fit start
+        if self.classify:
+            self.register_buffer("color_prior", torch.zeros(self.netG.bins.num_bins))
+            lam = (args["classification"] or {}).get("rebalance", 0.5)
+            if lam is not None and not 0.0 <= float(lam) <= 1.0:
+                raise ValueError(f"model.classification.rebalance={lam} must be in [0, 1] "
+                                 "(0.5 in Zhang et al.) or null for no rebalancing.")
+        self.netG_ema = build_ema(self.netG, args["ema"])  # model.ema
+        # model.class_guidance: built now from a checkpoint's num_classes, else at setup
+        self.guidance = guidance_for(self.netG, self.hparams.class_guidance)
+        self.selection = check_rule(selection)  # val/select
+        target = check_chroma_target(chroma_target)
+        self.calibration = None if target is None else ChromaCalibration(target)
+        # the colour shown: EMA or raw weights, flip averaging, chroma gain (colorgan/predictor.py)
+        self.predictor = Predictor.from_hparams(self.eval_generator(), args,
+                                                "raw" if self.netG_ema is None else "ema")
         self.criterionGAN = GANLoss(gan_mode, label_smoothing)
         self.criterionRec = reconstruction_loss(rec_loss)
         if rec_space not in REC_SPACES:
             raise ValueError(f"model.rec_space={rec_space!r} is not supported; choose one of "
                              f"{list(REC_SPACES)} (output: the net's own output, ab in Lab; rgb: "
                              "the decoded RGB, what PSNR measures).")
-        if rec_at_colour is not None and not (_fraction(rec_at_colour) and color_space == "lab"):
-            raise ValueError(f"model.rec_at_colour={rec_at_colour!r} (color_space={color_space}) "
-                             "needs color_space=lab and a fraction of the truth's chroma in "
-                             "(0, 2], e.g. 0.95; null turns it off.")
         # VGG16-bn feature loss on the decoded RGB; not a sub-module (kept out of checkpoints)
         self.perceptual = build_perceptual(lambda_perceptual, args["perceptual"])
         self.val_metrics = ColorMetrics("val/")
@@ -184,9 +201,14 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.netG(x)
 
+    def eval_generator(self) -> torch.nn.Module:
+        """The weights used for validation, test and the checkpoint's inference."""
+        return self.netG_ema.module if self.netG_ema is not None else self.netG
+
     def setup(self, stage: str) -> None:
-        self.setup_class_guidance()  # needs the datamodule's classes; before the optimizers
-        self.setup_class_gain_curve()  # model.chroma_per_class: needs the head
+        if self.guidance is None and self._trainer is not None:  # before the optimizers
+            dm = getattr(self.trainer, "datamodule", None)
+            self.guidance = guidance_for(self.netG, self.hparams.class_guidance, dm)
         if stage == "fit" and self.perceptual is not None:
             self.perceptual.load()  # VGG16-bn weights: a missing file or no internet fails here
 
@@ -200,11 +222,34 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         if self.encoder_schedule.apply(self.current_epoch):  # model.encoder.freeze_epochs
             rewrap(self, "netG")  # gan_ddp: reduce the parameters that train now
 
-    def on_fit_start(self) -> None:
-        self.setup_color_prior()  # classification: class-rebalancing weights
+    def configure_callbacks(self) -> list[pl.Callback]:
+        return [] if self.calibration is None else [self.calibration]  # model.chroma_target
 
-    def on_fit_end(self) -> None:
-        self.warn_if_target_out_of_reach()  # model.chroma_target: judged on the last validation
+    def on_fit_start(self) -> None:
+        if not self.classify:
+            return
+        cls = dict(self.hparams.classification or {})  # class rebalancing (Zhang et al.)
+        if not bool(self.color_prior.sum() > 0):  # not restored from a checkpoint
+            prior = training_prior(self.trainer.datamodule, self.netG.bins, cls)
+            self.color_prior.copy_(prior.to(self.color_prior.device))
+        lam = cls.get("rebalance", 0.5)
+        self.rebalance = None if lam is None else ClassRebalance(
+            self.color_prior.cpu(), self.netG.bins.centres.cpu(), float(lam),
+            float(cls.get("sigma", 5.0))).to(self.device)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """The predictor's settings (the calibrated chroma gain) are what the checkpoint's
+        inference uses; its val/select was scored with the same gain (calibration.py)."""
+        checkpoint["hyper_parameters"].update(self.predictor.settings())
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Resuming a calibrating run keeps the gain calibrated so far, not the config's. A
+        checkpoint with retired switches on says which are ignored (Lightning passes only this
+        class's arguments to it)."""
+        saved = checkpoint.get("hyper_parameters") or {}
+        warn_retired(saved, "checkpoint")
+        if self.calibration is not None and saved.get("chroma_gain") is not None:
+            self.predictor.set_chroma_gain(saved["chroma_gain"], "checkpoint: chroma_gain")
 
     # -------------------------------------------------------------- training
     def _check_finite(self, **losses: torch.Tensor) -> None:
@@ -233,7 +278,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         # Lightning calls this inside opt.step() after the AMP scaler has unscaled the
         # gradients (16-mixed), so the norm is clipped in true units
         if self.guidance is not None and optimizer is self.generator_optimizer().optimizer:
-            self.sync_guidance_grads()  # gan_ddp: the head is outside netG's wrapper
+            self.guidance.sync_grads()  # gan_ddp: the head is outside netG's wrapper
         if self.hparams.grad_clip > 0:
             self.clip_gradients(optimizer, gradient_clip_val=self.hparams.grad_clip,
                                 gradient_clip_algorithm="norm")
@@ -258,18 +303,7 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
     def reconstruction(self, real_A: torch.Tensor, real_B: torch.Tensor,
                        fake_B: torch.Tensor) -> torch.Tensor:
         """loss_G_rec before lambda_rec: in the net's output space, or (model.rec_space=rgb) on
-        the RGB decoded with the input's lightness, where PSNR is measured. With
-        model.rec_at_colour, half of it is the same loss at the operating colour: the batch's
-        chroma stretched to that fraction of the truth's (experiments/quality, table 22)."""
-        loss = self._rec(real_A, real_B, fake_B)
-        at = self.hparams.get("rec_at_colour")
-        if at:
-            stretched = scale_ab_to(fake_B, real_B, float(at))  # (B, 2, H, W)
-            loss = 0.5 * (loss + self._rec(real_A, real_B, stretched))
-        return loss
-
-    def _rec(self, real_A: torch.Tensor, real_B: torch.Tensor,
-             fake_B: torch.Tensor) -> torch.Tensor:
+        the RGB decoded with the input's lightness, where PSNR is measured."""
         if self.hparams.get("rec_space", "output") == "rgb":
             return self.criterionRec(self.cs.decode(real_A, fake_B), self.cs.decode(real_A, real_B))
         return self.criterionRec(fake_B, real_B)
@@ -282,6 +316,36 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
             return {}
         loss = self.perceptual(self.cs.decode(real_A, fake_B), self.cs.decode(real_A, real_B))
         return {"loss_G_perceptual": loss * float(self.hparams.lambda_perceptual)}
+
+    def generate(self, g_in: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """netG pass -> (fake_B (B, C_out, H, W), bin logits (B, Q, H, W) or None)."""
+        net = ddp(self, "netG")  # its DDP wrapper under gan_ddp
+        if not self.classify:
+            return net(g_in), None
+        logits = net(g_in, return_logits=True)
+        return self.netG.bins.decode(logits, self.netG.temperature), logits
+
+    def adversarial_now(self) -> bool:
+        """Whether the GAN terms are on this epoch (off during the reconstruction warm-up,
+        model.pretrain_epochs: DeOldify's "NoGAN"; resumable, since it follows the epoch)."""
+        return self.adversarial and self.current_epoch >= int(self.hparams.pretrain_epochs)
+
+    def extra_losses(self, logits: torch.Tensor | None, real_B: torch.Tensor,
+                     batch: dict) -> dict[str, torch.Tensor]:
+        """The recipes' generator terms, each already weighted: loss_G_cls (classification),
+        loss_G_class and class_acc (class guidance on the dataset's labels)."""
+        out: dict[str, torch.Tensor] = {}
+        if self.classify and logits is not None:
+            idx, wk = self.netG.bins.encode(real_B)  # the k nearest bins, weights (B, k, H, W)
+            w = None if self.rebalance is None else self.rebalance(idx[:, 0])
+            weight = float((self.hparams.classification or {}).get("weight", 1.0))
+            out["loss_G_cls"] = soft_cross_entropy(logits, (idx, wk), w) * weight
+        labels = batch.get("label") if self.guidance is not None else None
+        if labels is not None:
+            loss, acc = self.guidance.loss(labels.long())
+            out["loss_G_class"] = loss * float(self.hparams.class_guidance.get("weight", 0.1))
+            out["class_acc"] = acc
+        return out
 
     def training_step(self, batch: dict, batch_idx: int) -> None:
         real_A, real_B, g_in = self.prepare_batch(batch)
@@ -303,12 +367,13 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
             opt_G = self.generator_optimizer()
             loss_G_GAN = torch.zeros((), device=fake_B.device)
         loss_G_rec = self.reconstruction(real_A, real_B, fake_B) * self.hparams.lambda_rec
-        extra = self.recipe_losses(logits, real_B, batch)  # classification, class guidance
+        extra = self.extra_losses(logits, real_B, batch)  # classification, class guidance
         extra.update(self.perceptual_loss(real_A, real_B, fake_B))
         loss_G = loss_G_GAN + loss_G_rec + sum(v for k, v in extra.items() if k.startswith("loss"))
         self._check_finite(loss_G=loss_G)
         self._step(opt_G, loss_G)
-        self.update_ema()
+        if self.netG_ema is not None:
+            self.netG_ema.update_parameters(self.netG)
         if self.adversarial_now():
             self.untoggle_optimizer(opt_G)
         logs.update(loss_G_GAN=loss_G_GAN, loss_G_rec=loss_G_rec, loss_G=loss_G, **extra)
@@ -325,35 +390,14 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
             perf.compile_nets(self.netG, self.netD)
 
     def on_train_epoch_end(self) -> None:
-        schedulers = self.lr_schedulers()
-        for s in (schedulers if isinstance(schedulers, list) else [schedulers]):
-            if isinstance(s, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                self._step_on_plateau(s)
-            elif s is not None:
-                s.step()
-
-    def _step_on_plateau(self, scheduler) -> None:
-        """ReduceLROnPlateau steps with the monitored metric of this epoch's validation."""
-        name = self.hparams.get("scheduler_monitor", "val/psnr")
-        value = self.trainer.callback_metrics.get(name)
-        if value is None:  # no validation this epoch (check_val_every_n_epoch), or a typo
-            rank_zero_warn(f"model.scheduler_monitor={name!r} was not logged this epoch "
-                           f"(logged: {sorted(self.trainer.callback_metrics)}); "
-                           "ReduceLROnPlateau was not stepped.")
-            return
-        scheduler.step(float(value))
+        optim.step_schedulers(self)  # by hand under manual optimization (optim.py)
 
     # ------------------------------------------------------------ evaluation
     @torch.no_grad()
     def colorize_batch(self, batch: dict) -> dict[str, torch.Tensor]:
         """RGB batch -> gray input, generated and ground-truth RGB, each (B, 3, H, W) in [0, 1]."""
-        real_A, real_B, g_in = self.prepare_batch(batch)
-        raw_B = self.predict_raw(g_in)  # EMA weights and flip averaging when switched on
-        probs = self.predict_class_probs(g_in)  # (B, K) with model.chroma_per_class, else None
-        labels = self.guidance_labels(batch)
-        self.update_gain_curve(real_A, raw_B, batch["rgb"], probs, labels)  # when fitting
-        fake_B = self.apply_gain(real_A, raw_B, probs)
-        return {"gray": self.cs.gray_rgb(real_A), "fake": self.cs.decode(real_A, fake_B),
+        real_A, _, g_in = self.prepare_batch(batch)
+        return {"gray": self.cs.gray_rgb(real_A), "fake": self.predictor.rgb(g_in, real_A),
                 "real": batch["rgb"].float().clamp(0, 1)}
 
     def _eval_step(self, batch: dict, batch_idx: int, metrics: ColorMetrics) -> dict:
@@ -370,7 +414,8 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
     def on_validation_epoch_end(self) -> None:
         metrics = self.val_metrics.compute()
         metrics["val/select"] = selection_score(metrics, self.selection)  # checkpoint rule
-        metrics.update(self.calibrate_chroma_gain())  # model.chroma_target: the next gain
+        if self.calibration is not None:  # the gain every metric above was scored with
+            metrics["val/chroma_gain"] = torch.tensor(self.predictor.chroma_gain)
         self.log_dict(metrics, prog_bar=False)
         self.log("val_psnr", self.val_metrics.model["psnr"].compute(), prog_bar=True, logger=False)
         self.val_metrics.reset()
@@ -382,49 +427,8 @@ class ColorizationGAN(RecipeMixin, pl.LightningModule):
         self.log_dict(self.test_metrics.compute())
         self.test_metrics.reset()
 
-    # ------------------------------------------------------------ optimizers
     def configure_optimizers(self):
-        h = self.hparams
-        params_G = list(self.netG.parameters())
-        if self.guidance is not None:  # the auxiliary classifier trains with netG
-            params_G += list(self.guidance.parameters())
-        opt_G = self._optimizer(h.optimizer_G, "optimizer_G", params_G,
-                                self.encoder_schedule.param_groups(params_G))
-        self.encoder_schedule.scale_lr(opt_G)  # model.encoder.lr_mult
-        optimizers, schedulers = [opt_G], []
-        if h.scheduler_G:
-            schedulers.append(instantiate(h.scheduler_G)(optimizer=opt_G))
-        if self.adversarial:
-            opt_D = self._optimizer(h.optimizer_D, "optimizer_D", list(self.netD.parameters()))
-            optimizers.append(opt_D)
-            if h.scheduler_D:
-                schedulers.append(instantiate(h.scheduler_D)(optimizer=opt_D))
-        return optimizers if not schedulers else (optimizers, schedulers)
-
-    def _optimizer(self, cfg: dict | None, name: str, params: list, groups: list | None = None):
-        """``model.<name>`` applied to ``params`` (as ``groups`` when given); fused Adam on
-        CUDA where supported."""
-        scaler = getattr(self.trainer.precision_plugin, "scaler", None) if self._trainer else None
-        return make_optimizer(cfg, name, params if groups is None else groups,
-                              lambda factory: perf.fused_kwargs(factory, params, scaler is not None))
-
-
-def make_optimizer(cfg: dict | None, name: str, params, extra=None) -> torch.optim.Optimizer:
-    """``model.optimizer_G/D`` (a ``_partial_`` factory) applied to ``params``; ``extra(factory)``
-    may add keyword arguments (fused Adam).
-    The defaults (Adam, lr 2e-4, betas (0.5, 0.999)) live in conf/model/unet_gan.yaml only."""
-    if not cfg:
-        raise ValueError(
-            f"model.{name} is not set: give a _partial_ optimizer factory, e.g. "
-            f"{{_target_: torch.optim.Adam, _partial_: true, lr: 0.0002, betas: [0.5, 0.999]}} "
-            "(the pix2pix default of conf/model/unet_gan.yaml, which every model config extends).")
-    factory = instantiate(cfg)
-    return factory(params=params, **(extra(factory) if extra is not None else {}))
-
-
-def linear_decay(n_epochs: int, n_epochs_decay: int):
-    """pix2pix 'linear' policy: constant lr for n_epochs, then linear decay to 0."""
-    return lambda epoch: 1.0 - max(0, epoch + 1 - n_epochs) / float(n_epochs_decay + 1)
+        return optim.configure(self)  # model.optimizer_G/D, model.scheduler_G/D (optim.py)
 
 
 __all__ = ["ColorizationGAN", "build_generator", "linear_decay", "make_optimizer"]

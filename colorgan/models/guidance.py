@@ -4,37 +4,15 @@ on the generator's bottleneck, trained on the labels that class-folder datasets 
 
 The head reads the bottleneck through a forward hook, so the generator itself is unchanged and
 inference (``colorgan colorize``) never needs the head.
-
-With ``model.class_guidance.labels=colorfulness`` the classes are how colourful each training
-photo is, not what it shows: its Hasler-Suesstrunk colorfulness binned at their categories
-(2003: not, slightly, moderately, averagely, quite, highly colourful; ``COLOUR_EDGES``). Any
-dataset has these labels, and ``model.chroma_per_class`` then gives each photo the vibrance
-gain that its likely colourfulness calls for (experiments/quality, table 22).
 """
 from __future__ import annotations
 
+import warnings
+
 import torch
+import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
-
-from colorgan.metrics import colorfulness
-
-COLOUR_EDGES = (15.0, 33.0, 45.0, 59.0, 82.0)  # Hasler & Suesstrunk's category values
-LABEL_SOURCES = ("dataset", "colorfulness")
-
-
-def colour_labels(rgb: torch.Tensor) -> torch.Tensor:
-    """RGB (B, 3, H, W) in [0, 1] -> each photo's colorfulness class (B,) in 0..5."""
-    edges = torch.tensor(COLOUR_EDGES, device=rgb.device)
-    return torch.bucketize(colorfulness(rgb.float().clamp(0, 1)), edges)
-
-
-def check_label_source(source: str) -> str:
-    if source not in LABEL_SOURCES:
-        raise ValueError(f"model.class_guidance.labels={source!r}: choose one of "
-                         f"{list(LABEL_SOURCES)} (dataset: the class folders' labels; "
-                         "colorfulness: how colourful each photo is, for any dataset).")
-    return source
 
 
 def bottleneck_module(netG: nn.Module) -> tuple[nn.Module, int]:
@@ -54,10 +32,8 @@ def bottleneck_module(netG: nn.Module) -> tuple[nn.Module, int]:
 class ClassGuidance(nn.Module):
     """Global-average-pooled bottleneck -> class logits; ``loss(labels)`` after a netG pass."""
 
-    def __init__(self, netG: nn.Module, num_classes: int, hidden: int = 256,
-                 detach: bool = False) -> None:
+    def __init__(self, netG: nn.Module, num_classes: int, hidden: int = 256) -> None:
         super().__init__()
-        self.detach = bool(detach)  # train the head only: the generator does not learn from it
         if num_classes < 2:
             raise ValueError(f"model.class_guidance: the dataset has {num_classes} class(es); "
                              "class guidance needs at least 2 (a class-folder dataset).")
@@ -76,8 +52,7 @@ class ClassGuidance(nn.Module):
         -> (loss, accuracy over the labelled items)."""
         if self._features is None:
             raise RuntimeError("ClassGuidance.loss called before a generator pass.")
-        features = self._features.detach() if self.detach else self._features
-        logits = self.head(features.float())  # (B, K)
+        logits = self.head(self._features.float())  # (B, K)
         known = labels >= 0
         if not bool(known.any()):
             zero = logits.sum() * 0.0
@@ -86,22 +61,36 @@ class ClassGuidance(nn.Module):
         acc = (logits[known].argmax(1) == labels[known]).float().mean()
         return loss, acc.detach()
 
-    @torch.no_grad()
-    def logits(self, netG: nn.Module, g_in: torch.Tensor) -> torch.Tensor:
-        """Class logits (B, K) from one full pass of ``netG`` (the module the head is hooked
-        to): the head must see the bottleneck as training does, after the decoder's first
-        in-place ReLU (the encoder alone gives other features: on CIFAR-10, 60% accuracy
-        instead of 68%)."""
-        self._features = None
-        netG(g_in)
-        if self._features is None:
-            raise RuntimeError("ClassGuidance: the head is not hooked to this generator.")
-        return self.head(self._features.float())
 
-    def classify(self, netG: nn.Module, g_in: torch.Tensor) -> torch.Tensor:
-        """The most likely class of each input (B,)."""
-        return self.logits(netG, g_in).argmax(1)
+    def sync_grads(self) -> None:
+        """Under DDP the head is outside netG's wrapper: average its gradients over ranks."""
+        if not dist.is_available() or not dist.is_initialized() or dist.get_world_size() < 2:
+            return
+        for p in self.parameters():
+            if p.grad is not None:
+                dist.all_reduce(p.grad)
+                p.grad /= dist.get_world_size()
 
 
-__all__ = ["COLOUR_EDGES", "ClassGuidance", "bottleneck_module", "check_label_source",
-           "colour_labels"]
+def guidance_for(netG: nn.Module, cfg: dict | None, datamodule=None) -> ClassGuidance | None:
+    """``model.class_guidance``: the head over ``cfg["num_classes"]`` (a checkpoint's) or the
+    datamodule's classes (``cfg["num_classes"]`` is then set, so it is saved); None when off,
+    or with a warning when the dataset has no class labels."""
+    cg = cfg if cfg is not None else {}
+    if not cg.get("enabled", False):
+        return None
+    if not cg.get("num_classes"):
+        if datamodule is None:
+            return None  # built at setup, once the datamodule's classes are known
+        classes = getattr(datamodule, "classes", None)
+        if not classes or len(classes) < 2:
+            warnings.warn("model.class_guidance.enabled=true, but the dataset has no class "
+                          f"labels ({type(datamodule).__name__}); class guidance is off for "
+                          "this run. Use a class-folder dataset (cifar10, landscapes, "
+                          "data=folder data.class_labels=true).", stacklevel=3)
+            return None
+        cg["num_classes"] = len(classes)
+    return ClassGuidance(netG, int(cg["num_classes"]), cg.get("hidden", 256))
+
+
+__all__ = ["ClassGuidance", "bottleneck_module", "guidance_for"]

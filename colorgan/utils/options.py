@@ -38,19 +38,15 @@ TRAINER_ANY = {"devices", "precision", "strategy", "accelerator", "max_time", "p
 def choices() -> dict[str, tuple]:
     """Options with a fixed set of values, from the modules that define them."""
     from colorgan.color import CHROMA_CENTERS, COLOR_SPACES
-    from colorgan.models.class_gain import RULES as CLASS_RULES
     from colorgan.models.gan_module import PREV_SOURCES, REC_SPACES
-    from colorgan.models.guidance import LABEL_SOURCES
     from colorgan.models.layers import NORMS
     from colorgan.models.losses import GAN_MODES, REC_LOSSES
-    from colorgan.models.tta import SHIFTS
     from colorgan.selection import RULES as SELECTION_RULES
 
     return {"model.gan_mode": GAN_MODES, "model.rec_loss": tuple(REC_LOSSES),
             "model.color_space": COLOR_SPACES, "model.rec_space": REC_SPACES,
-            "model.chroma_center": CHROMA_CENTERS, "model.chroma_class_rule": CLASS_RULES,
-            "model.selection.rule": SELECTION_RULES, "model.class_guidance.labels": LABEL_SOURCES,
-            "model.temporal.prev_source": PREV_SOURCES, "model.tta_shifts": tuple(sorted(SHIFTS)),
+            "model.chroma_center": CHROMA_CENTERS, "model.selection.rule": SELECTION_RULES,
+            "model.temporal.prev_source": PREV_SOURCES,
             "model.netG.norm": NORMS, "model.netD.norm": NORMS}
 
 

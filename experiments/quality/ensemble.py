@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     for run in args.runs:
         dm, model = load(run, args.max_test)
         flip = bool(model.hparams.get("tta_flip", False))
-        preds.append(predict(dm, model, dm.test_dataloader(), 0, flip))
+        preds.append(predict(dm, model, dm.test_dataloader(), flip))
         if preds[-1][2].shape != preds[0][2].shape or not torch.equal(preds[-1][2], preds[0][2]):
             raise SystemExit(f"{run}: its test photos differ from {args.runs[0]}'s; pass runs "
                              "trained on the same data.root and split (data.split_seed, fractions).")

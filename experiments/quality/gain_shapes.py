@@ -53,7 +53,7 @@ def predictions(run: Path):
         for batch in dm.val_dataloader():
             batch = dm.on_after_batch_transfer(batch, 0)
             real_A, _, g_in = model.prepare_batch(batch)
-            raws.append(model.predict_raw(g_in))  # EMA weights, flip averaging: as shipped
+            raws.append(model.predictor.raw(g_in))  # EMA weights, flip averaging: as shipped
             ins.append(real_A)
             reals.append(batch["rgb"].float())
     return torch.cat(raws), torch.cat(ins), torch.cat(reals), model

@@ -1,7 +1,8 @@
 """What test-time augmentation buys at equal colour (experiments/quality, table 19): one
-checkpoint's raw predictions with the flip alone, and with 4 and 8 one-pixel shifts as well
-(model.tta_shifts), each with its vibrance gain calibrated on the validation split to the
-target as training does, then measured on the test split; and, to compare at equal colour,
+checkpoint's raw predictions with the flip (the 4 and 8 one-pixel shifts of table 19,
+model.tta_shifts, were retired; they were measured at commit 3359f4c), with its vibrance gain
+calibrated on the validation split to the target as training does, then measured on the test
+split; and, to compare at equal colour,
 each read where its test colorfulness is exactly ``--at`` x the truth's (the gain found on
 the test split itself, as reading a gain curve does). ``--no-flip`` adds the plain prediction
 (one pass: the cost and the PSNR the flip is measured against). Inference only.
@@ -23,9 +24,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from colorgan.color import scale_ab  # noqa: E402
 from colorgan.metrics import ColorMetrics, colorfulness  # noqa: E402
-from colorgan.models.tta import tta_predict  # noqa: E402
-
-NAMES = {0: "flip", 4: "flip + 4 shifts", 8: "flip + 8 shifts"}
+from colorgan.predictor import Predictor  # noqa: E402
 
 
 def load(run: Path, max_test: int):
@@ -53,14 +52,14 @@ def load(run: Path, max_test: int):
 
 
 @torch.no_grad()
-def predict(dm, model, loader, shifts: int, flip: bool = True):
+def predict(dm, model, loader, flip: bool = True):
     """-> raw ab (N, 2, H, W), L input (N, 1, H, W), truth RGB (N, 3, H, W), s per image."""
     raws, ins, reals, seconds = [], [], [], 0.0
     for batch in loader:
         batch = dm.on_after_batch_transfer(batch, 0)
         real_A, _, g_in = model.prepare_batch(batch)
         t0 = time.perf_counter()
-        raws.append(tta_predict(model.eval_generator(), g_in, flip, shifts))
+        raws.append(Predictor(model.eval_generator(), model.cs.mode, flip).raw(g_in))
         seconds += time.perf_counter() - t0
         ins.append(real_A)
         reals.append(batch["rgb"].float().clamp(0, 1))
@@ -114,8 +113,6 @@ def reading_args(ap: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     ap = reading_args(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
-    ap.add_argument("--shifts", type=int, nargs="+", default=[0, 4, 8], choices=sorted(NAMES),
-                    help="the settings measured: one-pixel shifts on top of the flip")
     ap.add_argument("--no-flip", action="store_true",
                     help="also measure the plain prediction (no flip, no shifts) first")
     args = ap.parse_args(argv)
@@ -125,10 +122,10 @@ def main(argv: list[str] | None = None) -> int:
           f"the validation split to {args.target}x\n")
     print("| TTA | read at | gain | PSNR (dB) | SSIM | colorfulness | CIEDE2000 | vs gray (dB) "
           "| ms / image |\n|---|---|---|---|---|---|---|---|---|")
-    settings = [("none", False, 0)] if args.no_flip else []
-    for name, flip, shifts in settings + [(NAMES[s], True, s) for s in args.shifts]:
-        val = predict(dm, model, dm.val_dataloader(), shifts, flip)
-        test = predict(dm, model, dm.test_dataloader(), shifts, flip)
+    settings = [("none", False)] if args.no_flip else []
+    for name, flip in settings + [("flip", True)]:
+        val = predict(dm, model, dm.val_dataloader(), flip)
+        test = predict(dm, model, dm.test_dataloader(), flip)
         truth_val = float(colorfulness(val[2]).mean())
         truth_test = float(colorfulness(test[2]).mean())
         reads = [(f"val-calibrated {args.target}x",
