@@ -89,9 +89,9 @@ def _generator(hp: dict, state: dict, prefix: str, path: Path) -> torch.nn.Modul
     """The generator the checkpoint's hyper-parameters describe, with its ``prefix`` weights."""
     from colorgan.models.build import build_generator
 
-    netG = build_generator(hp["netG"], hp.get("color_space", "lab"),
-                           dict(hp.get("temporal") or {}), hp.get("classification"),
-                           from_checkpoint=True)  # no pretrained download: the weights are here
+    netG = build_generator(hp["netG"], hp.get("color_space", "lab"),  # no pretrained download:
+                           dict(hp.get("temporal") or {}), hp.get("classification"),  # the
+                           from_checkpoint=True, hints=hp.get("hints"))  # weights are here
     try:
         netG.load_state_dict({k[len(prefix):]: v for k, v in state.items()
                               if k.startswith(prefix)})
@@ -133,6 +133,7 @@ class Colorizer:
         self.guidance: ClassGuidance | None = None  # ... the head that predicts each frame's class
         self.class_net: torch.nn.Module | None = None  # ... from this generator's bottleneck
         self.weights = "raw"  # "ema" when the checkpoint's EMA generator is used
+        self.hints = False  # netG takes point hints and a palette (model.hints, always packed)
         if precision == "auto":
             precision = "bf16" if self.device.type == "cuda" else "fp32"
         dtypes = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -188,6 +189,7 @@ class Colorizer:
         c.chroma_gain = check_chroma_gain(hp.get("chroma_gain", 1.0), "model.chroma_gain")
         c.chroma_center = check_chroma_center(hp.get("chroma_center", "zero"), "model.chroma_center")
         c.weights = "ema" if prefix.startswith("netG_ema") else "raw"
+        c.hints = bool(dict(hp.get("hints") or {}).get("enabled", False))
         c.load_class_gains(hp, state, path)
         return c
 
@@ -239,6 +241,11 @@ class Colorizer:
         other = copy.copy(self)
         other.class_gains, other.class_table, other.guidance, other.class_net = (None,) * 4
         return other
+
+    @property
+    def supports_hints(self) -> bool:
+        """Whether the generator takes user hints (points, a reference; model.hints)."""
+        return self.hints
 
     @property
     def supports_temperature(self) -> bool:
@@ -332,8 +339,11 @@ class Colorizer:
         return Prepared(None, real_A, small, gray_c, chroma)
 
     @torch.no_grad()
-    def predict_ab(self, real_A: torch.Tensor, prev_ab: torch.Tensor | None = None) -> torch.Tensor:
-        """Generator input (B, 1, s, s) [+ previous ab (B, 2, s, s)] -> normalised ab (B, 2, s, s)."""
+    def predict_ab(self, real_A: torch.Tensor, prev_ab: torch.Tensor | None = None,
+                   planes: torch.Tensor | None = None,
+                   palette: torch.Tensor | None = None) -> torch.Tensor:
+        """Generator input (B, 1, s, s) [+ previous ab (B, 2, s, s)] [+ hint planes (B, 3, s, s),
+        a reference palette (1 or B, D): hint checkpoints] -> normalised ab (B, 2, s, s)."""
         x = real_A
         if self.temporal:
             if prev_ab is None:
@@ -341,6 +351,10 @@ class Colorizer:
             else:  # the model's own scale, so the gain does not compound
                 prev_ab = unscale_ab(prev_ab, self.chroma_gain, self.chroma_center)
             x = torch.cat([real_A, prev_ab.to(real_A.dtype)], dim=1)  # (B, 3, s, s)
+        steered = False  # point hints or a reference: the chroma gain is automatic mode's only
+        if self.hints or planes is not None or palette is not None:
+            from colorgan.hints.user import pack_hints
+            x, steered = pack_hints(x, planes, palette, self.hints)  # (B, C + 3 + D, s, s)
         with self._autocast():  # flip / shift averaging: (1 + shifts) x (1 + flip) passes
             if self.flip or self.shifts:
                 from colorgan.models.tta import tta_predict
@@ -348,6 +362,8 @@ class Colorizer:
             else:  # one pass (an ONNX model has its averaging inside the graph)
                 fake_B = self.netG(x).float()  # (B, C_out, s, s)
         ab = self.cs.chroma(real_A, fake_B)  # (B, 2, s, s)
+        if steered:
+            return ab
         gain: float | torch.Tensor = self.chroma_gain
         if self.per_class:  # each frame's gain from its class (model.chroma_per_class)
             from colorgan.models.class_gain import photo_gains
@@ -383,10 +399,19 @@ class Colorizer:
                                align_corners=False).round_().clamp_(lo, hi).to(torch.uint8)
         return uv.cpu()
 
-    def colorize(self, frames: torch.Tensor) -> torch.Tensor:
-        """Frames one by one (no temporal link): uint8 (B, 3, H, W) -> uint8 (B, 3, H, W)."""
+    def colorize(self, frames: torch.Tensor, hints: list | None = None,
+                 palette: torch.Tensor | None = None) -> torch.Tensor:
+        """Frames one by one (no temporal link): uint8 or float RGB (B, 3, H, W) -> uint8
+        (B, 3, H, W); ``hints`` (:class:`colorgan.hints.user.Point`, in the frames' pixels) and
+        a reference ``palette`` (1, D) (:func:`colorgan.hints.user.reference_palette`) steer a
+        hint checkpoint's colours."""
         p = self.prepare(frames)
-        return self.finish(p.L_full, self.predict_ab(p.real_A))
+        planes = None
+        if hints:
+            from colorgan.hints.user import hint_planes
+            planes = hint_planes(hints, frames.shape[-2:], p.real_A.shape[-2:], frames.shape[0],
+                                 self.device)
+        return self.finish(p.L_full, self.predict_ab(p.real_A, planes=planes, palette=palette))
 
 
 __all__ = ["MAX_ASPECT", "RESIZE_MODES", "TEMPORAL_MODES", "CheckpointError", "Colorizer", "Prepared",
