@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from colorgan.color import AB_SCALE, rgb_to_lab_norm, uint8_to_float
+from colorgan.media import InputError
 
 MAX_POINTS = 1000  # points in one hints file (a hand-placed set is tens)
 MAX_FILE_BYTES = 1 << 20  # a hints file larger than this is not a hints file
@@ -31,9 +33,10 @@ GRAY_CHROMA = 2.0  # a reference whose mean chroma (ab units) is below this has 
 REFERENCE_SIDE = 256  # the reference's palette is taken from a copy no longer than this per side
 FIELDS = ("x", "y", "fx", "fy", "color", "radius")
 COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+SIDECAR = ".hints.json"  # photo.jpg's hints beside it: photo.hints.json
 
 
-class HintError(ValueError):
+class HintError(InputError):  # a ValueError, as every input error
     """A hints file or reference photo that cannot be used: the message names it and the point."""
 
 
@@ -134,6 +137,27 @@ def load_hints(path: str | Path, width: int, height: int) -> list[Point]:
     return parse_hints(read_hints_json(path), str(path), width, height)
 
 
+def sidecar(photo: Path) -> Path:
+    """The hints file beside a photo: ``dir/NAME.hints.json`` for ``dir/NAME.jpg``."""
+    return photo.with_name(photo.stem + SIDECAR)
+
+
+def folder_sidecars(photos: list[Path], supports_hints: bool) -> dict[Path, Path]:
+    """{photo: its sidecar hints file} for the photos that have one, every file checked (all
+    but the bounds, which need the photo) before any work. A checkpoint without hints ignores
+    them, with one warning."""
+    found = {p: sidecar(p) for p in photos if sidecar(p).is_file()}
+    if found and not supports_hints:
+        first = next(iter(found.values()))
+        warnings.warn(f"{len(found)} hints file(s) beside the photos ({first}"
+                      f"{', ...' if len(found) > 1 else ''}) are ignored: this checkpoint was "
+                      "trained without hints (model.hints.enabled=false).", stacklevel=2)
+        return {}
+    for path in found.values():
+        check_hints(read_hints_json(path), str(path))
+    return found
+
+
 def hints_json(points: list[Point]) -> list[dict]:
     """Points -> the JSON list a hints file holds (pixels; what the web page downloads)."""
     out = []
@@ -209,5 +233,6 @@ def reference_palette(rgb: torch.Tensor, source: str) -> torch.Tensor:
     return palette(ab)
 
 
-__all__ = ["GRAY_CHROMA", "MAX_POINTS", "HintError", "Point", "check_hints", "hint_planes",
-           "hints_json", "load_hints", "pack_hints", "parse_hints", "read_hints_json", "reference_palette"]
+__all__ = ["GRAY_CHROMA", "MAX_POINTS", "HintError", "Point", "check_hints", "folder_sidecars",
+           "hint_planes", "hints_json", "load_hints", "pack_hints", "parse_hints", "read_hints_json",
+           "reference_palette", "sidecar"]
