@@ -194,3 +194,41 @@ def test_colour_points_in_the_browser_match_the_command_line(page, tmp_path, tmp
                  "--hints", str(hints_file)]) == 0
     cli = np.asarray(Image.open(out).convert("RGB"), dtype=int)
     assert np.abs(cli - shown.astype(int)).max() <= 1
+
+
+def test_colour_points_move_and_go_and_a_bad_reference_says_why(page, tmp_path, tmp_path_factory):
+    """Drag a point, remove points by right-click and by the list's x, and upload a black-and-
+    white reference: each change refreshes the result, the refusal is shown on the page."""
+    model = hint_checkpoint(tmp_path_factory.getbasetemp() / "hint_ckpts")
+    photo, gray_ref = tmp_path / "p.png", tmp_path / "bw.png"
+    photo.write_bytes(photo_bytes(60, 80, seed=5, fmt="PNG"))
+    gray_ref.write_bytes(photo_bytes(30, 30, seed=6, fmt="PNG"))
+    with live_server(model, tmp_path) as server:
+        page.goto(server.url)
+        page.wait_for_selector("#temporal option", state="attached")
+        page.set_input_files("#file", str(photo))
+        page.click("#go")
+        page.wait_for_function("document.body.dataset.result === '80x60'", timeout=60_000)
+        box = page.locator("#gray").bounding_box()
+        at = lambda x, y: {"x": (x + 0.5) / 80 * box["width"], "y": (y + 0.5) / 60 * box["height"]}  # noqa: E731
+        for n, (x, y) in enumerate([(10, 10), (60, 40)], 1):
+            page.click("#gray", position=at(x, y))
+            page.wait_for_function(f"(document.body.dataset.hints || '').startsWith('{n}:')")
+        marker = page.locator(".marker").first.bounding_box()
+        page.mouse.move(marker["x"] + marker["width"] / 2, marker["y"] + marker["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + at(30, 20)["x"], box["y"] + at(30, 20)["y"], steps=5)
+        last = page.get_attribute("body", "data-hints")
+        page.mouse.up()
+        page.wait_for_function(f"document.body.dataset.hints !== '{last}'")
+        first = page.evaluate("hints.points()")[0]
+        assert abs(first["x"] - 30) <= 1 and abs(first["y"] - 20) <= 1, first
+        page.click(".marker >> nth=1", button="right")  # right-click removes it
+        page.wait_for_function("(document.body.dataset.hints || '').startsWith('1:')")
+        page.click("#hint_list button")  # and the list's x
+        page.wait_for_function("(document.body.dataset.hints || '').startsWith('0:')")
+        assert page.evaluate("hints.points()") == [] and page.locator(".marker").count() == 0
+        page.set_input_files("#reference", str(gray_ref))
+        page.wait_for_function("document.body.dataset.hints === 'error'")
+        assert "bw.png: is black and white" in page.inner_text("#error")
+        assert page.is_disabled("#use_reference")

@@ -40,17 +40,21 @@ const hints = (() => {
              y: round1(Math.min(job.height - 1, Math.max(0, fy * job.height - 0.5))) };
   }
 
+  function place(m, p) {  // a marker over its point: a disc of the point's radius (12 px at least)
+    const img = $("gray"), scale = img.clientWidth / job.width;
+    const size = Math.max(12, 2 * radius() * scale);
+    Object.assign(m.style, { left: `${img.offsetLeft + img.clientLeft + (p.x + 0.5) * scale}px`,
+      top: `${img.offsetTop + img.clientTop + (p.y + 0.5) * scale}px`, width: `${size}px`,
+      height: `${size}px`, background: p.color });
+  }
+
   function draw() {
-    const img = $("gray"), layer = $("markers");
+    const layer = $("markers");
     layer.replaceChildren(); $("hint_list").replaceChildren();
-    const scale = img.clientWidth / job.width;
     points.forEach((p, i) => {
       const m = document.createElement("span");
       m.className = "marker" + (i === selected ? " selected" : "");
-      const size = Math.max(12, 2 * radius() * scale);
-      Object.assign(m.style, { left: `${img.offsetLeft + img.clientLeft + (p.x + 0.5) * scale}px`,
-        top: `${img.offsetTop + img.clientTop + (p.y + 0.5) * scale}px`, width: `${size}px`,
-        height: `${size}px`, background: p.color });
+      place(m, p);
       m.dataset.index = i;
       m.addEventListener("pointerdown", (e) => drag(e, i));
       m.addEventListener("contextmenu", (e) => { e.preventDefault(); remove(i); });
@@ -93,7 +97,8 @@ const hints = (() => {
     const m = e.currentTarget; selected = i;
     m.setPointerCapture(e.pointerId);
     let moved = false;
-    const move = (ev) => { Object.assign(points[i], where(ev)); moved = true; draw(); };
+    // the marker follows the pointer; the list, the download and the result follow on release
+    const move = (ev) => { Object.assign(points[i], where(ev)); moved = true; place(m, points[i]); };
     const up = () => { m.removeEventListener("pointermove", move); m.removeEventListener("pointerup", up);
                        if (moved) changed(); else draw(); };
     m.addEventListener("pointermove", move);
