@@ -124,6 +124,16 @@ PAGE_PNG = """async () => {  // the result the page shows, as PNG bytes
 }"""
 
 
+def show_photo(page, server, photo: Path, w: int, h: int) -> None:
+    """Open the page, upload ``photo`` and wait for its w x h result."""
+    page.goto(server.url)
+    page.wait_for_selector("#temporal option", state="attached")
+    page.set_input_files("#file", str(photo))
+    page.click("#go")
+    page.wait_for_function("document.body.dataset.result !== undefined", timeout=60_000)
+    assert page.get_attribute("body", "data-result") == f"{w}x{h}", page.inner_text("#error")
+
+
 def _ab(rgb: np.ndarray) -> np.ndarray:
     """uint8 (H, W, 3) -> Lab a*b* (H, W, 2)."""
     import torch
@@ -144,12 +154,7 @@ def test_colour_points_in_the_browser_match_the_command_line(page, tmp_path, tmp
     targets = [(40.0, 45.0), (105.0, 100.0)]  # photo pixels
     strong = "#00c000"
     with live_server(model, tmp_path) as server:
-        page.goto(server.url)
-        page.wait_for_selector("#temporal option", state="attached")
-        page.set_input_files("#file", str(photo))
-        page.click("#go")
-        page.wait_for_function("document.body.dataset.result !== undefined", timeout=60_000)
-        assert page.get_attribute("body", "data-result") == f"{w}x{h}", page.inner_text("#error")
+        show_photo(page, server, photo, w, h)
         assert page.is_visible("#hints_panel")
         auto = np.asarray(Image.open(io.BytesIO(bytes(page.evaluate(PAGE_PNG)))).convert("RGB"))
         page.fill("#hint_radius", "8")  # discs of 8 px: a 32 px model trained in seconds follows
@@ -204,11 +209,7 @@ def test_colour_points_move_and_go_and_a_bad_reference_says_why(page, tmp_path, 
     photo.write_bytes(photo_bytes(60, 80, seed=5, fmt="PNG"))
     gray_ref.write_bytes(photo_bytes(30, 30, seed=6, fmt="PNG"))
     with live_server(model, tmp_path) as server:
-        page.goto(server.url)
-        page.wait_for_selector("#temporal option", state="attached")
-        page.set_input_files("#file", str(photo))
-        page.click("#go")
-        page.wait_for_function("document.body.dataset.result === '80x60'", timeout=60_000)
+        show_photo(page, server, photo, 80, 60)
         box = page.locator("#gray").bounding_box()
         at = lambda x, y: {"x": (x + 0.5) / 80 * box["width"], "y": (y + 0.5) / 60 * box["height"]}  # noqa: E731
         for n, (x, y) in enumerate([(10, 10), (60, 40)], 1):
