@@ -120,12 +120,14 @@ class Predictor:
         """(B, C_in, H, W) -> the gained output (B, C_out, H, W): ab (Lab) or RGB in [-1, 1]."""
         return self.gained(g_in[:, :1] if real_A is None else real_A, self.raw(g_in))
 
-    def ab(self, g_in: torch.Tensor, real_A: torch.Tensor | None = None) -> torch.Tensor:
+    def ab(self, g_in: torch.Tensor, real_A: torch.Tensor | None = None,
+           gain: bool = True) -> torch.Tensor:
         """(B, C_in, H, W) -> the gained normalised ab (B, 2, H, W), whatever the colour space
-        (the Colorizer recombines it with the full-resolution lightness)."""
+        (the Colorizer recombines it with the full-resolution lightness). ``gain=False``: the
+        colour is steered by hints (the gain is the automatic mode's knob)."""
         real_A = g_in[:, :1] if real_A is None else real_A
         ab = self.cs.chroma(real_A, self.raw(g_in))  # (B, 2, H, W)
-        return scale_ab(ab, self.chroma_gain, self.chroma_center)
+        return scale_ab(ab, self.chroma_gain, self.chroma_center) if gain else ab
 
     def rgb(self, g_in: torch.Tensor, real_A: torch.Tensor | None = None) -> torch.Tensor:
         """(B, C_in, H, W) -> RGB (B, 3, H, W) in [0, 1] at the input's size."""

@@ -4,7 +4,9 @@
 """
 from __future__ import annotations
 
+import functools
 import io
+import json
 import socket
 import threading
 import time
@@ -20,6 +22,7 @@ from PIL import Image
 
 pytest.importorskip("fastapi", reason="the app extra is not installed: pip install -e '.[app]'")
 import uvicorn  # noqa: E402
+from conftest import TINY, make_cfg  # noqa: E402
 from test_video_helpers import scene_frames  # noqa: E402
 
 from colorgan.app.protocol import uvicorn_config  # noqa: E402
@@ -65,6 +68,34 @@ def live_server(ckpt: Path, tmp_path: Path, limits: Limits | None = None,
         yield server
     finally:
         server.close()
+
+
+# a tiny U-Net 32 that learns to use colour points in seconds: regression, every image hinted,
+# many points, a high learning rate
+HINTS = ["model=unet_mse", "model.hints.enabled=true", "model.hints.empty_share=0.0",
+         "model.hints.p=0.04", "model.hints.max_patch=4", "model.optimizer_G.lr=0.003",
+         "callbacks.sample_grid=null"]
+
+
+@functools.cache
+def hint_checkpoint(root: Path, photos: Path | None = None) -> Path:
+    """Train a tiny hint checkpoint once per session on the synthetic scenes (1 epoch) or, with
+    ``photos``, on 256 real photos of that folder at 32 px (3 epochs: it follows the points
+    visibly); its last.ckpt."""
+    from colorgan.train import train
+
+    if photos is None:
+        out, overrides = root / "synthetic", TINY + HINTS
+    else:
+        out = root / "photos"
+        overrides = [o for o in TINY if not o.startswith("data.")] + HINTS + [
+            "data=folder", f"data.root={photos}", "data.image_size=32", "data.batch_size=16",
+            "data.max_train=256", "data.max_val=8", "data.num_workers=0",
+            f"data.cache_dir={root / 'cache'}", "trainer.max_epochs=3"]
+    train(make_cfg(out, overrides))
+    ckpt = json.loads((out / "run" / "metrics.json").read_text())["last_checkpoint"]
+    assert ckpt and Path(ckpt).is_file()
+    return Path(ckpt)
 
 
 def post(client, data: bytes, name: str = "x.jpg", **params):

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from colorgan.app.uploads import UploadError
 
@@ -47,6 +48,8 @@ class Job:
     finished: float | None = None
 
     notice: str = ""              # what the user must know about the result (a film cut short)
+    reference: str = ""           # hint checkpoints: the reference photo's name ...
+    palette: Any = None           # ... and its palette (1, D), the global hint (app/hints.py)
 
     @property
     def working(self) -> bool:
@@ -55,9 +58,9 @@ class Job:
 
     def public(self) -> dict:
         """What the page sees: state, progress, message and the URL of each result file."""
-        return {"id": self.id, "kind": self.kind, "state": self.state, "done": self.done,
+        return {"id": self.id, "name": self.name, "kind": self.kind, "state": self.state, "done": self.done,
                 "total": self.total, "message": self.message, "notice": self.notice,
-                "width": self.width, "height": self.height,
+                "width": self.width, "height": self.height, "reference": self.reference,
                 "files": {role: f"/api/jobs/{self.id}/{f}" for role, f in self.files.items()}}
 
 
@@ -130,6 +133,10 @@ class JobStore:
                 job.finished = time.time()
 
         return self.pool.submit(run)
+
+    def call(self, fn: Callable, *args) -> Future:
+        """Run ``fn(*args)`` on a worker of the same pool (a photo's refresh with colour points)."""
+        return self.pool.submit(fn, *args)
 
     def close(self) -> None:
         """Stop taking work and delete every job's files."""

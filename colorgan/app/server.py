@@ -1,11 +1,16 @@
 """The FastAPI app behind ``colorgan serve``: one HTML page and a small JSON API.
 
-    GET  /                         the page (colorgan/app/static/index.html)
+    GET  /                         the page (colorgan/app/static/index.html, hints.js)
     GET  /api/info                 limits, temporal modes the checkpoint accepts, slider ranges
     POST /api/colorize?name=...    the raw file as the body; photos answer when done (200),
                                    films at once (202) with a job to poll
     GET  /api/jobs/{id}            state and progress of a job
     GET  /api/jobs/{id}/{file}     a result (gray.png, color.png, original.png, color.mp4)
+    POST /api/jobs/{id}/hints      hint checkpoints: the photo again with the JSON list of colour
+                                   points as the body (``colorgan colorize --hints``'s file);
+                                   answers the PNG (colorgan/app/hints.py)
+    POST /api/jobs/{id}/reference?name=...   a reference photo (the raw file): its palette
+                                   steers the next refreshes that say ``reference=true``
 
 Every refusal is JSON ``{"error": message}`` with a 4xx/5xx code; the server keeps serving.
 Uploads still arriving have their own slots and time limits (colorgan/app/receive.py), apart
@@ -16,22 +21,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
+import time
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from colorgan.app.hints import NOT_HINTS, parse_request, read_body, recolorize, reference_of
 from colorgan.app.jobs import Job, JobStore, one_line
 from colorgan.app.receive import Arrivals, save_stream
 from colorgan.app.uploads import Limits, Upload, UploadError, identify, too_large
 from colorgan.app.work import CHROMA_RANGE, colorize_film, colorize_photo
 from colorgan.colorize.colorizer import TEMPORAL_MODES, Colorizer
+from colorgan.hints.user import MAX_POINTS
 
-PAGE = Path(__file__).with_name("static") / "index.html"
+STATIC = Path(__file__).with_name("static")
+PAGE = STATIC / "index.html"
 log = logging.getLogger("colorgan.app")
 MEDIA_TYPES = {".png": "image/png", ".mp4": "video/mp4"}
 
@@ -48,10 +57,14 @@ def allowed_modes(colorizer: Colorizer) -> list[str]:
     return modes
 
 
-def _check_params(chroma: float, temporal: str, strength: float, modes: list[str]) -> None:
+def _check_chroma(chroma: float) -> None:
     lo, hi = CHROMA_RANGE
     if not lo <= chroma <= hi:
         raise UploadError(f"chroma={chroma}: the colour strength must be in [{lo:g}, {hi:g}].")
+
+
+def _check_params(chroma: float, temporal: str, strength: float, modes: list[str]) -> None:
+    _check_chroma(chroma)
     if temporal not in modes:
         raise UploadError(f"temporal={temporal!r}: this checkpoint accepts {modes}.")
     if not 0.0 <= strength < 1.0:
@@ -69,6 +82,8 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
                      max_active=max_active, keep_seconds=keep_seconds)
     arrivals = Arrivals(arriving, min_idle=min(0.5, limits.upload_timeout / 4))
     modes = allowed_modes(colorizer)
+    hints_ok = bool(getattr(colorizer, "supports_hints", False))
+    refreshing = {"now": 0}  # hint refreshes queued or running (at most max_active)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -96,12 +111,23 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
     async def page() -> str:
         return PAGE.read_text(encoding="utf-8")
 
+    @app.get("/static/hints.js")
+    async def hints_script() -> FileResponse:
+        return FileResponse(STATIC / "hints.js", media_type="text/javascript")
+
     @app.get("/api/info")
     async def info() -> dict:
         return {"modes": modes, "chroma_range": CHROMA_RANGE,
                 "temperature": colorizer.netG.temperature if colorizer.supports_temperature
                 else None, "max_upload_mb": limits.max_upload_mb,
-                "max_film_seconds": limits.max_film_seconds, "max_pixels": limits.max_pixels}
+                "max_film_seconds": limits.max_film_seconds, "max_pixels": limits.max_pixels,
+                "hints": hints_ok, "max_hint_points": MAX_POINTS}
+
+    def with_temperature(temperature: float | None) -> Colorizer:
+        try:  # classification models: this request's annealed-mean temperature
+            return colorizer.with_temperature(temperature)
+        except ValueError as e:
+            raise UploadError(str(e)) from None
 
     async def receive(request: Request, name: str) -> tuple[Job, Upload]:
         """The body saved into a new job's folder and identified; refused with a message."""
@@ -142,10 +168,7 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
         name = Path(name).name[:200] or "upload"  # for messages only, never a path
         temporal = temporal or modes[0]
         _check_params(chroma, temporal, strength, modes)
-        try:  # classification models: this request's annealed-mean temperature
-            model = colorizer.with_temperature(temperature)
-        except ValueError as e:
-            raise UploadError(str(e)) from None
+        model = with_temperature(temperature)
         job, upload = await receive(request, name)
         job.kind = upload.kind
         if upload.kind == "film":
@@ -153,7 +176,7 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
                                       limits=limits, temporal=temporal, strength=strength))
             return JSONResponse(job.public(), status_code=202)
         await asyncio.wrap_future(store.submit(job, partial(
-            colorize_photo, upload=upload, colorizer=model, chroma=chroma)))
+            colorize_photo, upload=upload, colorizer=model, chroma=chroma, keep=hints_ok)))
         if job.state == "error":
             store.remove(job)
             return JSONResponse({"error": job.message}, status_code=422)
@@ -178,6 +201,58 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
         return FileResponse(job.folder / file, media_type=MEDIA_TYPES[Path(file).suffix],
                             filename=f"{stem}_{file}" if download else None,
                             content_disposition_type="attachment" if download else "inline")
+
+    def _photo_job(job_id: str) -> Job:
+        """A colorized photo of this server, for colour points (hint checkpoints only)."""
+        if not hints_ok:
+            raise UploadError(NOT_HINTS)
+        job = _job(job_id)
+        if job.kind != "photo" or job.state != "done":
+            raise UploadError(f"job {job_id[:40]}: colour points need a colorized photo; this "
+                              f"job is a {job.kind or 'upload'} ({job.state}).", 409)
+        return job
+
+    @app.post("/api/jobs/{job_id}/hints")
+    async def hints(job_id: str, request: Request, chroma: float = 1.0, reference: bool = False,
+                    temperature: float | None = None) -> Response:
+        job = _photo_job(job_id)
+        _check_chroma(chroma)
+        model = with_temperature(temperature)
+        points = parse_request(await read_body(request, limits, "hints"), job.width, job.height)
+        if reference and job.palette is None:
+            raise UploadError("reference=true: no reference photo was given for this photo; "
+                              "upload one first.", 409)
+        if refreshing["now"] >= store.max_active:
+            raise UploadError(f"{job.name}: the server is busy with {store.max_active} other "
+                              "refreshes; try again in a moment.", 503)
+        refreshing["now"] += 1
+        try:
+            png = await asyncio.wrap_future(store.call(
+                recolorize, job, model, points, job.palette if reference else None, chroma))
+        except UploadError:
+            raise
+        except ValueError as e:  # the colorizer refused these hints: say why
+            raise UploadError(f"{job.name}: {e}", 422) from None
+        except Exception as e:  # noqa: BLE001 - the server's fault: one log line, a message
+            log.error("hints for job %s (%r) failed: %s", job.id, job.name, one_line(e))
+            raise UploadError(f"{job.name}: recolorizing failed ({type(e).__name__}); the "
+                              "server log says more.", 500) from None
+        finally:
+            refreshing["now"] -= 1
+        job.finished = time.time()  # in use: it expires keep_seconds after the last change
+        return Response(png, media_type="image/png")
+
+    @app.post("/api/jobs/{job_id}/reference")
+    async def set_reference(job_id: str, request: Request, name: str = "reference") -> dict:
+        job = _photo_job(job_id)
+        name = Path(name).name[:200] or "reference"
+        ref, upload = await receive(request, name)  # the upload limits, its own folder
+        try:
+            palette = await run_in_threadpool(reference_of, upload, name)
+        finally:
+            store.remove(ref)
+        job.palette, job.reference = palette, name
+        return job.public()
 
     return app
 

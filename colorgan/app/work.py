@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 import av
+import numpy as np
 import torch
 
 from colorgan.app.jobs import Job
@@ -26,6 +27,7 @@ from colorgan.colorize.photos import read_image, write_image
 from colorgan.video.io import film_stream
 
 CHROMA_RANGE = (0.0, 2.0)  # the page's "colour strength" slider: 0 = gray, 1 = the model's output
+PHOTO = "photo.npy"  # a hint checkpoint's photo job keeps its decoded pixels (app/hints.py)
 
 
 def gray_of(rgb: torch.Tensor) -> torch.Tensor:
@@ -42,9 +44,13 @@ def scale_chroma(rgb: torch.Tensor, chroma: float) -> torch.Tensor:
     return float_to_uint8(lab_norm_to_rgb(L, scale_ab(ab, chroma)))
 
 
-def colorize_photo(job: Job, upload: Upload, colorizer: Colorizer, chroma: float = 1.0) -> None:
-    """Write gray.png, color.png (full resolution) and, for a colour upload, original.png."""
+def colorize_photo(job: Job, upload: Upload, colorizer: Colorizer, chroma: float = 1.0,
+                   keep: bool = False) -> None:
+    """Write gray.png, color.png (full resolution) and, for a colour upload, original.png;
+    ``keep``: also the decoded pixels (photo.npy), for refreshes with colour points."""
     rgb = read_image(upload.path).unsqueeze(0)  # (1, 3, H, W)
+    if keep:
+        np.save(job.folder / PHOTO, rgb[0].permute(1, 2, 0).contiguous().numpy())  # (H, W, 3)
     fake = scale_chroma(colorizer.colorize(rgb), chroma)  # (1, 3, H, W)
     outputs = {"gray": gray_of(rgb), "color": fake}
     if is_colour(rgb):
@@ -111,5 +117,5 @@ def colorize_film(job: Job, upload: Upload, colorizer: Colorizer, limits: Limits
         job.message += f"; {expected - result.frames} frames could not be decoded"
 
 
-__all__ = ["CHROMA_RANGE", "colorize_film", "colorize_photo", "cut_notice", "gray_of",
+__all__ = ["CHROMA_RANGE", "PHOTO", "colorize_film", "colorize_photo", "cut_notice", "gray_of",
            "scale_chroma"]

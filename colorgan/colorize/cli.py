@@ -4,6 +4,7 @@
     colorgan colorize photos/ -o photos_color/ --ckpt last.ckpt
     colorgan colorize film.mp4 -o film_color.mp4 --ckpt last.ckpt --temporal smooth
     colorgan colorize photo.jpg -o photo_color.png --backend onnx --model model.onnx
+    colorgan colorize photo.jpg -o photo_color.png --ckpt hints.ckpt --hints photo.hints.json
     colorgan scenes film.mp4
     colorgan eval-video clip.mp4 --ckpt last.ckpt --temporal independent smooth
 """
@@ -18,6 +19,12 @@ from pathlib import Path
 
 from colorgan.color import CHROMA_CENTERS
 from colorgan.colorize.colorizer import RESIZE_MODES, TEMPORAL_MODES, CheckpointError, Colorizer
+from colorgan.colorize.hint_options import (
+    add_hint_args,
+    check_hint_args,
+    check_hint_model,
+    photo_hints,
+)
 from colorgan.media import VIDEO_EXTS, InputError, input_kind
 from colorgan.scenes import DEFAULT_THRESHOLD, DETECTORS, find_cuts, make_detector
 from colorgan.utils.atomic import OutputExistsError
@@ -180,9 +187,11 @@ def _colorize(argv: list[str]) -> int:
     p.add_argument("--max-pixels", type=int, default=None,
                    help="photos above this many pixels are skipped as possible decompression "
                         "bombs (default: PIL's limit, about 179 million)")
+    add_hint_args(p)
     a = p.parse_args(argv)
     _check_model_args(a)
     kind = input_kind(a.input)
+    palette = check_hint_args(a, kind)  # the hints file and reference, before the model loads
     if kind == "video":
         from colorgan.video.io import check_codec, check_output_container
         if a.output.suffix.lower() not in VIDEO_EXTS:
@@ -192,6 +201,7 @@ def _colorize(argv: list[str]) -> int:
         check_codec(a.codec)
         make_detector(a.scene_detector)  # a missing extra fails here, before the model loads
     colorizer = _load_colorizer(a)
+    check_hint_model(a, colorizer)
     if kind == "video":
         from colorgan.colorize.films import colorize_video
         colorizer.check_mode(a.temporal, a.source)
@@ -212,10 +222,12 @@ def _colorize(argv: list[str]) -> int:
                       stacklevel=1)
     set_max_pixels(a.max_pixels)
     if kind == "image":
-        colorize_image(a.input, a.output, colorizer, a.overwrite)
+        colorize_image(a.input, a.output, colorizer, a.overwrite, photo_hints(a, colorizer),
+                       palette)
         print(f"{a.output}: written")
         return 0
-    n, errors = colorize_folder(a.input, a.output, colorizer, a.overwrite, not a.no_progress)
+    n, errors = colorize_folder(a.input, a.output, colorizer, a.overwrite, not a.no_progress,
+                                palette)
     for e in errors:
         print(f"skipped: {e}", file=sys.stderr)
     print(f"{a.output}: {n} images written, {len(errors)} skipped")

@@ -83,9 +83,9 @@ def _generator(hp: dict, state: dict, prefix: str, path: Path) -> torch.nn.Modul
     """The generator the checkpoint's hyper-parameters describe, with its ``prefix`` weights."""
     from colorgan.models.build import build_generator
 
-    netG = build_generator(hp["netG"], hp.get("color_space", "lab"),
-                           dict(hp.get("temporal") or {}), hp.get("classification"),
-                           from_checkpoint=True)  # no pretrained download: the weights are here
+    netG = build_generator(hp["netG"], hp.get("color_space", "lab"),  # no pretrained download:
+                           dict(hp.get("temporal") or {}), hp.get("classification"),  # the
+                           from_checkpoint=True, hints=hp.get("hints"))  # weights are here
     try:
         netG.load_state_dict({k[len(prefix):]: v for k, v in state.items()
                               if k.startswith(prefix)})
@@ -140,6 +140,7 @@ class Colorizer:
         self.chroma_at = "net"  # yuv path: where ab becomes Cb, Cr (see finish_planes)
         self.temporal = bool(temporal)  # generator takes cat(L, previous ab)
         self.pair_fps: float | None = None  # dependent: fps of the training pairs (None: 1 frame)
+        self.hints = False  # netG takes point hints and a palette (model.hints, always packed)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | None = None,
@@ -187,11 +188,17 @@ class Colorizer:
         c.pair_fps = float(temporal["pair_fps"]) if temporal.get("pair_fps") else None
         c.predictor = Predictor.from_hparams(c.netG, hp, "ema" if prefix.startswith("netG_ema")
                                              else "raw", c.amp_dtype)
+        c.hints = bool(dict(hp.get("hints") or {}).get("enabled", False))
         return c
 
     def set_chroma_gain(self, gain: float, option: str = "--chroma-gain") -> None:
         """One gain for every frame."""
         self.predictor.set_chroma_gain(gain, option)
+
+    @property
+    def supports_hints(self) -> bool:
+        """Whether the generator takes user hints (points, a reference; model.hints)."""
+        return self.hints
 
     @property
     def supports_temperature(self) -> bool:
@@ -270,8 +277,11 @@ class Colorizer:
         return Prepared(None, real_A, small, gray_c, chroma)
 
     @torch.no_grad()
-    def predict_ab(self, real_A: torch.Tensor, prev_ab: torch.Tensor | None = None) -> torch.Tensor:
-        """Generator input (B, 1, s, s) [+ previous ab (B, 2, s, s)] -> normalised ab (B, 2, s, s)."""
+    def predict_ab(self, real_A: torch.Tensor, prev_ab: torch.Tensor | None = None,
+                   planes: torch.Tensor | None = None,
+                   palette: torch.Tensor | None = None) -> torch.Tensor:
+        """Generator input (B, 1, s, s) [+ previous ab (B, 2, s, s)] [+ hint planes (B, 3, s, s),
+        a reference palette (1 or B, D): hint checkpoints] -> normalised ab (B, 2, s, s)."""
         x = real_A
         if self.temporal:
             if prev_ab is None:
@@ -279,7 +289,12 @@ class Colorizer:
             else:  # the model's own scale, so the gain does not compound
                 prev_ab = unscale_ab(prev_ab, self.chroma_gain, self.chroma_center)
             x = torch.cat([real_A, prev_ab.to(real_A.dtype)], dim=1)  # (B, 3, s, s)
-        return self.predictor.ab(x, real_A)  # (B, 2, s, s): flip averaging, temperature, gain
+        steered = False  # point hints or a reference: the chroma gain is automatic mode's only
+        if self.hints or planes is not None or palette is not None:
+            from colorgan.hints.user import pack_hints
+            x, steered = pack_hints(x, planes, palette, self.hints)  # (B, C + 3 + D, s, s)
+        # (B, 2, s, s): flip averaging, temperature, and the gain when nothing steers the colour
+        return self.predictor.ab(x, real_A, gain=not steered)
 
     @torch.no_grad()
     def finish(self, L_full: torch.Tensor, ab_small: torch.Tensor) -> torch.Tensor:
@@ -308,10 +323,19 @@ class Colorizer:
                                align_corners=False).round_().clamp_(lo, hi).to(torch.uint8)
         return uv.cpu()
 
-    def colorize(self, frames: torch.Tensor) -> torch.Tensor:
-        """Frames one by one (no temporal link): uint8 (B, 3, H, W) -> uint8 (B, 3, H, W)."""
+    def colorize(self, frames: torch.Tensor, hints: list | None = None,
+                 palette: torch.Tensor | None = None) -> torch.Tensor:
+        """Frames one by one (no temporal link): uint8 or float RGB (B, 3, H, W) -> uint8
+        (B, 3, H, W); ``hints`` (:class:`colorgan.hints.user.Point`, in the frames' pixels) and
+        a reference ``palette`` (1, D) (:func:`colorgan.hints.user.reference_palette`) steer a
+        hint checkpoint's colours."""
         p = self.prepare(frames)
-        return self.finish(p.L_full, self.predict_ab(p.real_A))
+        planes = None
+        if hints:
+            from colorgan.hints.user import hint_planes
+            planes = hint_planes(hints, frames.shape[-2:], p.real_A.shape[-2:], frames.shape[0],
+                                 self.device)
+        return self.finish(p.L_full, self.predict_ab(p.real_A, planes=planes, palette=palette))
 
 
 __all__ = ["MAX_ASPECT", "RESIZE_MODES", "TEMPORAL_MODES", "CheckpointError", "Colorizer", "Prepared",

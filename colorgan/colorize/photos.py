@@ -21,6 +21,7 @@ from colorgan.colorize.colorizer import Colorizer
 from colorgan.data.decode import FLATTENED, srgb_icc
 from colorgan.data.images import Photo
 from colorgan.data.images import read_photo as data_read_photo
+from colorgan.hints.user import Point, folder_sidecars, hint_planes, load_hints
 from colorgan.media import InputError, mirror_images
 from colorgan.utils.atomic import OutputPathError, atomic_output, check_output, precheck_output
 
@@ -125,17 +126,21 @@ def _upsample_rows(ab_wide: torch.Tensor, H: int, y0: int, y1: int) -> torch.Ten
 
 
 @torch.no_grad()
-def colorize_banded(rgb: torch.Tensor, colorizer: Colorizer,
-                    band_pixels: int = BAND_PIXELS) -> torch.Tensor:
+def colorize_banded(rgb: torch.Tensor, colorizer: Colorizer, band_pixels: int = BAND_PIXELS,
+                    hints: list[Point] | None = None,
+                    palette: torch.Tensor | None = None) -> torch.Tensor:
     """uint8 (3, H, W) -> uint8 (3, H, W) in bounded memory.
 
     The chroma is predicted once from a reduced copy; the full-resolution luminance and the
     upsampled chroma are recombined band by band into the output, never as whole float images.
+    ``hints`` (in the full photo's pixels) and ``palette``: see :meth:`Colorizer.colorize`.
     """
     H, W = rgb.shape[-2:]
     rows = max(1, band_pixels // W)
     prep = colorizer.prepare(_reduce(rgb, max(REDUCED_SIDE, colorizer.image_size), rows))
-    ab_small = colorizer.predict_ab(prep.real_A).float().cpu()  # (1, 2, s, s)
+    planes = hint_planes(hints, (H, W), prep.real_A.shape[-2:], 1, colorizer.device) \
+        if hints else None
+    ab_small = colorizer.predict_ab(prep.real_A, planes=planes, palette=palette).float().cpu()
     # (1, 2, min(s, H), W): never more rows than the photo (a 1-row strip is not 64 x W)
     ab_wide = F.interpolate(ab_small, size=(min(ab_small.shape[-2], H), W), mode="bilinear",
                             align_corners=False)
@@ -147,15 +152,21 @@ def colorize_banded(rgb: torch.Tensor, colorizer: Colorizer,
     return out
 
 
-def colorize_photo(rgb: torch.Tensor, colorizer: Colorizer) -> torch.Tensor:
+def colorize_photo(rgb: torch.Tensor, colorizer: Colorizer, hints: list[Point] | None = None,
+                   palette: torch.Tensor | None = None) -> torch.Tensor:
     """uint8 (3, H, W) -> uint8 (3, H, W); photos above BAND_PIXELS are done in bands."""
     if rgb.shape[-2] * rgb.shape[-1] > BAND_PIXELS:
-        return colorize_banded(rgb, colorizer)
-    return colorizer.colorize(rgb.unsqueeze(0))[0]
+        return colorize_banded(rgb, colorizer, hints=hints, palette=palette)
+    return colorizer.colorize(rgb.unsqueeze(0), hints, palette)[0]
 
 
-def colorize_image(src: Path, dst: Path, colorizer: Colorizer, overwrite: bool = False) -> None:
+def colorize_image(src: Path, dst: Path, colorizer: Colorizer, overwrite: bool = False,
+                   hints: Path | None = None, palette: torch.Tensor | None = None) -> None:
     """A dependent (film) generator gets no previous colour, as at the first frame of a shot.
+
+    ``hints``: a hints file (:mod:`colorgan.hints.user`) in this photo's upright pixels, checked
+    against its size before anything is written; ``palette``: a reference's
+    (:func:`colorgan.hints.user.reference_palette`).
 
     The output keeps the input's transparency where its format has an alpha channel (PNG,
     WebP, TIFF), and its EXIF metadata and resolution; for anything the output will not hold
@@ -178,7 +189,8 @@ def colorize_image(src: Path, dst: Path, colorizer: Colorizer, overwrite: bool =
         exif = None
     if notes:
         warnings.warn(f"{src}: {'; '.join(notes)}.", PhotoNoteWarning, stacklevel=2)
-    out = colorize_photo(_tensor(photo.rgb), colorizer)
+    points = None if hints is None else load_hints(hints, photo.rgb.shape[1], photo.rgb.shape[0])
+    out = colorize_photo(_tensor(photo.rgb), colorizer, points, palette)
     write_image(out, dst, overwrite, photo.alpha, photo.converted_profile is not None, exif,
                 photo.dpi)
 
@@ -194,13 +206,16 @@ class FolderInterrupted(KeyboardInterrupt):
 
 
 def colorize_folder(src: Path, dst: Path, colorizer: Colorizer, overwrite: bool = False,
-                    progress: bool = True) -> tuple[int, list[str]]:
+                    progress: bool = True,
+                    palette: torch.Tensor | None = None) -> tuple[int, list[str]]:
     """Colorize every image under ``src`` into the same tree under ``dst``.
 
     Unreadable or oversized images are skipped and the folder is finished; returns
-    (written, one message per skipped image).
+    (written, one message per skipped image). A photo's sidecar hints file (NAME.hints.json
+    beside it) steers it; ``palette`` (a reference's) steers every photo.
     """
     pairs = mirror_images(src, dst)
+    hints = folder_sidecars([inp for inp, _ in pairs], colorizer.supports_hints)  # checked now
     precheck_output(dst / "x", overwrite=True)  # a writable folder (or one that can be made)
     for _, out in pairs:  # refuse before doing any work, naming the first clash
         precheck_output(out, overwrite)
@@ -209,7 +224,7 @@ def colorize_folder(src: Path, dst: Path, colorizer: Colorizer, overwrite: bool 
     try:
         for inp, out in tqdm(pairs, unit="image", disable=not progress, desc=src.name):
             try:
-                colorize_image(inp, out, colorizer, overwrite)
+                colorize_image(inp, out, colorizer, overwrite, hints.get(inp), palette)
                 written.append(out)
             except InputError as e:
                 errors.append(str(e))
