@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Table 8 of experiments/quality/README.md: chroma-gain curves of a table's final checkpoints,
+# Table 8 of experiments/quality/TABLES.md: chroma-gain curves of a table's final checkpoints,
 # every point with flip averaging, the gain applied about gray (model.chroma_center=zero, folders
 # <OUT>/G0-<row>) and about each image's own mean chroma (chroma_center=image, <OUT>/GI-<row>).
 #   SRC=logs/quality/scenes-colour ROOT=../shared/data/images/scenes ROWS="l1_ema pix2pix" \

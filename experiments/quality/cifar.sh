@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The CIFAR-10 table of experiments/quality/README.md: the rows of rows.sh trained with
+# The CIFAR-10 table of experiments/quality/TABLES.md: the rows of rows.sh trained with
 # experiment=cifar32_pix2pix on train/, then every final checkpoint evaluated on the official
 # test/ split (2,000 images, the same for every row) and reported in one table.
 #   CIFAR=/tmp/CIFAR-10-images bash experiments/quality/cifar.sh

@@ -1,4 +1,4 @@
-"""Does averaging models beat spending the time on one (experiments/quality, table 25)? The
+"""Does averaging models beat spending the time on one (experiments/quality/TABLES.md, table 25)? The
 raw ab of several runs on the same split (each with its checkpoint's flip), averaged, read at
 equal colour on the test split like tta.py: one gain found where the test colorfulness is
 ``--at`` x the truth's (and at ``--at-colour`` values). Each run alone is read the same way.

@@ -1,5 +1,5 @@
 """Does the shape of the chroma gain matter? One checkpoint's validation predictions stretched
-four ways, compared at equal colorfulness (experiments/quality, table 10):
+four ways, compared at equal colorfulness (experiments/quality/TABLES.md, table 10):
 
 - uniform: one vibrance gain for every photo (model.chroma_center=image, what colorgan ships);
 - confident: photo i's gain grows with the colorfulness of its own prediction, 1 + k (c_i/c)^p

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One table of experiments/quality/README.md: every row of rows.sh trained on the same data
+# One table of experiments/quality/TABLES.md: every row of rows.sh trained on the same data
 # with the same budget, then one report (report.md / report.csv / report.png).
 #   ROOT=../shared/data/images/scenes bash experiments/quality/run.sh            # scene photos
 #   ROWS_ONLY="mse pix2pix" ROOT=... bash experiments/quality/run.sh trainer.max_epochs=10
