@@ -167,10 +167,14 @@ def test_each_checkpoint_stores_the_gain_its_validation_was_scored_with(tmp_path
         assert events[i][1] == scored[-1]  # the gain of the validation just before
     # 1.0: the sanity check, which never calibrates; then one calibration per epoch
     assert sorted({g for kind, g in events if kind == "scored"}) == [1.0, 1.5, 2.0, 2.5]
-    assert metrics["val/chroma_gain"] == 2.5  # the final validation: the stored gain
     last = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu",
                       weights_only=False)
     assert last["hyper_parameters"]["chroma_gain"] == 2.5
+    # after fit, the checkpoint val chose is measured again with the gain it stores
+    chosen = [p for p in (tmp_path / "run" / "checkpoints").glob("epoch_*.ckpt")]
+    stored = {torch.load(p, map_location="cpu", weights_only=False)["hyper_parameters"]
+              ["chroma_gain"] for p in chosen}
+    assert metrics["val/chroma_gain"] in stored
 
 
 @pytest.mark.parametrize("stop", [
@@ -191,5 +195,7 @@ def test_a_run_stopped_before_max_epochs_keeps_the_last_validations_gain(tmp_pat
     last = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu",
                       weights_only=False)
     scored = [g for kind, g in events if kind == "scored"]
-    assert last["hyper_parameters"]["chroma_gain"] == scored[-1] == max(scored) >= 2.0
+    # the last validation of the fit had the largest gain (the spy's gains grow); the final
+    # measurement of the chosen checkpoint afterwards scores with that checkpoint's own gain
+    assert last["hyper_parameters"]["chroma_gain"] == max(scored) >= 2.0
     assert last["epoch"] < 49  # stopped long before max_epochs
