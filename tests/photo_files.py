@@ -79,8 +79,8 @@ class InputSpy:
         self.sizes: list[tuple[int, int]] = []
         real = Colorizer.predict_ab
 
-        def spy(colorizer, real_A, prev_ab=None):
+        def spy(colorizer, real_A, prev_ab=None, **hints):
             self.sizes.append(tuple(real_A.shape[-2:]))
-            return real(colorizer, real_A, prev_ab)
+            return real(colorizer, real_A, prev_ab, **hints)
 
         monkeypatch.setattr(Colorizer, "predict_ab", spy)

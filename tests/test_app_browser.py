@@ -215,15 +215,17 @@ def test_colour_points_move_and_go_and_a_bad_reference_says_why(page, tmp_path, 
         for n, (x, y) in enumerate([(10, 10), (60, 40)], 1):
             page.click("#gray", position=at(x, y))
             page.wait_for_function(f"(document.body.dataset.hints || '').startsWith('{n}:')")
+        page.wait_for_timeout(500)  # the refreshed result may move the layout: measure again
+        box = page.locator("#gray").bounding_box()
         marker = page.locator(".marker").first.bounding_box()
         page.mouse.move(marker["x"] + marker["width"] / 2, marker["y"] + marker["height"] / 2)
         page.mouse.down()
         page.mouse.move(box["x"] + at(30, 20)["x"], box["y"] + at(30, 20)["y"], steps=5)
-        last = page.get_attribute("body", "data-hints")
         page.mouse.up()
-        page.wait_for_function(f"document.body.dataset.hints !== '{last}'")
-        first = page.evaluate("hints.points()")[0]
-        assert abs(first["x"] - 30) <= 1 and abs(first["y"] - 20) <= 1, first
+        # the point ends where it was dropped (refreshes during the drag may land first)
+        page.wait_for_function("(() => { const p = hints.points()[0]; return p && "
+                               "Math.abs(p.x - 30) <= 1 && Math.abs(p.y - 20) <= 1; })()",
+                               timeout=10000)
         page.click(".marker >> nth=1", button="right")  # right-click removes it
         page.wait_for_function("(document.body.dataset.hints || '').startsWith('1:')")
         page.click("#hint_list button")  # and the list's x

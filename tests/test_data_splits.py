@@ -56,6 +56,7 @@ class FakePlaces365:
     def __init__(self, root, split, small, download):
         files = sorted((self.root / split).glob("*.png"))
         self.classes = ["/a/abbey", "/b/beach"]
+        self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
         self.imgs = [(str(f), i % 2) for i, f in enumerate(files)]
 
 

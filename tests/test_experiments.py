@@ -53,7 +53,7 @@ def test_quality_experiments_train_on_a_folder(name, photos, tmp_path):
     objects["trainer"].save_checkpoint(tmp_path / "last.ckpt")
     c = Colorizer.from_checkpoint(tmp_path / "last.ckpt", "cpu")
     # best: the gain calibrated during fitting (model.chroma_target), not the config's 1.0
-    gain = objects["model"].hparams.chroma_gain
+    gain = objects["model"].predictor.chroma_gain
     assert (gain != 1.0) == best and cfg.model.chroma_target == (0.95 if best else None)
     assert (c.chroma_gain, c.chroma_center, c.flip) == ((gain, "image", True) if best
                                                          else (1.0, "zero", False))
@@ -101,7 +101,7 @@ def test_cifar_best_trains_a_class_guided_regression_model(cifar_copy, tmp_path)
 
     objects["trainer"].save_checkpoint(tmp_path / "last.ckpt")
     c = Colorizer.from_checkpoint(tmp_path / "last.ckpt", "cpu")
-    gain = model.hparams.chroma_gain
+    gain = model.predictor.chroma_gain
     assert gain != 1.0 and (c.chroma_gain, c.chroma_center, c.flip) == (gain, "image", True)
 
 

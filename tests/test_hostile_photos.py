@@ -120,11 +120,11 @@ def test_interrupted_folder_says_what_was_written(ckpt, tmp_path, capsys, monkey
         Image.fromarray(scene_frames(1, i, h=20, w=20)[0]).save(src / f"{i}.png")
     real, calls = photos.colorize_photo, []
 
-    def ctrl_c_at_third(rgb, colorizer):
+    def ctrl_c_at_third(rgb, colorizer, *hints):
         calls.append(1)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real(rgb, colorizer)
+        return real(rgb, colorizer, *hints)
 
     monkeypatch.setattr(photos, "colorize_photo", ctrl_c_at_third)
     out = tmp_path / "out"
