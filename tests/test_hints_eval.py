@@ -142,3 +142,29 @@ def test_colorgan_eval_hints_option(tmp_path, checkpoints, photos, monkeypatch):
                      f"paths.log_dir={tmp_path / 'cli'}"]) == 0
     (saved,) = (tmp_path / "cli").rglob("metrics.json")
     assert json.loads(saved.read_text())["hints"]["points"] == 2
+
+
+def test_experiment_driver_writes_commands_tables_and_plot(tmp_path, checkpoints, photos, capsys):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments" / "hints"))
+    import run as driver
+
+    out = tmp_path / "hints"
+    args = ["--best", str(checkpoints["auto"]), "--hints", str(checkpoints["hints"]),
+            "--root", str(photos), "--out", str(out), "--points", "0", "2",
+            "--ref-points", "0", "--best-points", "0", "--image-size", "32",
+            "--test-fraction", "1.0", "--plot", str(tmp_path / "psnr.png")]
+    assert driver.main(args) == 0
+    text = capsys.readouterr().out
+    commands = (out / "commands.txt").read_text().splitlines()
+    assert len(commands) == 5 and all(c.startswith("python eval.py ckpt_path=") for c in commands)
+    assert commands[0].endswith("hints.points=0 hints.reference=none hints.baselines=true "
+                                f"hydra.run.dir={out}/hints/p0")  # the headline rows first
+    assert sum("hints.points=2 hints.reference=none hints.baselines=true" in c
+               for c in commands) == 1
+    assert "| PSNR (dB) | 0 pts | 2 pts |" in text and "| Levin et al. 2004 |" in text
+    assert "| the photo's own palette |" in text and "- own palette only >= gray + 2.5 dB" in text
+    assert "- 0 points within 0.3 dB of scenes64_best" in text
+    with Image.open(tmp_path / "psnr.png") as im:
+        assert im.format == "PNG"
+    assert driver.main(args) == 0  # a rerun finds every row done and only writes the tables
+    assert len((out / "commands.txt").read_text().splitlines()) == 5

@@ -42,8 +42,9 @@ def eval_in_process(overrides: list[str], out: Path) -> dict:
 
 def jobs(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     """(row folder, eval overrides) for every evaluation of the tables."""
-    data = ["data=folder", f"data.root={args.root}", "data.image_size=64",
-            "data.val_fraction=0.2", "data.test_fraction=0.1", "data.num_workers=0",
+    data = ["data=folder", f"data.root={args.root}", f"data.image_size={args.image_size}",
+            f"data.val_fraction={args.val_fraction}", f"data.test_fraction={args.test_fraction}",
+            "data.num_workers=0",
             f"hints.seed={args.seed}", "trainer.enable_progress_bar=false"]
 
     def best(n: int) -> tuple[str, list[str]]:
@@ -55,13 +56,11 @@ def jobs(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
                 [f"ckpt_path={args.hints}", *data, f"hints.points={n}",
                  f"hints.reference={ref}", f"hints.baselines={str(ref == 'none').lower()}"])
 
+    out = [hint(n) for n in args.points] + [best(n) for n in args.best_points]
+    out += [hint(n, ref) for n in args.ref_points for ref in ("self", "class")]
     # the headline numbers first, so that a run cut short still answers the goals
-    out = [hint(0), best(0), hint(10), hint(0, "self")]
-    out += [hint(n) for n in args.points if n not in (0, 10)]
-    out += [hint(n, ref) for n in args.ref_points for ref in ("self", "class")
-            if (n, ref) != (0, "self")]
-    out += [best(n) for n in args.best_points if n != 0]
-    return out
+    first = ["hints/p0", "best/p0", "hints/p10", "hints_self/p0"]
+    return sorted(out, key=lambda job: first.index(job[0]) if job[0] in first else len(first))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--best-points", type=int, nargs="*", default=[0, 10],
                    help="the automatic model ignores the points: 0 and 10 show it")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--image-size", type=int, default=64)
+    p.add_argument("--val-fraction", type=float, default=0.2, help="the checkpoints' split")
+    p.add_argument("--test-fraction", type=float, default=0.1, help="the checkpoints' split")
     p.add_argument("--plot", type=Path)
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
