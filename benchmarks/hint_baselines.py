@@ -97,7 +97,7 @@ def speed(args: argparse.Namespace) -> None:
         hint, mask = random_hints(ab, 50, torch.Generator().manual_seed(0))
         for name, fn in METHODS:
             fn = functools.partial(fn, L, hint, mask)
-            wall, cpu = best_of(fn, 1 if size == 512 else args.repeats)
+            wall, cpu = best_of(fn, args.repeats)
             rows.setdefault(name, []).append(f"{wall:.3f} / {cpu:.3f}")
     for name, cells in rows.items():
         print(f"| {name} | " + " | ".join(cells) + " |")

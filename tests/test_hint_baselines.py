@@ -82,7 +82,7 @@ def test_nearest_matches_brute_force_distances():
                 assert out[0, :, y, x].tolist() == list(pts[int(np.argmin(d))][1])
 
 
-def levin_reference(Y, hinted, ab):
+def levin_reference(Y, hinted, ab, window=1):
     """Levin et al. (2004) as the authors' getColorExact.m writes it, one pixel at a time,
     solved densely: the check on the vectorised, reordered sparse version."""
     H, W = Y.shape
@@ -93,7 +93,8 @@ def levin_reference(Y, hinted, ab):
             A[r, r] = 1.0
             if hinted[y, x]:
                 continue
-            nb = [(j, i) for j in range(y - 1, y + 2) for i in range(x - 1, x + 2)
+            nb = [(j, i) for j in range(y - window, y + window + 1)
+                  for i in range(x - window, x + window + 1)
                   if 0 <= j < H and 0 <= i < W and (j, i) != (y, x)]
             vals = np.array([Y[j, i] for j, i in nb] + [Y[y, x]])
             sig = max(0.6 * vals.var(), -min((vals[:-1] - Y[y, x]) ** 2) / math.log(0.01), 2e-6)
@@ -104,13 +105,23 @@ def levin_reference(Y, hinted, ab):
     return np.linalg.solve(A, rhs).T.reshape(2, H, W)
 
 
-def test_levin_matches_a_pixel_by_pixel_reference():
+@pytest.mark.parametrize("window", [1, 2])
+def test_levin_matches_a_pixel_by_pixel_reference(window):
     g = torch.Generator().manual_seed(5)
     L = torch.nn.functional.avg_pool2d(torch.rand(1, 1, 13, 10, generator=g) * 100, 3, 1, 1)
     hint, mask = hints_at((13, 10), [((0, 0), RED), ((12, 3), BLUE), ((6, 9), (5.0, 70.0))])
     ref = levin_reference(L[0, 0].double().numpy() / 100, mask[0, 0].numpy() > 0.5,
-                          hint[0].double().numpy())
-    assert np.allclose(levin_fill(L, hint, mask)[0].numpy(), ref, atol=1e-3)
+                          hint[0].double().numpy(), window)
+    assert np.allclose(levin_fill(L, hint, mask, window=window)[0].numpy(), ref, atol=1e-3)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5), (3, 1), (2, 2)])
+@pytest.mark.parametrize("fill", [nearest_fill, levin_fill])
+def test_one_hint_colours_a_tiny_image_whole(fill, shape):
+    L = torch.rand(1, 1, *shape, generator=torch.Generator().manual_seed(2)) * 100
+    hint, mask = hints_at(shape, [((0, 0), RED)])
+    out = fill(L, hint, mask)
+    assert torch.allclose(out, torch.tensor(RED).view(1, 2, 1, 1).expand(1, 2, *shape), atol=1e-4)
 
 
 def test_levin_interpolates_along_a_smooth_gradient():
@@ -171,6 +182,8 @@ def test_bad_options_are_named():
     args = two_regions(8, 4)
     with pytest.raises(ValueError, match="luma_weight=-1"):
         nearest_fill(*args, luma_weight=-1)
+    with pytest.raises(ValueError, match="luma_weight=nan"):
+        nearest_fill(*args, luma_weight="strong")
     with pytest.raises(ValueError, match="window=0"):
         levin_fill(*args, window=0)
     with pytest.raises(ValueError, match="eps=0"):

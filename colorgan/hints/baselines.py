@@ -26,7 +26,7 @@ LUMA_WEIGHT = 2.0  # "+L" default: 1 Lab L unit costs 2 pixels (near-best at 64 
 LEVIN_EPS = 2e-6  # floor on the affinity's variance (Y = L / 100), as in getColorExact.m
 L_RANGE = (-0.1, 100.1)  # Lab lightness, with room for conversion round-off
 AB_LIMIT = 128.0  # |a|, |b| of any sRGB colour is below ~110; 128 is the Lab int8 range
-CHUNK = 1 << 17  # pixel x hint distances computed at once by nearest_fill +L (512 KB in float32)
+CHUNK = 1 << 20  # pixel x hint distances computed at once by nearest_fill +L (4 MB in float32)
 
 
 def check_hints(L: torch.Tensor, hint_ab: torch.Tensor, mask: torch.Tensor) -> None:
@@ -42,6 +42,9 @@ def check_hints(L: torch.Tensor, hint_ab: torch.Tensor, mask: torch.Tensor) -> N
             raise ValueError(f"{name} contains NaN or infinite values; every value must be finite.")
     B, _, H, W = L.shape
     for name, x in (("hint_ab", hint_ab), ("mask", mask)):
+        if x.device != L.device:
+            raise ValueError(f"{name} is on {x.device} but L is on {L.device}: put all three on "
+                             "one device.")
         if (x.shape[0], x.shape[2], x.shape[3]) != (B, H, W):
             raise ValueError(f"{name} has shape {tuple(x.shape)} but L is {tuple(L.shape)}: "
                              "batch size, height and width must match.")
@@ -64,6 +67,10 @@ def nearest_fill(L: torch.Tensor, hint_ab: torch.Tensor, mask: torch.Tensor,
     :data:`LUMA_WEIGHT`). The plain distance is answered by a k-d tree (scipy), the "+L"
     one by chunked torch on the input's device."""
     check_hints(L, hint_ab, mask)
+    try:
+        luma_weight = float(luma_weight)
+    except (TypeError, ValueError):
+        luma_weight = float("nan")
     if not (luma_weight >= 0 and math.isfinite(luma_weight)):
         raise ValueError(f"luma_weight={luma_weight}: must be a finite number >= 0 "
                          f"(0 = spatial distance only, {LUMA_WEIGHT:g} = the '+L' default).")
@@ -126,10 +133,11 @@ def levin_system(Y: np.ndarray, hinted: np.ndarray, window: int = 1,
     win0 = np.where(inside, win, 0.0)
     mean = (win0.sum(0) + Y) / count
     var = (np.where(inside, (win0 - mean) ** 2, 0.0).sum(0) + (Y - mean) ** 2) / count  # (H, W)
-    d2 = np.where(inside, (win0 - Y) ** 2, np.inf)  # (K, H, W)
-    sigma = np.maximum(np.maximum(0.6 * var, -d2.min(0) / math.log(0.01)), eps)  # (H, W)
-    w = np.exp(-d2 / sigma)  # (K, H, W), 0 outside the image
-    w /= w.sum(0)
+    d2 = np.where(inside, (win0 - Y) ** 2, 0.0)  # (K, H, W)
+    d2_min = np.where(inside, d2, np.inf).min(0)  # (H, W), inf for a 1 x 1 image
+    sigma = np.maximum(0.6 * var, -np.where(np.isfinite(d2_min), d2_min, 0.0) / math.log(0.01))
+    w = np.where(inside, np.exp(-d2 / np.maximum(sigma, eps)), 0.0)  # (K, H, W)
+    w /= np.maximum(w.sum(0), 1e-300)  # the nearest neighbour's weight is >= 0.01 of the most
     keep = inside & ~hinted  # hinted rows hold only their diagonal
     rows = np.broadcast_to(np.arange(H * W).reshape(H, W), keep.shape)[keep]
     diag = np.arange(H * W)
