@@ -4,6 +4,7 @@
     colorgan eval  [hydra overrides]        evaluate a checkpoint on a test split
     colorgan eval ckpt_path=... --images DIR  ... on every image of a folder (data=folder)
     colorgan eval --images DIR --full-res --ckpt CKPT  ... as colorize does, at each photo's size
+    colorgan eval ckpt_path=... --hints N     ... with N simulated point hints per photo
     colorgan report SWEEP_DIR               one table for a (partly) finished sweep
     colorgan colorize INPUT -o OUT --ckpt   colorize an image, a folder or a video
     colorgan scenes VIDEO                   print scene-cut timestamps
@@ -38,7 +39,8 @@ def usage() -> str:
 
 
 def images_option(args: list[str]) -> list[str]:
-    """``--images DIR`` (or ``--images=DIR``) -> the Hydra overrides ``data=folder data.root=DIR``."""
+    """``--images DIR`` (or ``--images=DIR``) -> the Hydra overrides ``data=folder data.root=DIR``;
+    ``--hints N`` -> ``hints.points=N``."""
     out, it = [], iter(args)
     for arg in it:
         if arg == "--images" or arg.startswith("--images="):
@@ -46,6 +48,12 @@ def images_option(args: list[str]) -> list[str]:
             if not folder:
                 raise SystemExit("colorgan eval: --images needs a folder, e.g. --images my_photos/")
             out += ["data=folder", f"data.root={folder}"]
+        elif arg == "--hints" or arg.startswith("--hints="):
+            n = arg.split("=", 1)[1] if "=" in arg else next(it, None)
+            if not (n or "").isdigit():
+                raise SystemExit(f"colorgan eval: --hints needs a number of points >= 0, e.g. "
+                                 f"--hints 10 (got {n!r}).")
+            out.append(f"hints.points={int(n)}")
         else:
             out.append(arg)
     return out

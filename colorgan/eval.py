@@ -10,6 +10,8 @@ folder given without a test split (``data=folder``, ``data.test_fraction=0``, or
 eval --images DIR``) is scored whole, and the table and ``metrics.json`` say "all N images of
 DIR, no split"; the checkpoint's own training folder with its training split scores its test
 files only (a split that differs from the model card's is named in a warning).
+``hints.points=N`` / ``hints.reference=self|class``: colorize with simulated hints, the classic
+hint baselines under the same points as extra rows (:mod:`colorgan.hints.evaluation`).
 """
 from __future__ import annotations
 
@@ -26,6 +28,14 @@ from torchvision.utils import save_image
 
 from colorgan.callbacks import sample_grid
 from colorgan.feature_metrics import FeatureMetrics
+from colorgan.hints.evaluation import (
+    BASELINE_LABELS,
+    EVAL_SIDE,
+    HintOptions,
+    baseline_metrics,
+    hint_options,
+    make_eval_hints,
+)
 from colorgan.models.gan_module import ColorizationGAN
 from colorgan.protocol import is_training_data, split_mismatch
 from colorgan.train import metrics_summary
@@ -60,17 +70,19 @@ def summarize(metrics: dict[str, float], split: str) -> dict[str, Any]:
     return summary
 
 
-def format_table(summary: dict[str, Any]) -> str:
-    """Markdown: model, gray baseline and ground truth rows; FID / LPIPS columns when measured."""
+def format_table(summary: dict[str, Any], model_label: str = "model") -> str:
+    """Markdown: model, gray baseline, the hint baselines (``hint_baselines``, eval with hints)
+    and ground truth rows; FID / LPIPS columns when measured."""
     columns = COLUMNS + tuple(c for c in FEATURE_COLUMNS if c[0] in (summary.get("model") or {}))
     head = "| | " + " | ".join(c[1] for c in columns) + " |"
     rows = [head, "|---" * (len(columns) + 1) + "|"]
     gt = summary.get("colorfulness_gt")
     truth = {"delta_colorfulness": 0.0, "ciede2000": 0.0, "lpips": 0.0,
              **({} if gt is None else {"colorfulness": gt})}
-    for label, d in (("model", summary.get("model") or {}),
+    hinted = [(BASELINE_LABELS.get(k, k), d) for k, d in (summary.get("hint_baselines") or {}).items()]
+    for label, d in ((model_label, summary.get("model") or {}),
                      ("gray baseline (ab = 0)", summary.get("gray_baseline") or {}),
-                     ("ground truth", truth)):
+                     *hinted, ("ground truth", truth)):
         rows.append(f"| {label} | " + " | ".join(
             f"{d[k]:.{n}f}" if k in d else "" for k, _, n in columns) + " |")
     return "\n".join(rows)
@@ -157,7 +169,8 @@ def save_samples(model: ColorizationGAN, datamodule: pl.LightningDataModule, spl
     """First ``n`` images of the split: gray input / generated / ground truth -> PNG."""
     loader = datamodule.test_dataloader() if split == "test" else datamodule.val_dataloader()
     batch = datamodule.on_after_batch_transfer(next(iter(loader)), 0)  # float, no augmentation
-    batch = {k: v[:n].to(model.device) if torch.is_tensor(v) else v for k, v in batch.items()}
+    batch = {k: v[:n].to(model.device) if torch.is_tensor(v) else v[:n] if isinstance(v, list)
+             else v for k, v in batch.items()}  # lists: the file keys that place eval hints
     model.eval()
     out = model.colorize_batch(batch)
     grid = sample_grid(out["gray"].cpu(), out["fake"].cpu(), out["real"].cpu())  # (3, H', W')
@@ -182,6 +195,10 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         p.set_chroma_gain(cfg.chroma_gain)
     if cfg.get("chroma_center") is not None:  # what the gain scales about: zero | image
         p.set_chroma_center(cfg.chroma_center)
+    options = hint_options(cfg.get("hints"))  # simulated hints: hints.points, hints.reference
+    uses_hints = model.hint_sampler is not None  # an automatic checkpoint ignores them
+    if options.active and uses_hints and cfg.get("chroma_gain") is None:
+        p.set_chroma_gain(1.0)  # the gain is the automatic mode's knob (docs/hints.md)
     split = cfg.get("split", "test")
     with open_dict(cfg):  # null: the image size the checkpoint was trained at
         if cfg.data.get("image_size") is None:
@@ -202,6 +219,7 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     features = feature_metrics(cfg.get("metrics"))  # FID / LPIPS: skipped where unavailable
     (model.test_metrics if split == "test" else model.val_metrics).extra = features
     datamodule = hydra.utils.instantiate(cfg.data)
+    hints_info = setup_hints(model, datamodule, split, options, int(cfg.data.image_size))
     loggers = instantiate_loggers(cfg.get("logger"))
     trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, logger=loggers or False,
                                                   callbacks=[])
@@ -210,6 +228,8 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         results = run(model, datamodule=datamodule, verbose=False)
         metrics = {k: float(v) for k, v in (results[0] if results else {}).items()}
         summary = summarize(metrics, split)
+        if options.points > 0 and options.baselines:  # levin, nearest, nearest_l: same points
+            summary["hint_baselines"] = hint_baseline_rows(model, datamodule, split)
         grid = save_samples(model, datamodule, split, int(cfg.num_samples),
                             out_dir / "samples.png")
         log_wandb_image(loggers, f"{split}/samples", grid, step=0)
@@ -219,7 +239,9 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
                  f"{split} split, {num_images} images" + (
                      " (it chose the checkpoint: in-sample)" if split == "val" else ""))
         payload = {
-            **summary, "metrics": metrics, "checkpoint": str(Path(cfg.ckpt_path).resolve()),
+            **summary, "hints": {**hints_info, "model_uses_hints": uses_hints,
+                                 "chroma_gain": float(p.chroma_gain)},
+            "metrics": metrics, "checkpoint": str(Path(cfg.ckpt_path).resolve()),
             "split": "all" if whole else split, "scope": scope, "num_images": num_images,
             "protocol_warnings": warns,
             "image_size": int(cfg.data.image_size), "status": "ok",
@@ -227,13 +249,53 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         }
         write_text_atomic(out_dir / "metrics.json", json.dumps(payload, indent=2))
         notes = "".join(f"\n{n}" for n in [*feature_notes(features, num_images), *warns])
-        table = format_table(summary) + ("\n" + notes if notes else "")
+        label = ("model (automatic: trained without hints, it ignores them)"
+                 if options.active and not uses_hints else "model")
+        table = format_table(summary, label) + ("\n" + notes if notes else "")
         write_text_atomic(out_dir / "metrics.md", f"Checkpoint: {cfg.ckpt_path}, {scope}"
-                          f"\n\n{table}\n")
+                          f"{hints_title(options, uses_hints)}\n\n{table}\n")
         print(f"\nEvaluation on {scope} ({out_dir}):\n{table}\n", flush=True)
     finally:
         finish_wandb()
     return payload, {"model": model, "datamodule": datamodule, "trainer": trainer}
+
+
+def setup_hints(model: ColorizationGAN, datamodule: pl.LightningDataModule, split: str,
+                options: HintOptions, size: int) -> dict[str, Any]:
+    """``hints.*`` -> ``model.eval_hints`` for the split's photos; what metrics.json records."""
+    model.eval_hints = None
+    if not options.active:
+        return options.as_dict()
+    datamodule.setup("test" if split == "test" else "validate")  # the file list: idempotent
+    dataset = datamodule.data_test if split == "test" else datamodule.data_val
+    if getattr(dataset, "files", None) is None:
+        raise ConfigError(f"hints.points={options.points} hints.reference={options.reference}: "
+                          "the simulated hints are placed by each photo's file name, and "
+                          f"{type(datamodule).__name__} has none; use file-backed data "
+                          "(data=folder data.root=DIR, data=landscapes).")
+    model.eval_hints, info = make_eval_hints(options, dataset, size)
+    return {**options.as_dict(), **info}
+
+
+def hint_baseline_rows(model: ColorizationGAN, datamodule: pl.LightningDataModule,
+                       split: str) -> dict[str, dict[str, float]]:
+    """The classic hint baselines' metrics (the model's keys) under the model's points."""
+    loader = datamodule.test_dataloader() if split == "test" else datamodule.val_dataloader()
+    flat = baseline_metrics(loader, lambda b: datamodule.on_after_batch_transfer(b, 0),
+                            model.eval_hints, f"{split}/")
+    return {name: summarize(m, split)["model"] for name, m in flat.items()}
+
+
+def hints_title(options: HintOptions, uses_hints: bool) -> str:
+    """The table title's part about hints ('' without)."""
+    if not options.active:
+        return ""
+    ref = {"none": "no reference", "self": "reference: the photo's own palette",
+           "class": "reference: another test photo of its class folder"}[options.reference]
+    auto = ("" if uses_hints else "; this checkpoint was trained without hints: its row is the "
+            "automatic colorizer (it ignores the points)")
+    return (f", {options.points} simulated point(s) of {EVAL_SIDE}x{EVAL_SIDE} px per photo (hints.seed="
+            f"{options.seed}), {ref}{auto}")
 
 
 @short_errors  # a config error: its message alone, not Hydra's traceback

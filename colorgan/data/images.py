@@ -212,7 +212,8 @@ def report_notes(notes: dict[Path, list[str]], what: str) -> None:
 
 
 class ImageFiles(Dataset):
-    """A list of checked image files -> ``{"rgb": uint8 (3, size, size)}``.
+    """A list of checked image files -> ``{"rgb": uint8 (3, size, size), "key": file name}``
+(the key places eval's simulated hints, :func:`colorgan.hints.simulate.eval_boxes`).
 
     A file that fails anyway (changed on disk after the scan) does not stop the epoch: it
     is named in a warning and the next file in the list is returned in its place.
@@ -234,7 +235,7 @@ class ImageFiles(Dataset):
         for k in range(min(len(self.files), 8)):
             path = self.files[(i + k) % len(self.files)]
             try:
-                item = {"rgb": load_rgb(path, self.size)}
+                item = {"rgb": load_rgb(path, self.size), "key": path.name}
                 if self.labels is not None:  # class-folder data: -1 = no class
                     label = self.labels[(i + k) % len(self.files)]
                     item["label"] = -1 if label is None else int(label)
