@@ -199,6 +199,7 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     uses_hints = model.hint_sampler is not None  # an automatic checkpoint ignores them
     if options.active and uses_hints and cfg.get("chroma_gain") is None:
         p.set_chroma_gain(1.0)  # the gain is the automatic mode's knob (docs/hints.md)
+    p.refine = options.refine  # hints.refine=levin: the model's error at the points, spread
     split = cfg.get("split", "test")
     with open_dict(cfg):  # null: the image size the checkpoint was trained at
         if cfg.data.get("image_size") is None:

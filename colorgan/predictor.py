@@ -51,6 +51,7 @@ class Predictor:
         self.chroma_center = check_chroma_center(chroma_center, "model.chroma_center")
         self.weights = weights  # "ema" when netG holds the averaged weights
         self.amp_dtype = amp_dtype  # autocast dtype of the generator pass (None: fp32)
+        self.refine = "none"  # "levin": a hint model's error at the points spread by Levin 2004
 
     @classmethod
     def from_hparams(cls, netG, hp: dict, weights: str = "raw",
@@ -109,7 +110,14 @@ class Predictor:
         """Generator input (B, C_in, H, W) -> its output (B, C_out, H, W) in float32, flip
         averaged, before the chroma gain (what calibration measures)."""
         with self._autocast(g_in.device):
-            return flip_average(self.netG, g_in, self.flip)
+            out = flip_average(self.netG, g_in, self.flip)
+        if self.refine == "levin" and self.cs.mode == "lab":  # (colorgan/hints/refine.py)
+            from colorgan.hints.refine import hint_base_channels, refine_at_points
+
+            base = hint_base_channels(self.netG)
+            if base is not None:
+                out = refine_at_points(out, g_in, g_in[:, :1], base)
+        return out
 
     def gained(self, real_A: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
         """A raw output (B, C_out, H, W) with the chroma gain, in the model's output space."""

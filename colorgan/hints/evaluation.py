@@ -31,6 +31,7 @@ from colorgan.color import (
 from colorgan.data.images import load_rgb
 from colorgan.hints.baselines import LUMA_WEIGHT, levin_fill, nearest_fill
 from colorgan.hints.encode import no_palette, palette, patch_planes
+from colorgan.hints.refine import check_refine
 from colorgan.hints.simulate import eval_boxes
 from colorgan.metrics import ColorMetrics
 from colorgan.utils.config import ConfigError
@@ -56,6 +57,7 @@ class HintOptions:
     seed: int = 0
     reference: str = "none"
     baselines: bool = True
+    refine: str = "none"
 
     @property
     def active(self) -> bool:
@@ -77,7 +79,7 @@ def _int(value: Any, option: str, lo: int) -> int:
 def hint_options(cfg: Any) -> HintOptions:
     """``cfg.hints`` (None: no hints) -> checked options; a bad value is named."""
     cfg = dict(cfg or {})
-    known = {"points", "seed", "reference", "baselines"}
+    known = {"points", "seed", "reference", "baselines", "refine"}
     unknown = sorted(set(cfg) - known)
     if unknown:
         raise ConfigError(f"hints: unknown option(s) {unknown}; known: {sorted(known)}.")
@@ -88,7 +90,8 @@ def hint_options(cfg: Any) -> HintOptions:
                           "another test photo of its class folder).")
     return HintOptions(points=_int(cfg.get("points", 0), "hints.points", 0),
                        seed=_int(cfg.get("seed", 0), "hints.seed", 0), reference=reference,
-                       baselines=bool(cfg.get("baselines", True)))
+                       baselines=bool(cfg.get("baselines", True)),
+                       refine=check_refine(str(cfg.get("refine") or "none"), "hints.refine"))
 
 
 def class_references(files: list[Path], size: int | None) -> tuple[dict[str, torch.Tensor], list[str]]:
