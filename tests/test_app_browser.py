@@ -132,6 +132,9 @@ def show_photo(page, server, photo: Path, w: int, h: int) -> None:
     page.click("#go")
     page.wait_for_function("document.body.dataset.result !== undefined", timeout=60_000)
     assert page.get_attribute("body", "data-result") == f"{w}x{h}", page.inner_text("#error")
+    # the gray image laid out at its size (before it has loaded it is a 2 px line)
+    page.wait_for_function("(() => { const g = document.getElementById('gray'); return "
+                           "g.complete && g.getBoundingClientRect().height > 10; })()")
 
 
 def _ab(rgb: np.ndarray) -> np.ndarray:
@@ -215,12 +218,14 @@ def test_colour_points_move_and_go_and_a_bad_reference_says_why(page, tmp_path, 
         for n, (x, y) in enumerate([(10, 10), (60, 40)], 1):
             page.click("#gray", position=at(x, y))
             page.wait_for_function(f"(document.body.dataset.hints || '').startsWith('{n}:')")
-        page.wait_for_timeout(500)  # the refreshed result may move the layout: measure again
-        box = page.locator("#gray").bounding_box()
         marker = page.locator(".marker").first.bounding_box()
         page.mouse.move(marker["x"] + marker["width"] / 2, marker["y"] + marker["height"] / 2)
         page.mouse.down()
-        page.mouse.move(box["x"] + at(30, 20)["x"], box["y"] + at(30, 20)["y"], steps=5)
+        rect = "(() => { const b = document.getElementById('gray').getBoundingClientRect(); " \
+               "return {x: b.left, y: b.top, width: b.width, height: b.height}; })()"
+        for _ in range(6):  # aim at the photo's pixel (30, 20) where the image is now
+            now = page.evaluate(rect)  # (a result that loads can move the layout)
+            page.mouse.move(now["x"] + 30.5 / 80 * now["width"], now["y"] + 20.5 / 60 * now["height"])
         page.mouse.up()
         # the point ends where it was dropped (refreshes during the drag may land first)
         page.wait_for_function("(() => { const p = hints.points()[0]; return p && "
