@@ -199,3 +199,27 @@ def test_a_run_stopped_before_max_epochs_keeps_the_last_validations_gain(tmp_pat
     # measurement of the chosen checkpoint afterwards scores with that checkpoint's own gain
     assert last["hyper_parameters"]["chroma_gain"] == max(scored) >= 2.0
     assert last["epoch"] < 49  # stopped long before max_epochs
+
+
+def test_calibration_leaves_the_validation_loop_its_batches_with_persistent_workers(tmp_path,
+                                                                                     monkeypatch):
+    """With data workers (persistent), the calibration pass must not take the validation loop's
+    own iterator: every validation of the fit scores all of its batches."""
+    from conftest import TINY, make_cfg
+
+    from colorgan.models.gan_module import ColorizationGAN
+    from colorgan.train import train
+
+    seen: list[tuple[bool, int]] = []
+    step = ColorizationGAN.validation_step
+
+    def counting(self, batch, batch_idx):
+        seen.append((self.trainer.sanity_checking, batch_idx))
+        return step(self, batch, batch_idx)
+
+    monkeypatch.setattr(ColorizationGAN, "validation_step", counting)
+    metrics, _ = train(make_cfg(tmp_path, [*TINY, "trainer.max_epochs=2", "data.num_workers=1",
+                                           "model.chroma_target=0.04"]))
+    fit_steps = [i for sanity, i in seen if not sanity]
+    assert fit_steps.count(0) >= 2 and fit_steps.count(1) >= 2  # 8 val photos, batches of 4
+    assert 1.0 < metrics["val/chroma_gain"] <= 4.0

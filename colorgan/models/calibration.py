@@ -22,6 +22,7 @@ import logging
 
 import pytorch_lightning as pl
 import torch
+from torch.utils.data import DataLoader
 from torchmetrics import Metric
 
 from colorgan.color import ColorSpace
@@ -89,6 +90,17 @@ def calibrated_gain(gains: tuple[float, ...], curve: torch.Tensor, truth: float,
     return gains[-1]
 
 
+def own_pass(loader):
+    """A loader of its own over the validation batches: the validation loop has already started
+    iterating ``loader``, and with ``persistent_workers`` a second ``iter()`` on it would hand
+    the loop's own worker iterator over (the epoch's validation would then see no batch)."""
+    if not isinstance(loader, DataLoader) or not getattr(loader, "persistent_workers", False):
+        return loader
+    return DataLoader(loader.dataset, batch_size=loader.batch_size, sampler=loader.sampler,
+                      collate_fn=loader.collate_fn, num_workers=loader.num_workers,
+                      pin_memory=loader.pin_memory, drop_last=loader.drop_last)
+
+
 class ChromaCalibration(pl.Callback):
     """model.chroma_target: before each fitting validation, the gain that brings the validation
     photos' colour to ``target`` x theirs becomes the predictor's (``pl_module.predictor``)."""
@@ -103,7 +115,7 @@ class ChromaCalibration(pl.Callback):
             return
         p = pl_module.predictor
         loader = trainer.val_dataloaders
-        loader = loader[0] if isinstance(loader, (list, tuple)) else loader
+        loader = own_pass(loader[0] if isinstance(loader, (list, tuple)) else loader)
         n = trainer.num_val_batches[0] if trainer.num_val_batches else 0
         self.curve = self.curve.to(pl_module.device)
         for i, batch in enumerate(loader):  # the batches the validation loop will score
