@@ -246,13 +246,21 @@ def test_checkpoint_without_hints_refuses_flags_and_ignores_sidecars(ckpt, tmp_p
     assert out.is_file()
 
 
-def test_films_refuse_hints_and_colour_automatically_with_a_hint_checkpoint(hint_ckpt, tmp_path,
-                                                                             capsys):
+def test_films_refuse_points_and_take_a_palette_or_reference_frames(hint_ckpt, tmp_path, capsys):
     video = make_video(tmp_path / "v.mp4", scene_frames(4, 1, 48, 64))
     args = [str(video), "-o", str(tmp_path / "out.mp4"), "--ckpt", str(hint_ckpt),
             "--no-progress"]
     hints = write_json(tmp_path / "h.json", [OK])
     assert colorize_main(args + ["--hints", str(hints)]) == 1
-    assert f"--hints {hints}: films do not take hints yet" in capsys.readouterr().err
+    assert f"--hints {hints}: points are for photos" in capsys.readouterr().err
     assert not (tmp_path / "out.mp4").exists()
     assert colorize_main(args) == 0 and (tmp_path / "out.mp4").stat().st_size > 0
+    red = tmp_path / "red.png"  # a palette steers every frame of the film
+    Image.fromarray(np.tile(np.array([200, 30, 30], np.uint8), (32, 32, 1))).save(red)
+    assert colorize_main(args + ["--overwrite", "--reference", str(red)]) == 0
+    refs = tmp_path / "refs"  # a reference frame, the carried colour filled by the generator
+    refs.mkdir()
+    Image.fromarray(scene_frames(4, 1, 48, 64)[1]).save(refs / "000001.png")
+    assert colorize_main(args + ["--overwrite", "--reference-frames", str(refs),
+                                 "--carry-fill"]) == 0
+    assert "1 reference frames" in capsys.readouterr().out

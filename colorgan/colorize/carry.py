@@ -20,7 +20,8 @@ flow is cheap there (a few ms a frame on a CPU core); the caller upsamples ab to
 """
 from __future__ import annotations
 
-import cv2
+import functools
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -31,9 +32,7 @@ from colorgan.hints.encode import palette
 CARRY_SIDE = 256  # long side of the grid the colour is carried on
 TAU = 0.08        # lightness disagreement (of 1) at which the carried colour is fully replaced
 BLUR = 7          # the disagreement is averaged over this many pixels a side (noise, edges)
-FLOW_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
-                "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
-                "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
+FLOW_PRESETS = ("ultrafast", "fast", "medium")  # OpenCV's DIS presets, fastest first
 
 
 def carry_size(height: int, width: int, side: int = CARRY_SIDE) -> tuple[int, int]:
@@ -55,7 +54,18 @@ def small_gray(gray: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
     return gray_u8(gray)
 
 
+@functools.cache
+def _cv2():
+    """OpenCV, imported when a film is carried (not by ``import colorgan.colorize``); one
+    thread: the decoder and the encoder of the film run beside it."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    return cv2
+
+
 def _remap(img: np.ndarray, mx: np.ndarray, my: np.ndarray) -> np.ndarray:
+    cv2 = _cv2()
     return cv2.remap(img, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
@@ -80,7 +90,9 @@ class ShotCarrier:
         self.ref_gray = gray_u8(rgb_to_gray(small))  # (h, w) uint8
         self.palette = palette(self.ref_ab)  # (1, D): the reference's global hint
         self.tau = float(tau)
-        self.flow = cv2.DISOpticalFlow_create(FLOW_PRESETS[preset])
+        cv2 = _cv2()
+        preset_id = getattr(cv2, f"DISOPTICAL_FLOW_PRESET_{preset.upper()}")
+        self.flow = cv2.DISOpticalFlow_create(preset_id)
         self.prev_gray, self.prev_ab = self.ref_gray, self.ref_ab
         h, w = self.size
         self._grid = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
@@ -107,7 +119,7 @@ class ShotCarrier:
         h, w = self.size
         inside = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
         diff = np.abs(gray.astype(np.float32) - _remap(src_gray, mx, my).astype(np.float32))
-        diff = cv2.blur(diff, (BLUR, BLUR)) / 255.0
+        diff = _cv2().blur(diff, (BLUR, BLUR)) / 255.0
         conf_np = np.clip(1.0 - diff / self.tau, 0.0, 1.0) * inside
         conf = torch.from_numpy(conf_np.astype(np.float32))[None, None]  # (1, 1, h, w)
         if fill is None:

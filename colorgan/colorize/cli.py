@@ -18,6 +18,7 @@ import warnings
 from pathlib import Path
 
 from colorgan.color import CHROMA_CENTERS
+from colorgan.colorize.carry import TAU
 from colorgan.colorize.colorizer import RESIZE_MODES, TEMPORAL_MODES, CheckpointError, Colorizer
 from colorgan.colorize.hint_options import (
     add_hint_args,
@@ -188,8 +189,19 @@ def _colorize(argv: list[str]) -> int:
                    help="photos above this many pixels are skipped as possible decompression "
                         "bombs (default: PIL's limit, about 179 million)")
     add_hint_args(p)
+    p.add_argument("--reference-frames", type=Path, default=None, metavar="DIR",
+                   help="films: a folder of coloured frames of the film (000120.png = frame "
+                        "120, 00-00-05.000.png = at 5 s); each steers its shot (docs/films.md)")
+    p.add_argument("--carry-tau", type=float, default=TAU,
+                   help="--reference-frames: the lightness disagreement (of 1) at which colour "
+                        "carried by the optical flow is judged lost")
+    p.add_argument("--carry-fill", action="store_true",
+                   help="--reference-frames: where the carried colour is lost, the generator's "
+                        "colour (a hint checkpoint: steered by the reference) takes over")
     a = p.parse_args(argv)
     _check_model_args(a)
+    if not a.carry_tau > 0:
+        raise ValueError(f"--carry-tau {a.carry_tau}: must be > 0 (default {TAU}).")
     kind = input_kind(a.input)
     palette = check_hint_args(a, kind)  # the hints file and reference, before the model loads
     if kind == "video":
@@ -211,9 +223,12 @@ def _colorize(argv: list[str]) -> int:
                            recombine=a.recombine, preset=a.preset, frame_step=a.frame_step,
                            keyframe_interval=a.keyframe_interval,
                            keyframe_blend=not a.keyframe_hold, model_threads=a.model_threads,
-                           scene_detector=a.scene_detector)
+                           scene_detector=a.scene_detector,
+                           reference_frames=a.reference_frames, reference=palette,
+                           carry_tau=a.carry_tau, carry_fill=a.carry_fill)
+        refs = f", {r.references} reference frames" if a.reference_frames else ""
         print(f"{a.output}: {r.frames} frames in {r.seconds:.1f}s ({r.fps:.1f} frames/s), "
-              f"{len(r.cuts)} scene cuts, temporal={a.temporal}, recombine={r.recombine}")
+              f"{len(r.cuts)} scene cuts{refs}, temporal={a.temporal}, recombine={r.recombine}")
         return 0
     from colorgan.colorize.photos import colorize_folder, colorize_image, set_max_pixels
     if a.temporal != "independent":

@@ -39,6 +39,7 @@ from colorgan.color import (
     uint8_to_float,
     unscale_ab,
 )
+from colorgan.colorize.carry import carry_size
 from colorgan.data.aspect import keep_aspect_size
 from colorgan.predictor import Predictor
 from colorgan.utils.checkpoint_file import one_line, read_checkpoint
@@ -77,6 +78,13 @@ class Prepared:
     luma: torch.Tensor            # (B, 1, h, w) gray in [0, 1], for scene-cut detection
     gray_c: torch.Tensor | None = None  # (B, 1, H/2, W/2) gray at chroma resolution (planes)
     chroma_size: tuple[int, int] | None = None  # (H/2, W/2): the chroma planes' size (yuv)
+    carry: torch.Tensor | None = None   # (B, 1, h', w') gray at the carry grid (reference frames)
+
+    def take(self, idx: list[int]) -> Prepared:
+        """The frames ``idx`` of the batch (full-resolution L is not kept)."""
+        pick = lambda x: None if x is None else x[idx]
+        return Prepared(None, self.real_A[idx], self.luma[idx], pick(self.gray_c),
+                        self.chroma_size, pick(self.carry))
 
 
 def _generator(hp: dict, state: dict, prefix: str, path: Path) -> torch.nn.Module:
@@ -253,17 +261,22 @@ class Colorizer:
                      for x in (height, width))
 
     @torch.no_grad()
-    def prepare(self, frames: torch.Tensor) -> Prepared:
-        """uint8 or float RGB (B, 3, H, W) -> full-res L and the resized generator input."""
+    def prepare(self, frames: torch.Tensor, carry: bool = False) -> Prepared:
+        """uint8 or float RGB (B, 3, H, W) -> full-res L and the resized generator input
+        [+ the gray at the carry grid of reference frames, ``carry``]."""
         rgb = uint8_to_float(frames.to(self.device, non_blocking=True))  # (B, 3, H, W)
         L_full, _ = rgb_to_lab_norm(rgb)  # (B, 1, H, W)
-        small = F.interpolate(rgb, size=self.net_size(*rgb.shape[-2:]), mode="bilinear",
-                              antialias=True, align_corners=False).clamp(0, 1)
-        return Prepared(L_full, self.cs.encode_input(small), rgb_to_gray(small))
+        resize = lambda x, size: F.interpolate(x, size=size, mode="bilinear", antialias=True,
+                                               align_corners=False).clamp(0, 1)
+        small = resize(rgb, self.net_size(*rgb.shape[-2:]))
+        grid = resize(rgb_to_gray(rgb), carry_size(*rgb.shape[-2:])) if carry else None
+        return Prepared(L_full, self.cs.encode_input(small), rgb_to_gray(small), carry=grid)
 
     @torch.no_grad()
-    def prepare_luma(self, y: torch.Tensor, full_range: bool = False) -> Prepared:
-        """8-bit Y' planes uint8 (B, 1, H, W) -> generator input; no colour conversion."""
+    def prepare_luma(self, y: torch.Tensor, full_range: bool = False,
+                     carry: bool = False) -> Prepared:
+        """8-bit Y' planes uint8 (B, 1, H, W) -> generator input [+ the gray at the carry grid
+        of reference frames, ``carry``]; no colour conversion."""
         y = y.to(self.device, non_blocking=True)  # (B, 1, H, W)
         chroma = (y.shape[-2] // 2, y.shape[-1] // 2)  # 4:2:0
         # Box average of every other luma sample to the net size: no full-resolution float
@@ -274,7 +287,11 @@ class Colorizer:
         if self.chroma_at == "planes":
             gray_c = F.avg_pool2d(luma_to_gray(y, full_range), 2)  # (B, 1, H/2, W/2), centre
         real_A = self.cs.encode_input(small.expand(-1, 3, -1, -1))  # (B, 1, h, w)
-        return Prepared(None, real_A, small, gray_c, chroma)
+        grid = None
+        if carry:  # (B, 1, h', w')
+            grid = luma_to_gray(F.adaptive_avg_pool2d(y.float(), carry_size(*y.shape[-2:])),
+                                full_range)
+        return Prepared(None, real_A, small, gray_c, chroma, grid)
 
     @torch.no_grad()
     def predict_ab(self, real_A: torch.Tensor, prev_ab: torch.Tensor | None = None,
@@ -313,6 +330,9 @@ class Colorizer:
         """
         gray = prep.luma if self.chroma_at == "net" else prep.gray_c  # (B, 1, h, w)
         ab = ab_small.float()
+        if prep.carry is not None and ab.shape[-2:] == prep.carry.shape[-2:] and \
+                self.chroma_at == "net":  # colour carried from a reference: at its own grid
+            gray = prep.carry
         if ab.shape[-2:] != gray.shape[-2:]:
             ab = F.interpolate(ab, size=gray.shape[-2:], mode="bilinear", align_corners=False)
         rgb = lab_norm_to_rgb(gray_to_l_norm(gray), ab)  # (B, 3, h, w)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from colorgan.colorize.carry import TAU
 from colorgan.colorize.colorizer import Colorizer
 from colorgan.colorize.keyframes import auto_interval, keyframe_planes
 from colorgan.colorize.pipeline import Pipeline
@@ -60,7 +61,7 @@ def colorize_stream(frames: Iterable[Frame], temporal: TemporalColorizer, batch_
     """RGB frames -> per batch (frames, colorized uint8 (B, 3, H, W), gray (B, 3, H, W) or None)."""
     c = temporal.c
     for batch in batched(frames, batch_size):
-        prep = c.prepare(to_tensor(batch))
+        prep = c.prepare(to_tensor(batch), carry=temporal.carrying)
         ab = temporal(prep)  # (B, 2, h, w)
         gray = c.finish(prep.L_full, torch.zeros_like(ab)) if with_gray else None
         yield batch, c.finish(prep.L_full, ab), gray
@@ -81,6 +82,7 @@ class VideoResult:
     seconds: float = 0.0
     cuts: list[int] = field(default_factory=list)
     recombine: str = "yuv"
+    references: int = 0  # reference frames that steered their shots
 
     @property
     def fps(self) -> float:
@@ -96,7 +98,10 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
                    preset: str | None = None, frame_step: int | None = None,
                    keyframe_interval: int | str = "auto", keyframe_blend: bool = True,
                    model_threads: int | str = "auto",
-                   scene_detector: str = "colorgan") -> VideoResult:
+                   scene_detector: str = "colorgan",
+                   reference_frames: str | Path | None = None,
+                   reference: torch.Tensor | None = None, carry_tau: float = TAU,
+                   carry_fill: bool = False) -> VideoResult:
     """Colorize ``src`` into ``dst`` (same frame count, timestamps, size; audio copied).
 
     ``compare=True`` writes gray | colorized | original (when the input has colour) side by side
@@ -107,6 +112,12 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
     1; the decoder and the encoder need the rest). ``scene_detector``: ``colorgan`` finds cuts
     as the frames stream by; a PySceneDetect detector (:data:`colorgan.scenes.DETECTORS`) runs
     first, in one extra decoding pass, and its cuts are used.
+
+    ``reference_frames``: a folder of coloured frames (:mod:`.reference_frames`), each carried
+    through its shot (:mod:`.shot_references`); the cuts are then found first, in one extra
+    decoding pass, and every reference is checked before anything is written. ``reference``:
+    a reference photo's palette (1, D) steering the automatic frames of a hint checkpoint.
+    ``carry_tau``, ``carry_fill``: :class:`.temporal.TemporalColorizer`.
     """
     if recombine not in RECOMBINE_MODES:
         raise ValueError(f"--recombine {recombine!r}: choose one of {list(RECOMBINE_MODES)}.")
@@ -114,12 +125,21 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
     if compare or info.width % 2 or info.height % 2:  # panels are RGB; 4:2:0 needs even sizes
         recombine = "lab"
     interval = auto_interval(keyframe_interval, colorizer.device, temporal)
-    known = None
-    if scene_detector != "colorgan":  # detectors that answer late: a first pass finds the cuts
-        known = [i for i, _ in find_cuts(src, max_frames=max_frames, detector=scene_detector)]
+    known, refs = None, None
+    if reference_frames is not None:  # checked before anything is written
+        from colorgan.colorize.reference_frames import load_reference_frames
+        frames = info.frames or sum(1 for _ in read_frames(src, max_frames))  # header, else count
+        frames = min(frames, max_frames) if max_frames else frames
+        refs = load_reference_frames(reference_frames, info.width, info.height, frames,
+                                     info.rate)
+    if scene_detector != "colorgan" or refs:  # a first pass finds the cuts
+        known = [i for i, _ in find_cuts(src, scene_threshold if scene_detector == "colorgan"
+                                         else None, max_frames=max_frames,
+                                         detector=scene_detector)]
     tc = TemporalColorizer(colorizer, temporal, strength, scene_threshold, rate=info.rate,
-                           frame_step=frame_step, known_cuts=known)
-    result, t0 = VideoResult(recombine=recombine), time.perf_counter()
+                           frame_step=frame_step, known_cuts=known, references=refs,
+                           palette=reference, carry_tau=carry_tau, carry_fill=carry_fill)
+    result, t0 = VideoResult(recombine=recombine, references=len(refs or {})), time.perf_counter()
     with _named_write_errors(dst), atomic_output(dst, overwrite) as tmp, \
             cpu_threads(model_threads, colorizer.device):
         bar = tqdm(total=(max_frames or info.frames) or None, unit="frame", disable=not progress,

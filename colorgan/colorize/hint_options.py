@@ -4,7 +4,8 @@ before the model loads and before anything is written (format and rules: docs/hi
 - ``--hints FILE``: colour points for one photo (its sidecar, if any, is then not read);
 - a sidecar ``NAME.hints.json`` beside a photo is used for it, alone or in a folder;
 - ``--reference PHOTO``: its palette steers every photo of the run;
-- films do not take hints yet: both options are refused for a video.
+- films: ``--reference PHOTO`` steers every automatic frame; points are for photos
+  (``--reference-frames DIR`` steers a film's shots: docs/films.md, "Reference frames").
 """
 from __future__ import annotations
 
@@ -40,9 +41,13 @@ def check_hint_args(a: argparse.Namespace, kind: str) -> torch.Tensor | None:
     """The options against the input kind, the hints file's format, and the reference's
     palette (1, D) or None; before the model loads."""
     given = [f"--{k} {getattr(a, k)}" for k in ("hints", "reference") if getattr(a, k)]
-    if kind == "video" and given:
-        raise InputError(f"{given[0]}: films do not take hints yet; colorize {a.input} without "
-                         "--hints/--reference (a hint checkpoint colours it automatically).")
+    if kind == "video" and a.hints:
+        raise InputError(f"--hints {a.hints}: points are for photos; to steer the film "
+                         f"{a.input}, colour some of its frames and pass them with "
+                         "--reference-frames DIR (docs/films.md), or a palette with --reference.")
+    if kind != "video" and getattr(a, "reference_frames", None):
+        raise InputError(f"--reference-frames {a.reference_frames}: is for films, and {a.input} "
+                         "is no video; steer photos with --hints or --reference.")
     if kind == "folder" and a.hints:
         raise InputError(f"--hints {a.hints} is for one photo; for the folder {a.input}, put "
                          "each photo's points beside it as NAME.hints.json (docs/hints.md).")

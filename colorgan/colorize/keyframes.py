@@ -14,6 +14,9 @@ as much as the video encoder. So, on the luma passthrough path (``recombine="yuv
   up to ``interval - 1`` frames of lookahead; before a cut and at the end of the film, frames
   hold the last keyframe's planes (colour never crosses a cut). ``blend=False`` always holds.
 
+Frames of a shot steered by a reference frame (``--reference-frames``) are all keyframes: their
+colour is carried frame by frame (optical flow, not the generator), so it costs little.
+
 Frame count, order and timestamps are unchanged: every decoded frame is yielded exactly once.
 """
 from __future__ import annotations
@@ -23,7 +26,6 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import torch
 
-from colorgan.colorize.colorizer import Prepared
 from colorgan.colorize.temporal import TemporalColorizer
 from colorgan.video.io import ColourTags, Frame
 
@@ -44,12 +46,6 @@ def auto_interval(interval: int | str, device: torch.device, mode: str) -> int:
         raise ValueError(f"--keyframe-interval {interval!r}: an integer >= 1 (1 = every "
                          "frame) or auto.")
     return k
-
-
-def _select(p: Prepared, idx: list[int]) -> Prepared:
-    """The frames ``idx`` of a prepared batch."""
-    return Prepared(None, p.real_A[idx], p.luma[idx],
-                    None if p.gray_c is None else p.gray_c[idx], p.chroma_size)
 
 
 def blend_planes(a: np.ndarray, b: np.ndarray, t: int, n: int) -> np.ndarray:
@@ -81,22 +77,25 @@ class _Keyframes:
                  blend: bool) -> None:
         self.temporal, self.tags, self.interval, self.blend = temporal, tags, interval, blend
         self.since = 0                          # frames since the last keyframe
+        self.seen = 0                           # frames of the film seen so far
         self.last: np.ndarray | None = None     # (2, h, w) planes of the last keyframe
         self.pending: list[Frame] = []          # frames after it, waiting for the next one
 
     def window(self, batch: list[Frame]) -> Iterator[tuple[list[Frame], np.ndarray]]:
         c, tags = self.temporal.c, self.tags
         y = torch.from_numpy(np.stack([f.yuv[0] for f in batch]))[:, None]  # (B, 1, H, W)
-        prep = c.prepare_luma(y, tags.full_range)
+        prep = c.prepare_luma(y, tags.full_range, carry=self.temporal.carrying)
         starts = self.temporal.scene_starts(prep.luma)
+        indices = list(range(self.seen, self.seen + len(batch)))  # the frames' place in the film
+        self.seen += len(batch)
         keys = []
-        for start in starts:
-            keys.append(start or self.since >= self.interval)
+        for start, t in zip(starts, indices):  # a frame carried from a reference: every one
+            keys.append(start or self.since >= self.interval or self.temporal.carries(t))
             self.since = 1 if keys[-1] else self.since + 1
         idx = [i for i, k in enumerate(keys) if k]
         if idx:
-            sub = _select(prep, idx)
-            ab = self.temporal(sub, [starts[i] for i in idx])  # (K, 2, h, w)
+            sub = prep.take(idx)
+            ab = self.temporal(sub, [starts[i] for i in idx], [indices[i] for i in idx])
             uv = iter(c.finish_planes(sub, ab, tags.matrix, tags.full_range).numpy())
         out_f: list[Frame] = []
         out_uv: list[np.ndarray] = []

@@ -23,8 +23,11 @@ from collections.abc import Iterable
 from fractions import Fraction
 
 import torch
+import torch.nn.functional as F
 
+from colorgan.colorize.carry import TAU
 from colorgan.colorize.colorizer import TEMPORAL_MODES, Colorizer, Prepared
+from colorgan.colorize.shot_references import ShotReferences
 from colorgan.scenes import DEFAULT_THRESHOLD, SCENE_SIZE, SceneDetector, frame_luma
 
 
@@ -32,13 +35,23 @@ class TemporalColorizer:
     """Chroma for a stream of prepared batches, frame order kept across batches.
 
     ``cuts`` collects the indices of frames that start a new scene (0 is not listed).
+    ``references`` {frame index: uint8 RGB (3, H, W)} steer their shots (``known_cuts`` needed);
+    ``palette`` (1, D), a reference photo's global hint, steers every automatic frame of a hint
+    checkpoint; ``carry_fill``: where the carried colour is unsure, the generator's colour
+    (steered by the shot reference's palette) takes over.
     """
 
     def __init__(self, colorizer: Colorizer, mode: str = "independent", strength: float = 0.6,
                  scene_threshold: float = DEFAULT_THRESHOLD, min_scene_len: int = 1,
                  rate: Fraction | float | None = None, frame_step: int | None = None,
-                 known_cuts: Iterable[int] | None = None) -> None:
+                 known_cuts: Iterable[int] | None = None,
+                 references: dict[int, torch.Tensor] | None = None,
+                 palette: torch.Tensor | None = None, carry_tau: float = TAU,
+                 carry_fill: bool = False) -> None:
         colorizer.check_mode(mode)
+        if references and known_cuts is None:
+            raise ValueError("reference frames need the film's cuts in advance (known_cuts: "
+                             "colorgan.scenes.find_cuts).")
         if not 0.0 <= strength < 1.0:
             raise ValueError(f"--strength {strength}: must be in [0, 1) (0 = no smoothing).")
         self.c, self.mode, self.strength = colorizer, mode, float(strength)
@@ -54,41 +67,89 @@ class TemporalColorizer:
             raise ValueError(f"--frame-step {frame_step}: must be >= 1.")
         self.frame_step = max(1, int(frame_step))
         self.history: deque[torch.Tensor] = deque(maxlen=self.frame_step)  # this scene's last ab
+        self.shots = ShotReferences(references, known_cuts, carry_tau) if references else None
+        self.palette, self.carry_fill = palette, bool(carry_fill)
+        self.batch_indices: list[int] = []  # frame indices of the last batch of scene_starts
+
+    @property
+    def carrying(self) -> bool:
+        """Whether reference frames steer some shots (frames then need their carry grid)."""
+        return self.shots is not None
+
+    def carries(self, index: int) -> bool:
+        """Whether frame ``index`` takes its colour from a reference frame."""
+        return self.shots is not None and self.shots.carries(index)
 
     def scene_starts(self, luma: torch.Tensor) -> list[bool]:
         """Per frame of the batch: does it start a scene (first frame or a cut)?"""
-        starts = []
+        starts, self.batch_indices = [], []
         for y in luma:  # (1, s, s)
             cut = (self.index in self.known_cuts if self.known_cuts is not None
                    else self.detector.update(y))
             if cut:
                 self.cuts.append(self.index)
             starts.append(cut or self.index == 0)
+            self.batch_indices.append(self.index)
             self.index += 1
         return starts
 
     @torch.no_grad()
-    def __call__(self, prep: Prepared, starts: list[bool] | None = None) -> torch.Tensor:
-        """Prepared batch -> normalised ab (B, 2, s, s) for its frames.
+    def __call__(self, prep: Prepared, starts: list[bool] | None = None,
+                 indices: list[int] | None = None) -> torch.Tensor:
+        """Prepared batch -> normalised ab (B, 2, s, s) for its frames (with references: at the
+        carry grid, (B, 2, h', w')).
 
-        ``starts`` (scene starts, from :meth:`scene_starts`) is given when the batch holds only
-        some frames of the stream (chroma keyframes): cuts are then not detected again.
+        ``starts`` (scene starts, from :meth:`scene_starts`) and the frames' ``indices`` are
+        given when the batch holds only some frames of the stream (chroma keyframes): cuts are
+        then not detected again.
         """
         if starts is None:
             starts = self.scene_starts(prep.luma)
+            indices = self.batch_indices
+        if self.shots is None:
+            return self._auto(prep, starts)
+        return self._guided(prep, starts, indices)
+
+    def _guided(self, prep: Prepared, starts: list[bool], indices: list[int]) -> torch.Tensor:
+        """Carried colour for frames of shots with a reference, the automatic mode for the rest,
+        all at the carry grid (B, 2, h', w')."""
+        if prep.carry is None:
+            raise ValueError("reference frames: the batch was prepared without its carry grid "
+                             "(Colorizer.prepare(..., carry=True)).")
+        size = prep.carry.shape[-2:]
+        carried = [self.shots.carries(t) for t in indices]
+        out: list[torch.Tensor | None] = [None] * len(indices)
+        auto = [i for i, c in enumerate(carried) if not c]
+        if auto:
+            ab = self._auto(prep.take(auto), [starts[i] for i in auto])  # (A, 2, s, s)
+            ab = F.interpolate(ab.float(), size=size, mode="bilinear", align_corners=False)
+            for k, i in enumerate(auto):
+                out[i] = ab[k:k + 1]
+        for i, t in enumerate(indices):
+            if carried[i]:
+                fill = None
+                if self.carry_fill:  # the generator, steered by the reference's palette
+                    pal = self.shots.palette(t) if self.c.supports_hints else None
+                    fill = self.c.predict_ab(prep.real_A[i:i + 1], palette=pal)
+                out[i] = self.shots.ab(t, prep.carry[i:i + 1], fill).to(prep.real_A.device)
+        return torch.cat(out)  # (B, 2, h', w')
+
+    def _auto(self, prep: Prepared, starts: list[bool]) -> torch.Tensor:
+        """The automatic mode's ab (B, 2, s, s), frame order kept across calls."""
+        pal = self.palette
         if self.mode == "independent":
-            return self.c.predict_ab(prep.real_A)
+            return self.c.predict_ab(prep.real_A, palette=pal)
         if self.mode == "dependent":  # sequential by nature: frame t needs frame t-1's colour
             out = []
             for i, start in enumerate(starts):
                 if start:
                     self.history.clear()
                 prev = self.history[0] if self.history else None  # frame_step back (or less)
-                self.prev_ab = self.c.predict_ab(prep.real_A[i:i + 1], prev)  # (1, 2, s, s)
+                self.prev_ab = self.c.predict_ab(prep.real_A[i:i + 1], prev, palette=pal)
                 self.history.append(self.prev_ab)
                 out.append(self.prev_ab)
             return torch.cat(out)
-        ab = self.c.predict_ab(prep.real_A)  # smooth: batched model, sequential filter
+        ab = self.c.predict_ab(prep.real_A, palette=pal)  # smooth: batched model, then a filter
         out = []
         for i, start in enumerate(starts):
             cur = ab[i:i + 1]
