@@ -63,7 +63,9 @@ def test_eval_video_cli_one_row_per_mode(ckpt, tmp_path, capsys):  # noqa: F811
     table = capsys.readouterr().out
     assert "| independent | 8 |" in table and "| smooth | 8 |" in table
     rows = json.loads(out.read_text())
-    assert [r["mode"] for r in rows] == ["independent", "smooth"]
+    assert [r["mode"] for r in rows] == ["gray", "independent", "smooth"]
+    assert "| gray | 8 |" in table and rows[0]["colorfulness"] < 1  # ab = 0, always there
+    rows = rows[1:]
     for r in rows:
         assert 10 < r["psnr"] < 60 and 0 < r["ssim"] <= 1 and r["cdc"] >= 0 and r["flicker"] >= 0
     assert rows[1]["flicker"] <= rows[0]["flicker"]  # heavy smoothing steadies the chroma

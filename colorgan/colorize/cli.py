@@ -7,6 +7,7 @@
     colorgan colorize photo.jpg -o photo_color.png --ckpt hints.ckpt --hints photo.hints.json
     colorgan scenes film.mp4
     colorgan eval-video clip.mp4 --ckpt last.ckpt --temporal independent smooth
+    colorgan eval-video clip.mp4 --ckpt hints.ckpt --reference-frames first
 """
 from __future__ import annotations
 
@@ -284,27 +285,50 @@ def scenes_main(argv: list[str]) -> int:
 
 # ---------------------------------------------------------------- eval-video
 def _eval_video(argv: list[str]) -> int:
+    from colorgan.colorize.carry import TAU
+
     p = argparse.ArgumentParser(prog="colorgan eval-video",
                                 description="Gray out a colour video, colorize it and measure "
-                                            "PSNR, SSIM, CDC and flicker per temporal mode.")
+                                            "PSNR, SSIM, CIEDE2000, CDC and flicker per mode "
+                                            "(a gray row, ab = 0, is always there).")
     p.add_argument("video", type=Path)
     _model_args(p)
     p.add_argument("--temporal", nargs="+", default=["independent"], choices=TEMPORAL_MODES,
                    help="one or more modes; one table row each")
+    p.add_argument("--reference-frames", default=None, metavar="first|every:N|DIR",
+                   help="also score colour carried from reference frames: first = the true "
+                        "colour of each shot's first frame, every:N = of every N-th frame, DIR "
+                        "= your coloured frames; adds the rows naive_copy, naive_mean and "
+                        "reference, and leaves the reference frames out of every row's scores")
+    p.add_argument("--carry-tau", type=float, default=TAU,
+                   help="reference row: lightness disagreement at which the carried colour "
+                        "gives way to the fill")
+    p.add_argument("--carry-fill", action="store_true",
+                   help="reference row: fill where the carry is unsure with the generator's "
+                        "colour steered by the reference (hint checkpoints)")
     p.add_argument("--json", type=Path, default=None, help="also write the rows to this file")
     a = p.parse_args(argv)
     _check_model_args(a)
     if a.json is not None and a.json.is_dir():  # before the work, not after it
         raise InputError(f"--json {a.json}: is a folder; give a file name, e.g. "
                          f"{a.json / 'video_metrics.json'}.")
+    if not a.carry_tau > 0:
+        raise ValueError(f"--carry-tau {a.carry_tau}: must be > 0.")
+    from colorgan.colorize.eval_references import parse_spec, plan_references
     from colorgan.colorize.film_eval import evaluate_video, format_table
     from colorgan.utils.atomic import write_text_atomic
 
+    if a.reference_frames is not None:
+        parse_spec(a.reference_frames)  # a bad value fails before the model loads
     colorizer = _load_colorizer(a)
     for mode in a.temporal:  # fail on a mode/model mismatch before any decoding
         colorizer.check_mode(mode, a.source)
+    plan = None if a.reference_frames is None else plan_references(
+        a.video, a.reference_frames, a.max_frames, scene_threshold=a.scene_threshold)
+    modes = ["gray", *a.temporal] + ([] if plan is None else
+                                     ["naive_copy", "naive_mean", "reference"])
     rows = [evaluate_video(a.video, colorizer, m, a.strength, a.scene_threshold, a.batch_size,
-                           a.max_frames) for m in a.temporal]
+                           a.max_frames, plan, a.carry_tau, a.carry_fill) for m in modes]
     print(format_table(rows))
     if a.json is not None:
         try:

@@ -1,4 +1,4 @@
-"""Video metrics: per-frame PSNR / SSIM, colour distribution consistency (CDC) and flicker.
+"""Video metrics: per-frame PSNR / SSIM / CIEDE2000, colour distribution consistency (CDC) and flicker.
 
 CDC is the Jensen-Shannon divergence of each RGB channel's 256-bin histogram between frames
 t and t+k, k in (1, 2, 4), averaged (Liu et al. 2021, "Temporally consistent video
@@ -12,18 +12,31 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torchmetrics.functional.image import (
+    peak_signal_noise_ratio,
+    structural_similarity_index_measure,
+)
 
 from colorgan.color import rgb_to_lab_norm, uint8_to_float
+from colorgan.colorize.carry import TAU
 from colorgan.colorize.colorizer import Colorizer
-from colorgan.colorize.films import colorize_stream
+from colorgan.colorize.eval_references import (
+    NAIVE_MODES,
+    NaiveColour,
+    ReferencePlan,
+    gray_frames,
+    plan_references,
+)
+from colorgan.colorize.films import batched, colorize_stream, to_tensor
 from colorgan.colorize.pipeline import Prefetch
 from colorgan.colorize.temporal import TemporalColorizer
-from colorgan.metrics import image_metrics
+from colorgan.metrics import colorfulness, rgb_ciede2000
 from colorgan.scenes import DEFAULT_THRESHOLD
 from colorgan.video.io import read_frames
 
 CDC_STEPS = (1, 2, 4)
 FLICKER_SIZE = 256  # ab differences are measured at this size (long side)
+PER_FRAME = ("psnr", "ssim", "ciede2000", "colorfulness")  # per frame, mean over scored frames
 
 
 def channel_histograms(frames: torch.Tensor) -> torch.Tensor:
@@ -60,16 +73,25 @@ def _small_ab(frames: torch.Tensor) -> torch.Tensor:
 
 
 class VideoMetrics:
-    """Accumulates per-frame and temporal metrics of (output, ground truth) frame batches."""
+    """Accumulates per-frame and temporal metrics of (output, ground truth) frame batches.
+
+    ``keep`` (per frame of a batch) leaves frames out: reference frames given as the user's
+    colour are not scored. A left-out frame is out of every average and out of the sequence CDC
+    and flicker are measured on (the frames before and after it form a pair), so a jump of
+    colour at a reference is still seen."""
 
     def __init__(self) -> None:
-        keep = ("psnr", "ssim", "colorfulness")  # per-frame metrics, mean over frames
-        self.image = {k: m for k, m in image_metrics().items() if k in keep}
+        self.per_frame: dict[str, list[float]] = {k: [] for k in PER_FRAME}
+        self.index: list[int] = []
         self.hist_fake: list[torch.Tensor] = []
         self.hist_real: list[torch.Tensor] = []
         self.delta = {"fake": 0.0, "real": 0.0}
         self.prev: dict[str, torch.Tensor] = {}
-        self.frames = 0
+        self.seen = 0  # frames fed, kept or not
+
+    @property
+    def frames(self) -> int:
+        return len(self.index)
 
     def _flicker_update(self, key: str, frames: torch.Tensor) -> None:
         ab = _small_ab(frames)  # (B, 2, h, w)
@@ -78,46 +100,115 @@ class VideoMetrics:
             self.delta[key] += float((seq[1:] - seq[:-1]).abs().mean(dim=(1, 2, 3)).sum())
         self.prev[key] = ab[-1:]
 
-    def update(self, fake: torch.Tensor, real: torch.Tensor) -> None:
-        """fake, real: uint8 (B, 3, H, W)."""
-        fake_f, real_f = uint8_to_float(fake), uint8_to_float(real)
-        for name, metric in self.image.items():
-            metric.update(fake_f) if name == "colorfulness" else metric.update(fake_f, real_f)
+    def update(self, fake: torch.Tensor, real: torch.Tensor, keep: list[bool] | None = None) -> None:
+        """fake, real: uint8 (B, 3, H, W); ``keep``: which of the B frames are scored."""
+        idx = list(range(self.seen, self.seen + fake.shape[0]))
+        self.seen += fake.shape[0]
+        if keep is not None:
+            sel = [i for i, k in enumerate(keep) if k]
+            fake, real, idx = fake[sel], real[sel], [idx[i] for i in sel]
+        if fake.shape[0] == 0:
+            return
+        fake_f, real_f = uint8_to_float(fake), uint8_to_float(real)  # (B, 3, H, W)
+        vals = {"psnr": peak_signal_noise_ratio(fake_f, real_f, data_range=1.0, reduction="none",
+                                                dim=(1, 2, 3)),
+                "ssim": structural_similarity_index_measure(fake_f, real_f, data_range=1.0,
+                                                            reduction="none"),
+                "ciede2000": rgb_ciede2000(fake_f, real_f), "colorfulness": colorfulness(fake_f)}
+        for k, v in vals.items():
+            self.per_frame[k] += [float(x) for x in v.reshape(-1)]
+        self.index += idx
         self.hist_fake.append(channel_histograms(fake))
         self.hist_real.append(channel_histograms(real))
         self._flicker_update("fake", fake)
         self._flicker_update("real", real)
-        self.frames += fake.shape[0]
+
+    def shot_mean(self, key: str, cuts: list[int]) -> float:
+        """Mean over shots of each shot's mean ``key`` (shots with no scored frame left out)."""
+        starts = sorted({0, *cuts})
+        shot = [sum(1 for c in starts if c <= i) for i in self.index]
+        means = [sum(v for v, s in zip(self.per_frame[key], shot) if s == k) / shot.count(k)
+                 for k in sorted(set(shot))]
+        return sum(means) / len(means) if means else float("nan")
 
     def compute(self) -> dict[str, float]:
-        m = {k: float(metric.compute()) for k, metric in self.image.items()}
+        if not self.index:
+            raise ValueError("no frame was scored: every frame of the clip is a reference frame.")
+        m = {k: sum(v) / len(v) for k, v in self.per_frame.items()}
         steady = self.delta["real"] < 1e-9
-        return {"frames": self.frames, "psnr": m["psnr"], "ssim": m["ssim"],
-                "colorfulness": m["colorfulness"],
+        return {"frames": self.frames, **m,
                 "cdc": cdc(torch.cat(self.hist_fake)), "cdc_gt": cdc(torch.cat(self.hist_real)),
                 "flicker": float("nan") if steady else self.delta["fake"] / self.delta["real"]}
 
 
-def evaluate_video(path: str | Path, colorizer: Colorizer, mode: str = "independent",
-                   strength: float = 0.6, scene_threshold: float = DEFAULT_THRESHOLD, batch_size: int = 8,
-                   max_frames: int | None = None) -> dict[str, float]:
-    """Gray out a colour video, colorize it with ``mode`` and measure it against the original."""
-    tc = TemporalColorizer(colorizer, mode, strength, scene_threshold)
-    vm = VideoMetrics()
+def _rows_stream(path: str | Path, colorizer: Colorizer | None, mode: str, strength: float,
+                 scene_threshold: float, batch_size: int, max_frames: int | None,
+                 plan: ReferencePlan | None, carry_tau: float, carry_fill: bool):
+    """(truth uint8 (B, 3, H, W), output uint8 (B, 3, H, W)) per batch for one row."""
     frames = Prefetch(read_frames(path, max_frames))
+    if mode == "gray" or mode in NAIVE_MODES:
+        naive = NaiveColour(plan, mode) if mode in NAIVE_MODES else None
+        done = 0
+        for batch in batched(frames, batch_size):
+            real = to_tensor(batch)
+            yield real, (gray_frames(real) if naive is None else naive(real, done))
+            done += len(batch)
+        return
+    if mode == "reference":
+        tc = TemporalColorizer(colorizer, plan_auto_mode(colorizer), strength, scene_threshold,
+                               known_cuts=plan.cuts, references=plan.refs, carry_tau=carry_tau,
+                               carry_fill=carry_fill)
+    else:
+        known = plan.cuts if plan is not None else None
+        tc = TemporalColorizer(colorizer, mode, strength, scene_threshold, known_cuts=known)
+    # the colorizer only reads luminance, so feeding colour frames is feeding their gray
     for batch, fake, _ in colorize_stream(frames, tc, batch_size):
-        # the colorizer only reads luminance, so feeding colour frames is feeding their gray
-        real = torch.stack([torch.from_numpy(f.rgb).permute(2, 0, 1) for f in batch])
-        vm.update(fake, real)
-    return {"mode": mode, **vm.compute(), "cuts": len(tc.cuts)}
+        yield to_tensor(batch), fake
+
+
+def plan_auto_mode(colorizer: Colorizer) -> str:
+    """The automatic mode for shots without a reference in the ``reference`` row."""
+    return "dependent" if colorizer.temporal else "independent"
+
+
+def evaluate_video(path: str | Path, colorizer: Colorizer | None, mode: str = "independent",
+                   strength: float = 0.6, scene_threshold: float = DEFAULT_THRESHOLD,
+                   batch_size: int = 8, max_frames: int | None = None,
+                   reference_frames: str | ReferencePlan | None = None,
+                   carry_tau: float = TAU, carry_fill: bool = False) -> dict[str, float]:
+    """Gray out a colour video, colour it with ``mode`` and measure it against the original.
+
+    ``mode``: a temporal mode, ``gray`` (ab = 0), or with ``reference_frames`` (``first``,
+    ``every:N``, a folder, or a :class:`ReferencePlan`) also ``naive_copy``, ``naive_mean``
+    and ``reference`` (the reference frames carried through their shots); the reference frames
+    are left out of the scores of every mode."""
+    plan = reference_frames
+    if isinstance(plan, str):
+        plan = plan_references(path, plan, max_frames, scene_threshold=scene_threshold)
+    if plan is None and (mode in NAIVE_MODES or mode == "reference"):
+        raise ValueError(f"mode {mode}: needs --reference-frames (first, every:N or a folder).")
+    vm = VideoMetrics()
+    for real, fake in _rows_stream(path, colorizer, mode, strength, scene_threshold, batch_size,
+                                   max_frames, plan, carry_tau, carry_fill):
+        keep = None if plan is None else [vm.seen + k not in plan.refs
+                                          for k in range(real.shape[0])]
+        vm.update(fake, real, keep)
+    cuts = plan.cuts if plan is not None else []
+    row = {"mode": mode, **vm.compute(), "psnr_shots": vm.shot_mean("psnr", cuts),
+           "references": 0 if plan is None else len(plan.refs), "cuts": len(cuts)}
+    if mode == "reference":
+        row.update(carry_tau=carry_tau, carry_fill=carry_fill)
+    return row
 
 
 def format_table(rows: list[dict]) -> str:
-    out = ["| mode | frames | PSNR (dB) | SSIM | CDC | CDC (original) | flicker ratio |",
-           "|---|---|---|---|---|---|---|"]
+    out = ["| mode | frames | PSNR (dB) | SSIM | CIEDE2000 | CDC | CDC (original) | flicker ratio |",
+           "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        out.append(f"| {r['mode']} | {r['frames']} | {r['psnr']:.2f} | {r['ssim']:.4f} | "
-                   f"{r['cdc']:.5f} | {r['cdc_gt']:.5f} | {r['flicker']:.3f} |")
+        label = r.get("label", r["mode"])
+        out.append(f"| {label} | {r['frames']} | {r['psnr']:.2f} | {r['ssim']:.4f} | "
+                   f"{r['ciede2000']:.2f} | {r['cdc']:.5f} | {r['cdc_gt']:.5f} | "
+                   f"{r['flicker']:.3f} |")
     return "\n".join(out)
 
 
@@ -127,5 +218,6 @@ __all__ = [
     "channel_histograms",
     "evaluate_video",
     "format_table",
+    "plan_auto_mode",
     "js_divergence",
 ]
