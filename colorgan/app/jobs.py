@@ -50,6 +50,7 @@ class Job:
     notice: str = ""              # what the user must know about the result (a film cut short)
     reference: str = ""           # hint checkpoints: the reference photo's name ...
     palette: Any = None           # ... and its palette (1, D), the global hint (app/hints.py)
+    upload: Any = None            # a film's reference image, waiting for its film (Upload)
 
     @property
     def working(self) -> bool:
