@@ -217,3 +217,22 @@ def test_job_hands_the_folder_to_colorize_video_and_removes_it(server, client, t
         assert job["message"] == "the pipeline refused it"
     assert not (server.root / job["id"] / film_reference.FOLDER).exists()
     assert not (server.root / ref["id"]).exists()  # the reference was used once
+
+
+def test_one_reference_goes_to_one_film_even_when_two_ask_at_once(server, client, tmp_path,
+                                                                   monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from colorgan.app import work
+    monkeypatch.setattr(work, "colorize_video", lambda *a, **k: (_ for _ in ()).throw(
+        ValueError("stub")))  # the pipeline is not what is tested here
+    film = gray_film(tmp_path / "g.mp4").read_bytes()
+    ref = send_reference(client, png(vivid()), "colorist.png").json()
+
+    def one(_: int) -> int:
+        with httpx.Client(base_url=server.url, timeout=60) as c:
+            return post(c, film, "g.mp4", reference_frame=ref["id"]).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        assert sorted(pool.map(one, range(2))) == [202, 404]
+    assert not (server.root / ref["id"]).exists()

@@ -100,6 +100,15 @@ class JobStore:
         with self.lock:
             return self.jobs.get(job_id)
 
+    def take(self, job_id: str, kind: str) -> Job | None:
+        """The job of ``kind``, forgotten at once so that only one request gets it (its folder
+        stays until ``remove``); None when unknown, expired or already taken."""
+        with self.lock:
+            job = self.jobs.get(job_id)
+            if job is None or job.kind != kind:
+                return None
+            return self.jobs.pop(job_id)
+
     def remove(self, job: Job) -> None:
         with self.lock:
             self.jobs.pop(job.id, None)

@@ -208,12 +208,13 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
         return JSONResponse(job.public())
 
     def _film_reference(ref_id: str) -> Job:
-        """An uploaded reference image for a film, waiting for its film (checked first)."""
+        """An uploaded reference image for a film, waiting for its film (checked first);
+        the caller removes it."""
         if not film_ok:
             raise UploadError("reference_frame: this colorgan's film pipeline takes no reference "
                               "frames; update colorgan, or upload the film alone.")
-        ref = store.get(ref_id)
-        if ref is None or ref.kind != "film-reference":
+        ref = store.take(ref_id, "film-reference")  # one film only, even two at once
+        if ref is None:
             raise UploadError(f"reference_frame={ref_id[:40]!r}: unknown or expired reference "
                               "image; upload it again.", 404)
         return ref
