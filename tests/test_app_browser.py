@@ -240,3 +240,31 @@ def test_colour_points_move_and_go_and_a_bad_reference_says_why(page, tmp_path, 
         page.wait_for_function("document.body.dataset.hints === 'error'")
         assert "bw.png: is black and white" in page.inner_text("#error")
         assert page.is_disabled("#use_reference")
+
+
+def test_a_film_with_a_reference_image_for_its_first_shot(page, ckpt, tmp_path):  # noqa: F811
+    """Choose a film and a reference image: a gray reference is refused on the page, a colour
+    one gives the film, coloured from it (the server tests measure the colour)."""
+    from test_app_film_reference import gray_film, png, vivid
+
+    from colorgan.app import film_reference
+    if not film_reference.supported():
+        pytest.skip("colorize_video has no reference_frames yet")
+    film = gray_film(tmp_path / "gray.mp4")
+    good, gray = tmp_path / "colorist.png", tmp_path / "bw.png"
+    good.write_bytes(png(vivid()))
+    gray.write_bytes(png(np.repeat(vivid()[..., :1], 3, -1)))
+    with live_server(ckpt, tmp_path) as server:
+        page.goto(server.url)
+        page.wait_for_selector("#temporal option", state="attached")
+        assert page.is_visible("#film_reference")
+        page.set_input_files("#file", str(film))
+        page.set_input_files("#film_reference", str(gray))
+        page.click("#go")
+        page.wait_for_function("document.body.dataset.result === 'error'", timeout=30_000)
+        assert "bw.png: is black and white" in page.inner_text("#error")
+        page.set_input_files("#film_reference", str(good))
+        page.click("#go")
+        page.wait_for_function("document.body.dataset.result !== undefined", timeout=60_000)
+        assert page.get_attribute("body", "data-result") == "film", page.inner_text("#error")
+        assert "first shot coloured from colorist.png" in page.inner_text("#status")

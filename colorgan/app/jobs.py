@@ -50,6 +50,7 @@ class Job:
     notice: str = ""              # what the user must know about the result (a film cut short)
     reference: str = ""           # hint checkpoints: the reference photo's name ...
     palette: Any = None           # ... and its palette (1, D), the global hint (app/hints.py)
+    upload: Any = None            # a film's reference image, waiting for its film (Upload)
 
     @property
     def working(self) -> bool:
@@ -98,6 +99,15 @@ class JobStore:
     def get(self, job_id: str) -> Job | None:
         with self.lock:
             return self.jobs.get(job_id)
+
+    def take(self, job_id: str, kind: str) -> Job | None:
+        """The job of ``kind``, forgotten at once so that only one request gets it (its folder
+        stays until ``remove``); None when unknown, expired or already taken."""
+        with self.lock:
+            job = self.jobs.get(job_id)
+            if job is None or job.kind != kind:
+                return None
+            return self.jobs.pop(job_id)
 
     def remove(self, job: Job) -> None:
         with self.lock:

@@ -11,6 +11,8 @@
                                    answers the PNG (colorgan/app/hints.py)
     POST /api/jobs/{id}/reference?name=...   a reference photo (the raw file): its palette
                                    steers the next refreshes that say ``reference=true``
+    POST /api/film-reference?name=...   a film's reference image for the first shot (the raw
+                                   file); its id goes with the film as ``reference_frame=ID``
 
 Every refusal is JSON ``{"error": message}`` with a 4xx/5xx code; the server keeps serving.
 Uploads still arriving have their own slots and time limits (colorgan/app/receive.py), apart
@@ -31,6 +33,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from colorgan.app import film_reference
 from colorgan.app.hints import NOT_HINTS, parse_request, read_body, recolorize, reference_of
 from colorgan.app.jobs import Job, JobStore, one_line
 from colorgan.app.receive import Arrivals, save_stream
@@ -83,6 +86,7 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
     arrivals = Arrivals(arriving, min_idle=min(0.5, limits.upload_timeout / 4))
     modes = allowed_modes(colorizer)
     hints_ok = bool(getattr(colorizer, "supports_hints", False))
+    film_ok = film_reference.supported()  # colorize_video takes reference frames
     refreshing = {"now": 0}  # hint refreshes queued or running (at most max_active)
 
     @asynccontextmanager
@@ -121,7 +125,8 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
                 "temperature": colorizer.netG.temperature if colorizer.supports_temperature
                 else None, "max_upload_mb": limits.max_upload_mb,
                 "max_film_seconds": limits.max_film_seconds, "max_pixels": limits.max_pixels,
-                "hints": hints_ok, "max_hint_points": MAX_POINTS}
+                "hints": hints_ok, "max_hint_points": MAX_POINTS,
+                "film_reference": film_ok}
 
     def with_temperature(temperature: float | None) -> Colorizer:
         try:  # classification models: this request's annealed-mean temperature
@@ -164,16 +169,36 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
     @app.post("/api/colorize")
     async def colorize(request: Request, name: str = "upload", chroma: float = 1.0,
                        temporal: str = "", strength: float = 0.6,
-                       temperature: float | None = None) -> JSONResponse:
+                       temperature: float | None = None,
+                       reference_frame: str = "") -> JSONResponse:
         name = Path(name).name[:200] or "upload"  # for messages only, never a path
         temporal = temporal or modes[0]
         _check_params(chroma, temporal, strength, modes)
         model = with_temperature(temperature)
-        job, upload = await receive(request, name)
-        job.kind = upload.kind
+        ref = _film_reference(reference_frame) if reference_frame else None
+        folder = None
+        try:
+            job, upload = await receive(request, name)
+            job.kind = upload.kind
+            if ref is not None:
+                try:
+                    folder = await run_in_threadpool(_place, ref, job, upload)
+                except UploadError:
+                    store.remove(job)
+                    raise
+                except Exception as e:  # noqa: BLE001 - the server's fault: one line, a message
+                    store.remove(job)
+                    log.error("reference %r for %r failed: %s", ref.name, name, one_line(e))
+                    raise UploadError(f"{ref.name}: the server failed on this reference image "
+                                      f"({type(e).__name__}); its log says more.", 500) from None
+                job.reference = ref.name
+        finally:
+            if ref is not None:
+                store.remove(ref)  # used once: by this film, or refused with it
         if upload.kind == "film":
             store.submit(job, partial(colorize_film, upload=upload, colorizer=model,
-                                      limits=limits, temporal=temporal, strength=strength))
+                                      limits=limits, temporal=temporal, strength=strength,
+                                      reference_frames=folder))
             return JSONResponse(job.public(), status_code=202)
         await asyncio.wrap_future(store.submit(job, partial(
             colorize_photo, upload=upload, colorizer=model, chroma=chroma, keep=hints_ok)))
@@ -181,6 +206,42 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
             store.remove(job)
             return JSONResponse({"error": job.message}, status_code=422)
         return JSONResponse(job.public())
+
+    def _film_reference(ref_id: str) -> Job:
+        """An uploaded reference image for a film, waiting for its film (checked first);
+        the caller removes it."""
+        if not film_ok:
+            raise UploadError("reference_frame: this colorgan's film pipeline takes no reference "
+                              "frames; update colorgan, or upload the film alone.")
+        ref = store.take(ref_id, "film-reference")  # one film only, even two at once
+        if ref is None:
+            raise UploadError(f"reference_frame={ref_id[:40]!r}: unknown or expired reference "
+                              "image; upload it again.", 404)
+        return ref
+
+    def _place(ref: Job, job: Job, upload: Upload) -> Path:
+        if upload.kind != "film":
+            raise UploadError(f"{job.name}: is a photo; a reference image for the first shot "
+                              "goes with a film. Upload the photo without it.")
+        rgb = film_reference.check_reference(ref.upload, ref.name)
+        return film_reference.place_reference(rgb, ref.name, upload.width, upload.height,
+                                              job.folder)
+
+    @app.post("/api/film-reference")
+    async def film_reference_upload(request: Request, name: str = "reference") -> dict:
+        if not film_ok:
+            _film_reference("")  # says why
+        name = Path(name).name[:200] or "reference"
+        ref, upload = await receive(request, name)  # the upload limits, its own folder
+        try:
+            rgb = await run_in_threadpool(film_reference.check_reference, upload, name)
+        except UploadError:
+            store.remove(ref)
+            raise
+        ref.kind, ref.state, ref.upload = "film-reference", "done", upload
+        ref.height, ref.width = rgb.shape[-2:]
+        ref.finished = time.time()  # expires like a finished job if no film comes
+        return ref.public()
 
     def _job(job_id: str):
         job = store.get(job_id)
