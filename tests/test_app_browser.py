@@ -247,9 +247,6 @@ def test_a_film_with_a_reference_image_for_its_first_shot(page, ckpt, tmp_path):
     one gives the film, coloured from it (the server tests measure the colour)."""
     from test_app_film_reference import gray_film, png, vivid
 
-    from colorgan.app import film_reference
-    if not film_reference.supported():
-        pytest.skip("colorize_video has no reference_frames yet")
     film = gray_film(tmp_path / "gray.mp4")
     good, gray = tmp_path / "colorist.png", tmp_path / "bw.png"
     good.write_bytes(png(vivid()))

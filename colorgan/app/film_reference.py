@@ -9,7 +9,6 @@ through the first shot (colorgan/colorize/carry.py). The folder goes when the jo
 """
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import torch
@@ -17,19 +16,12 @@ import torch.nn.functional as F
 
 from colorgan.app.uploads import Upload, UploadError
 from colorgan.color import AB_SCALE, rgb_to_lab_norm, uint8_to_float
-from colorgan.colorize.films import colorize_video
 from colorgan.colorize.photos import read_image, write_image
 from colorgan.hints.user import GRAY_CHROMA
 
 ASPECT_TOLERANCE = 0.01  # the reference's width/height may differ from the film's by 1 %
 FOLDER = "reference_frames"  # inside the film's job folder, removed when the job ends
 FIRST = "000000.png"  # frame index 0: the first frame of the first shot
-
-
-def supported() -> bool:
-    """Whether this colorgan's film pipeline takes reference frames (``colorize_video``'s
-    ``reference_frames``); the page offers the input only then."""
-    return "reference_frames" in inspect.signature(colorize_video).parameters
 
 
 def mean_chroma(rgb: torch.Tensor) -> float:
@@ -79,4 +71,4 @@ def place_reference(rgb: torch.Tensor, name: str, width: int, height: int,
 
 
 __all__ = ["ASPECT_TOLERANCE", "FIRST", "FOLDER", "check_reference", "fit_to_film",
-           "mean_chroma", "place_reference", "supported"]
+           "mean_chroma", "place_reference"]

@@ -86,7 +86,6 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
     arrivals = Arrivals(arriving, min_idle=min(0.5, limits.upload_timeout / 4))
     modes = allowed_modes(colorizer)
     hints_ok = bool(getattr(colorizer, "supports_hints", False))
-    film_ok = film_reference.supported()  # colorize_video takes reference frames
     refreshing = {"now": 0}  # hint refreshes queued or running (at most max_active)
 
     @asynccontextmanager
@@ -126,7 +125,7 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
                 else None, "max_upload_mb": limits.max_upload_mb,
                 "max_film_seconds": limits.max_film_seconds, "max_pixels": limits.max_pixels,
                 "hints": hints_ok, "max_hint_points": MAX_POINTS,
-                "film_reference": film_ok}
+                "film_reference": True}
 
     def with_temperature(temperature: float | None) -> Colorizer:
         try:  # classification models: this request's annealed-mean temperature
@@ -210,9 +209,6 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
     def _film_reference(ref_id: str) -> Job:
         """An uploaded reference image for a film, waiting for its film (checked first);
         the caller removes it."""
-        if not film_ok:
-            raise UploadError("reference_frame: this colorgan's film pipeline takes no reference "
-                              "frames; update colorgan, or upload the film alone.")
         ref = store.take(ref_id, "film-reference")  # one film only, even two at once
         if ref is None:
             raise UploadError(f"reference_frame={ref_id[:40]!r}: unknown or expired reference "
@@ -229,8 +225,6 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
 
     @app.post("/api/film-reference")
     async def film_reference_upload(request: Request, name: str = "reference") -> dict:
-        if not film_ok:
-            _film_reference("")  # says why
         name = Path(name).name[:200] or "reference"
         ref, upload = await receive(request, name)  # the upload limits, its own folder
         try:

@@ -285,8 +285,6 @@ def scenes_main(argv: list[str]) -> int:
 
 # ---------------------------------------------------------------- eval-video
 def _eval_video(argv: list[str]) -> int:
-    from colorgan.colorize.carry import TAU
-
     p = argparse.ArgumentParser(prog="colorgan eval-video",
                                 description="Gray out a colour video, colorize it and measure "
                                             "PSNR, SSIM, CIEDE2000, CDC and flicker per mode "

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from colorgan.color import float_to_uint8, lab_norm_to_rgb, rgb_to_lab_norm, uint8_to_float
+from colorgan.colorize.shot_references import ShotReferences
 from colorgan.media import InputError
 from colorgan.video.io import probe, read_frames
 
@@ -57,15 +58,10 @@ def parse_spec(value: str) -> tuple[str, int | Path | None]:
 
 
 def shot_sources(frames: int, cuts: list[int], refs: dict[int, torch.Tensor]) -> list[int | None]:
-    """Per frame, the index of the reference it takes its colour from (None: its shot has none)."""
-    starts = sorted({0, *(c for c in cuts if 0 < c < frames)}) + [frames]
-    out: list[int | None] = [None] * frames
-    for a, b in zip(starts[:-1], starts[1:]):
-        inside = sorted(i for i in refs if a <= i < b)
-        for t in range(a, b):
-            before = [i for i in inside if i <= t]
-            out[t] = before[-1] if before else (inside[0] if inside else None)
-    return out
+    """Per frame, the index of the reference it takes its colour from (None: its shot has none),
+    as the reference row carries it (:class:`colorgan.colorize.shot_references.ShotReferences`)."""
+    shots = ShotReferences(refs, [c for c in cuts if 0 < c < frames])
+    return [None if (s := shots.source(t)) is None else s[0] for t in range(frames)]
 
 
 def plan_references(path: str | Path, spec: str, max_frames: int | None = None,
