@@ -57,3 +57,19 @@ def test_sizes_and_bad_options():
         ShotCarrier(scene(0), preset="slow")
     with pytest.raises(ValueError, match="expected"):
         ShotCarrier(scene(0)).step(np.zeros((10, 10), np.uint8))
+
+
+def test_colour_a_chain_lost_comes_back_from_the_reference():
+    """The square moves away and back: where the chain of frame-to-frame flows has blurred or
+    lost the colour, the reference itself (compared pixel by pixel) gives it back."""
+    ref = scene(0)
+    c = ShotCarrier(ref)
+    chain_ab, chain_gray = c.ref_ab, c.ref_gray  # the chain alone, for comparison
+    for shift in (4, 8, 12, 16, 12, 8, 4, 0):
+        gray = small_gray(rgb_to_gray(uint8_to_float(scene(shift)[None])), c.size)
+        ab, _ = c.step(gray)
+        chain_ab, _ = c._carry(gray, chain_gray, chain_ab)
+        chain_gray = gray
+    err = float((ab - c.ref_ab).abs().mean())
+    assert err < 0.5 * float((chain_ab - c.ref_ab).abs().mean())
+    assert err < 0.002

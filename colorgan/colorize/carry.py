@@ -5,8 +5,11 @@ to where the content went. Dense optical flow (DIS, Kroeger et al. 2016, "Fast O
 using Dense Inverse Search", OpenCV's implementation) maps each pixel of the frame to where it
 was in the source frame, and the source's ab is sampled there:
 
-- forwards from the reference (``anchor=False``): the source is the previous frame of the shot,
-  with the colour just carried to it (a chain of small motions, which flow follows well);
+- forwards from the reference (``anchor=False``): two sources, per pixel the one whose warped
+  lightness agrees better with the frame's: the previous frame of the shot with the colour just
+  carried to it (a chain of small motions, which flow follows well), and the reference itself
+  (which still holds what an occluder covered, and does not drift). Measured on validation
+  sequences (experiments/films): 29.49 dB against 27.72 for the chain alone;
 - backwards, frames of the shot before the reference (``anchor=True``): the source is the
   reference itself (the stream runs forwards and memory stays constant, so there is no chain).
 
@@ -102,16 +105,9 @@ class ShotCarrier:
         self.prev_gray, self.prev_ab = self.ref_gray, self.ref_ab
         return self.ref_ab
 
-    def step(self, gray: np.ndarray, fill: torch.Tensor | None = None,
-             anchor: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        """This frame's gray uint8 (h, w) at ``self.size`` [+ the fill ab (1, 2, h', w')] ->
-        (carried ab (1, 2, h, w), confidence (1, 1, h, w) in [0, 1]).
-
-        ``anchor``: carry straight from the reference (frames before it), else from the
-        previous frame (which this frame then becomes)."""
-        if gray.shape != self.size:
-            raise ValueError(f"carry: a gray frame of {gray.shape}, expected {self.size}.")
-        src_gray, src_ab = (self.ref_gray, self.ref_ab) if anchor else (self.prev_gray, self.prev_ab)
+    def _carry(self, gray: np.ndarray, src_gray: np.ndarray, src_ab: torch.Tensor
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``src``'s ab moved onto this frame by the flow, and the confidence of each pixel."""
         flow = self.flow.calc(gray, src_gray, None)  # (h, w, 2): this pixel came from +flow
         mx, my = self._grid[0] + flow[..., 0], self._grid[1] + flow[..., 1]
         ab_np = src_ab[0].permute(1, 2, 0).numpy().astype(np.float32)  # (h, w, 2)
@@ -121,7 +117,24 @@ class ShotCarrier:
         diff = np.abs(gray.astype(np.float32) - _remap(src_gray, mx, my).astype(np.float32))
         diff = _cv2().blur(diff, (BLUR, BLUR)) / 255.0
         conf_np = np.clip(1.0 - diff / self.tau, 0.0, 1.0) * inside
-        conf = torch.from_numpy(conf_np.astype(np.float32))[None, None]  # (1, 1, h, w)
+        return carried, torch.from_numpy(conf_np.astype(np.float32))[None, None]  # (1, 1, h, w)
+
+    def step(self, gray: np.ndarray, fill: torch.Tensor | None = None,
+             anchor: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """This frame's gray uint8 (h, w) at ``self.size`` [+ the fill ab (1, 2, h', w')] ->
+        (carried ab (1, 2, h, w), confidence (1, 1, h, w) in [0, 1]).
+
+        ``anchor``: carry straight from the reference (frames before it), else from the
+        previous frame (which this frame then becomes)."""
+        if gray.shape != self.size:
+            raise ValueError(f"carry: a gray frame of {gray.shape}, expected {self.size}.")
+        if anchor:
+            carried, conf = self._carry(gray, self.ref_gray, self.ref_ab)
+        else:
+            carried, conf = self._carry(gray, self.prev_gray, self.prev_ab)  # the chain
+            direct, k = self._carry(gray, self.ref_gray, self.ref_ab)  # straight from the reference
+            better = k > conf  # (1, 1, h, w): per pixel, the source whose lightness agrees better
+            carried, conf = torch.where(better, direct, carried), torch.maximum(conf, k)
         if fill is None:
             ab = carried
         else:
