@@ -1,14 +1,19 @@
 """Image folders: ``data=folder`` (any tree of images) and ``data=landscapes`` (class per folder).
 
 Both shuffle the file list with ``split_seed`` and cut it into train/val/test, so the split is
-the same on every run and machine.
+the same on every run and machine. ``data.pairs=true`` (folder): each photo also comes with a
+simulated previous frame (:mod:`colorgan.data.motion`), for film models
+(``model=unet_gan_dependent``).
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from colorgan.color import float_to_uint8, uint8_to_float
 from colorgan.data.files import FileDataModule
 from colorgan.data.images import find_images
+from colorgan.data.motion import simulated_pairs
 from colorgan.data.splits import seeded_shuffle, split_counts, split_list
 
 
@@ -25,8 +30,9 @@ class FolderDataModule(FileDataModule):
 
     def __init__(self, root: str | None = None, val_fraction: float = 0.1,
                  test_fraction: float = 0.0, recursive: bool = True,
-                 class_labels: bool = False, **kwargs) -> None:
+                 class_labels: bool = False, pairs: bool = False, **kwargs) -> None:
         super().__init__(root=root, **kwargs)
+        self.pairs = bool(pairs)
         self.fractions = (1.0 - val_fraction - test_fraction, float(val_fraction),
                           float(test_fraction))
         self.recursive = bool(recursive)
@@ -49,6 +55,16 @@ class FolderDataModule(FileDataModule):
             return {"train": [], "val": [], "test": files}
         counts = split_counts(len(files), None, self.fractions) if files else [0, 0, 0]
         return dict(zip(("train", "val", "test"), split_list(files, counts)))
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> dict:
+        """``pairs``: a simulated previous frame per photo, made before the training crops so
+        both frames are cropped and flipped alike."""
+        if self.pairs:
+            training = self.trainer is not None and self.trainer.training
+            sim = simulated_pairs(uint8_to_float(batch["rgb"]), training, self.seed)
+            batch = {**batch, "prev_rgb": float_to_uint8(sim["prev_rgb"]),
+                     "has_prev": sim["has_prev"]}
+        return super().on_after_batch_transfer(batch, dataloader_idx)
 
 
 class LandscapesDataModule(FileDataModule):
