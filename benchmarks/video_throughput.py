@@ -10,9 +10,11 @@ chroma keyframes, the default), the pipeline colouring every frame (``--keyframe
 the pipeline with ``--recombine lab``, the serial loop (same steps as the default pipeline,
 one thread), and the generator alone on every frame (its own ceiling), all with the
 pipeline's torch thread budget on a CPU; then the default pipeline after PySceneDetect's first
-pass (``--scene-detector pyscenedetect-adaptive``). ``--rows 2,7`` runs a subset (transcode
-always). Frames/s, ratio to transcode-only and peak RSS. Goal: pipeline >= 0.8x
-transcode-only. The generator has random weights: speed does not depend on them. Ready for
+pass (``--scene-detector pyscenedetect-adaptive``), and with each shot's first frame as a
+reference frame (``--reference-frames``: a first pass for the cuts, colour carried by optical
+flow). ``--rows 2,7`` runs a subset (transcode always). Frames/s, ratio to transcode-only and
+peak RSS. Goals: pipeline >= 0.8x transcode-only; with reference frames >= 0.6x at 480p.
+The generator has random weights: speed does not depend on them. Ready for
 ``--device cuda`` (and ``--netG unet_256 --size 256``, a 1080p ``--clip``) on a GPU machine.
 """
 from __future__ import annotations
@@ -79,12 +81,30 @@ def generator_only(a, clip: Path, out: Path, c: Colorizer) -> int:
 
 
 def pipeline(a, clip: Path, out: Path, c: Colorizer, recombine: str = "yuv",
-             interval: int | str | None = None, scene_detector: str = "colorgan") -> int:
+             interval: int | str | None = None, scene_detector: str = "colorgan",
+             reference_frames: Path | None = None) -> int:
     return colorize_video(clip, out, c, batch_size=a.batch_size, codec=a.codec, crf=a.crf,
                           preset=a.preset, overwrite=True, max_frames=a.max_frames,
                           progress=False, recombine=recombine,
                           keyframe_interval=interval or a.keyframe_interval,
-                          scene_detector=scene_detector).frames
+                          scene_detector=scene_detector, reference_frames=reference_frames).frames
+
+
+def pipeline_references(a, clip: Path, out: Path, c: Colorizer) -> int:
+    return pipeline(a, clip, out, c, reference_frames=a.references)
+
+
+def write_references(clip: Path, folder: Path, max_frames: int | None) -> Path:
+    """The true colour of each shot's first frame as reference frames (000120.png = frame 120)."""
+    from PIL import Image
+
+    from colorgan.scenes import find_cuts
+    starts = {0, *(i for i, _ in find_cuts(clip, max_frames=max_frames))}
+    folder.mkdir()
+    for f in read_frames(clip, max_frames):
+        if f.index in starts:
+            Image.fromarray(f.rgb).save(folder / f"{f.index:06d}.png")
+    return folder
 
 
 def pipeline_pyscenedetect(a, clip: Path, out: Path, c: Colorizer) -> int:
@@ -120,7 +140,9 @@ ROWS = [("decode only", decode_only), ("transcode only (no model)", transcode_on
         ("colorgan pipeline (--recombine lab)", pipeline_lab),
         ("serial loop (yuv, one thread)", serial),
         ("generator only (no I/O, no colour)", generator_only),
-        ("colorgan pipeline + --scene-detector pyscenedetect-adaptive", pipeline_pyscenedetect)]
+        ("colorgan pipeline + --scene-detector pyscenedetect-adaptive", pipeline_pyscenedetect),
+        ("colorgan pipeline + --reference-frames (each shot's first frame)",
+         pipeline_references)]
 
 
 def _child(row: int, a, clip: Path, out: Path, q: mp.Queue) -> None:
@@ -185,6 +207,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "out.mkv"
             keep = {int(r) for r in a.rows.split(",")} | {1} if a.rows else range(len(ROWS))
+            a.references = write_references(clip, Path(tmp) / "refs", a.max_frames) \
+                if len(ROWS) - 1 in keep else None
             rows = [(name, *measure(i, a, clip, out)) for i, (name, _) in enumerate(ROWS)
                     if i in keep]
         base = next(n / s for name, n, s, _ in rows if name == ROWS[1][0])
