@@ -117,6 +117,13 @@ def find_cuts(path: Path, threshold: float | None = None, min_scene_len: int | N
     """(frame index, time in seconds) of every frame that starts a new scene: one pass over
     the video with the named detector (``colorgan scenes``; ``colorgan colorize
     --scene-detector`` runs it before colorizing, since PySceneDetect answers frames late)."""
+    return scan_cuts(path, threshold, min_scene_len, max_frames, detector)[0]
+
+
+def scan_cuts(path: Path, threshold: float | None = None, min_scene_len: int | None = None,
+              max_frames: int | None = None, detector: str = "colorgan",
+              ) -> tuple[list[tuple[int, float]], int]:
+    """:func:`find_cuts` and the number of frames decoded, from the same pass."""
     from colorgan.utils.pipeline import Prefetch
     from colorgan.video.io import probe, read_frames
 
@@ -125,7 +132,7 @@ def find_cuts(path: Path, threshold: float | None = None, min_scene_len: int | N
     for f in Prefetch(read_frames(path, max_frames)):
         times.append(f.time)
         cuts += det.update(f.rgb)
-    return [(i, times[i]) for i in cuts + det.flush()]
+    return [(i, times[i]) for i in cuts + det.flush()], len(times)
 
 
 def scene_ids(lumas: Iterable[torch.Tensor], **kwargs) -> Iterator[int]:

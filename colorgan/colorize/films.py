@@ -25,7 +25,7 @@ from colorgan.colorize.colorizer import Colorizer
 from colorgan.colorize.keyframes import auto_interval, keyframe_planes
 from colorgan.colorize.pipeline import Pipeline
 from colorgan.colorize.temporal import TemporalColorizer
-from colorgan.scenes import DEFAULT_THRESHOLD, find_cuts
+from colorgan.scenes import DEFAULT_THRESHOLD, scan_cuts
 from colorgan.utils.atomic import atomic_output, temp_path_for
 from colorgan.video.io import ColourTags, Frame, VideoError, VideoWriter, probe, read_frames
 
@@ -126,16 +126,15 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
         recombine = "lab"
     interval = auto_interval(keyframe_interval, colorizer.device, temporal)
     known, refs = None, None
-    if reference_frames is not None:  # checked before anything is written
-        from colorgan.colorize.reference_frames import load_reference_frames
-        frames = info.frames or sum(1 for _ in read_frames(src, max_frames))  # header, else count
-        frames = min(frames, max_frames) if max_frames else frames
-        refs = load_reference_frames(reference_frames, info.width, info.height, frames,
-                                     info.rate)
-    if scene_detector != "colorgan" or refs:  # a first pass finds the cuts
-        known = [i for i, _ in find_cuts(src, scene_threshold if scene_detector == "colorgan"
-                                         else None, max_frames=max_frames,
-                                         detector=scene_detector)]
+    if reference_frames is not None:  # read and checked before anything is written
+        from colorgan.colorize.reference_frames import check_indices, load_reference_frames
+        refs = load_reference_frames(reference_frames, info.width, info.height, None, info.rate)
+    if scene_detector != "colorgan" or refs:  # a first pass finds the cuts (and counts)
+        cuts, frames = scan_cuts(src, scene_threshold if scene_detector == "colorgan" else None,
+                                 max_frames=max_frames, detector=scene_detector)
+        known = [i for i, _ in cuts]
+        if refs:
+            check_indices(refs, reference_frames, frames)
     tc = TemporalColorizer(colorizer, temporal, strength, scene_threshold, rate=info.rate,
                            frame_step=frame_step, known_cuts=known, references=refs,
                            palette=reference, carry_tau=carry_tau, carry_fill=carry_fill)

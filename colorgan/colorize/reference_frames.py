@@ -65,10 +65,8 @@ def load_reference_frames(folder: str | Path, width: int, height: int, frames: i
             raise ReferenceFrameError(f"{path}: not an image ({', '.join(IMAGE_EXTS)}); the "
                                       "folder of reference frames holds only coloured frames.")
         index = frame_of(path, rate)
-        if frames is not None and not 0 <= index < frames:
-            raise ReferenceFrameError(f"{path}: frame {index} is past the film's end ({frames} "
-                                      f"frames are colorized, 0 to {frames - 1}); rename or "
-                                      "remove it.")
+        if frames is not None:
+            check_indices({index: None}, folder, frames)
         if index in names:
             raise ReferenceFrameError(f"{names[index]} and {path}: both are frame {index}; "
                                       "keep one.")
@@ -89,4 +87,22 @@ def load_reference_frames(folder: str | Path, width: int, height: int, frames: i
     return refs
 
 
-__all__ = ["NAMES", "ReferenceFrameError", "frame_of", "load_reference_frames"]
+def check_indices(refs: dict[int, object], folder: str | Path, frames: int) -> None:
+    """Every reference's frame index inside the film's ``frames`` frames (0 to frames - 1)."""
+    for index in sorted(refs):
+        if not 0 <= index < frames:
+            path = next((p for p in sorted(Path(folder).iterdir())
+                         if not p.name.startswith(".") and _index_or_none(p) == index), folder)
+            raise ReferenceFrameError(f"{path}: frame {index} is past the film's end ({frames} "
+                                      f"frames are colorized, 0 to {frames - 1}); rename or "
+                                      "remove it.")
+
+
+def _index_or_none(path: Path) -> int | None:
+    try:
+        return frame_of(path, None)
+    except ReferenceFrameError:
+        return None
+
+
+__all__ = ["NAMES", "ReferenceFrameError", "check_indices", "frame_of", "load_reference_frames"]
