@@ -36,11 +36,8 @@ class Colorfulness(MeanMetric):
 
 def ciede2000(lab1: torch.Tensor, lab2: torch.Tensor, dim: int = 1, kL: float = 1.0,
               kC: float = 1.0, kH: float = 1.0) -> torch.Tensor:
-    """CIEDE2000 colour difference of two CIELAB tensors (L in [0, 100], a/b unscaled).
-
-    ``dim`` holds the (L, a, b) channels, e.g. (B, 3, H, W) -> (B, H, W). Neither kornia nor
-    torchmetrics has it; this is the formula of Sharma et al. (2005), eqs. 2-22, vectorised.
-    """
+    """CIEDE2000 of two CIELAB tensors (L in [0, 100], a/b unscaled; ``dim`` holds L, a, b),
+    e.g. (B, 3, H, W) -> (B, H, W): Sharma et al. (2005), eqs. 2-22, vectorised."""
     L1, a1, b1 = lab1.unbind(dim)
     L2, a2, b2 = lab2.unbind(dim)
     two_pi, deg = 2.0 * math.pi, math.pi / 180.0
@@ -129,16 +126,9 @@ def fingerprints(rgb: torch.Tensor) -> list[tuple]:
 
 
 class ColorMetrics(torch.nn.Module):
-    """The model's numbers, the gray baseline's (ab = 0) on the same images, and the
-    ground truth's colorfulness: ``{prefix}psnr``, ``{prefix}gray_psnr``, ...
-    ``{prefix}delta_colorfulness`` is DDColor's Delta CF, |mean CF of the colorizations - mean
-    CF of the photos|. ``extra`` (eval's FID and LPIPS, :mod:`colorgan.feature_metrics`) is
-    updated with the same images when set.
-
-    The baseline and the truth's colorfulness depend on the ground-truth image alone (the gray
-    input is its luminance), so each image's values are computed once and remembered: a
-    validation split costs them in its first pass only.
-    """
+    """The model's numbers, the gray baseline's (ab = 0) on the same images (computed once per
+    image, remembered) and the truth's colorfulness: ``{prefix}psnr``, ``{prefix}gray_psnr``, ...
+    ``delta_colorfulness`` is DDColor's Delta CF; ``extra`` (eval's FID, LPIPS) when set."""
 
     def __init__(self, prefix: str) -> None:
         super().__init__()
