@@ -1,7 +1,5 @@
 """The architecture of a ColorizationGAN as plain data, from its hyper-parameters: what decides
-the shapes of its weights (netG, netD, colour space, temporal input, colour classes, EMA,
-guidance head). Compared by :mod:`colorgan.finetune` (``ckpt_path``, ``init_from``) and printed
-by ``colorgan info``; imports neither Lightning nor Hydra.
+the shapes of its weights. Compared by :mod:`colorgan.finetune`, printed by ``colorgan info``.
 """
 from __future__ import annotations
 

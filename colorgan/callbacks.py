@@ -19,9 +19,8 @@ log = logging.getLogger("colorgan")
 
 
 def logging_step(trainer: pl.Trainer) -> int:
-    """The x axis Lightning logs scalars at: training batches done (in validation, the last
-    one's index). Not ``global_step``, which counts the steps of both optimizers under manual
-    optimization. Lightning's own LearningRateMonitor logs at this same counter."""
+    """The x axis Lightning logs scalars at: training batches done (not ``global_step``, which
+    counts both optimizers' steps under manual optimization)."""
     return int(trainer.fit_loop.epoch_loop._batches_that_stepped)
 
 
@@ -55,12 +54,9 @@ class SampleGridCallback(pl.Callback):
 
 
 class LastCheckpoint(pl.Callback):
-    """Keeps ``last.ckpt`` resumable: rewritten at the end of every training epoch, every
-    ``every_n_batches`` training batches (0: off) and when training ends.
-
-    Lightning's ``ModelCheckpoint(save_last=True)`` rewrites it only when a top-k checkpoint
-    is saved, so after a crash it would resume from the best epoch, not the last one.
-    """
+    """Keeps ``last.ckpt`` resumable: rewritten at every training epoch's end, every
+    ``every_n_batches`` batches (0: off) and when training ends (Lightning's ``save_last`` only
+    when a top-k checkpoint is saved)."""
 
     def __init__(self, dirpath: str | Path, filename: str = "last.ckpt",
                  every_n_batches: int = 0) -> None:
@@ -98,9 +94,8 @@ def _size(dataset: Any) -> int | None:
 
 
 class ModelCardCallback(pl.Callback):
-    """Puts ``checkpoint["model_card"]`` (:mod:`colorgan.model_card`) into every checkpoint:
-    data, splits, code commit, hardware, training time so far and the latest validation
-    scores. Added to every run by train.py (not a config group: every checkpoint has one)."""
+    """Puts ``checkpoint["model_card"]`` (:mod:`colorgan.model_card`) into every checkpoint
+    (train.py adds it to every run)."""
 
     def __init__(self, data_cfg: dict, started_from: dict | None = None) -> None:
         self.data_cfg = dict(data_cfg)
@@ -152,11 +147,9 @@ class ModelCardCallback(pl.Callback):
 
     def finish(self, trainer: pl.Trainer, metrics: dict[str, float], evaluated: str | None,
                paths: list[str | None]) -> dict[str, Any]:
-        """After train.py's final val and test of the chosen weights (the file ``evaluated``;
-        None: the weights in memory): those scores, each with its split, into the card of every
-        checkpoint in ``paths`` that holds these weights (same global step), rewritten
-        atomically; each keeps its own data, training and time. Returns the evaluated
-        checkpoint's card (the run folder's MODEL_CARD.md)."""
+        """train.py's final val and test scores of the chosen weights (the file ``evaluated``;
+        None: those in memory) into the card of every checkpoint in ``paths`` with the same
+        global step, rewritten atomically. Returns the evaluated checkpoint's card."""
         dm = trainer.datamodule
         step, epochs = int(trainer.global_step), int(trainer.current_epoch)
         files = {}

@@ -1,10 +1,8 @@
 """``colorgan report SWEEP_DIR``: one table for a finished or partly finished sweep.
 
-Reads every job folder of a Hydra multirun (``<sweep>/<n>/.hydra/overrides.yaml`` and the
-``metrics.json`` that ``train()`` or the sweep callback wrote) and writes, next to them:
-``report.csv``, ``report.md`` (one row per job, sorted by a metric) and ``report.png``
-(PSNR against colorfulness, one point per job). Jobs without ``metrics.json`` are listed as
-``incomplete`` (still running, killed, or not started), so any sweep can be reported.
+Reads every job folder of a Hydra multirun (its overrides and ``metrics.json``) and writes
+``report.csv``, ``report.md`` (one row per job, sorted by a metric) and ``report.png`` (PSNR
+against colorfulness); jobs without ``metrics.json`` are listed as ``incomplete``.
 """
 from __future__ import annotations
 

@@ -1,11 +1,8 @@
 """Training entry point: ``python train.py model=unet_gan data=places365`` (or ``colorgan-train``).
 
-Composes the Hydra config in ``conf/``, checks it before any training starts (a ``ckpt_path``
-or ``init_from`` checkpoint of another architecture included), fits, measures the checkpoint
-the run chose on val and on test (:mod:`colorgan.protocol`) and writes ``metrics.json`` (model
-and gray baseline of the reported split, val beside it, and which split chose what) and
-``MODEL_CARD.md`` into the run folder. Returns the value of ``optimized_metric`` (a val
-metric: sweeps choose on val) so sweeps can optimise it.
+Checks the config before training starts, fits, measures the chosen checkpoint on val and
+test (:mod:`colorgan.protocol`), writes ``metrics.json`` and ``MODEL_CARD.md`` into the run
+folder and returns ``optimized_metric`` (a val metric) for sweeps.
 """
 from __future__ import annotations
 

@@ -1,11 +1,6 @@
-"""Shared LightningDataModule design for every colorgan dataset.
-
-Workers decode and resize, and hand over uint8 tensors; normalisation and augmentation run
-on the batch's device with kornia in ``on_after_batch_transfer``. Every dataset returns
-samples of the form ``{"rgb": uint8 (3, H, W)}`` and, for consecutive-frame data,
-``{"prev_rgb": uint8 (3, H, W), "has_prev": bool}`` as well. After transfer the batch holds
-float RGB in [0, 1]; the LightningModule turns it into its colour space via
-:mod:`colorgan.color`.
+"""Shared LightningDataModule design: workers hand over ``{"rgb": uint8 (3, H, W)}`` (and
+``prev_rgb``, ``has_prev`` for frame pairs); ``on_after_batch_transfer`` makes float RGB in
+[0, 1] and augments on the batch's device with kornia.
 """
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""The datamodule design shared by every dataset made of image files on disk.
-
-A subclass lists its files per split (already in a seeded order); this class applies the
-caps, checks each selected file once (bad ones are skipped and named in one warning), and
-builds :class:`~colorgan.data.images.ImageFiles` datasets of uint8 tensors.
+"""The datamodule of image files on disk: a subclass lists its files per split (seeded order);
+this applies the caps, checks each file once and builds :class:`ImageFiles` datasets.
 """
 from __future__ import annotations
 

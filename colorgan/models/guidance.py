@@ -1,9 +1,6 @@
 """Class guidance (ChromaGAN, Vitoria et al. 2020, arXiv:1907.09837): an auxiliary classifier
 on the generator's bottleneck, trained on the labels that class-folder datasets already have
-(CIFAR-10 classes, scene or landscape folders), so the encoder learns what the picture shows.
-
-The head reads the bottleneck through a forward hook, so the generator itself is unchanged and
-inference (``colorgan colorize``) never needs the head.
+(CIFAR-10 classes, scene folders), read through a forward hook: inference never needs it.
 """
 from __future__ import annotations
 

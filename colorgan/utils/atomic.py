@@ -1,13 +1,5 @@
-"""The one way colorgan writes an output file: to a hidden temporary sibling, renamed at the end.
-
-An interrupted or failed write never leaves a half-written file at the target path, and an
-existing target is replaced only when asked (``overwrite=True``). Temporary names stay short
-(any valid target name works) and a partial file left by a killed run (SIGKILL, power loss) is
-removed by the next write of the same target.
-
->>> with atomic_output("out.mp4") as tmp:   # tmp keeps the extension, so formats are known
-...     write_video(tmp)
->>> write_text_atomic("metrics.json", text)
+"""The one way colorgan writes an output file: to a hidden temporary sibling, renamed at the end,
+so no half-written file is ever at the target; an existing target is replaced only when asked.
 """
 from __future__ import annotations
 

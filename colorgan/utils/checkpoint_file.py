@@ -1,9 +1,6 @@
 """Read a ``.ckpt`` file, or say in one line what the file is instead: missing, a folder, empty,
-text, truncated, a zip of something else, Python objects that are not weights.
-
-The one reader behind ``colorgan colorize``/``eval-video``/``serve`` (``--ckpt``) and
-``train``/``eval`` (``ckpt_path=``): ``option`` is how the user gave the file, and every
-message starts with it.
+text, truncated, a zip of something else, Python objects that are not weights; every message
+starts with ``option``, how the user gave the file.
 """
 from __future__ import annotations
 

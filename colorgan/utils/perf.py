@@ -1,7 +1,5 @@
 """The fast GPU path: channels_last, torch.compile, fused Adam, and a finite-loss check that
-does not synchronise the host with the GPU at every step.
-
-``auto`` settings (``None`` in configs) mean "on when training on a CUDA device".
+does not synchronise the host with the GPU at every step; ``None`` settings: on for CUDA.
 """
 from __future__ import annotations
 
