@@ -63,10 +63,10 @@ def summarize(metrics: dict[str, float], split: str) -> dict[str, Any]:
     return summary
 
 
-def format_table(summary: dict[str, Any], model_label: str = "model") -> str:
+def format_table(summary: dict[str, Any], model_label: str = "model", columns=COLUMNS) -> str:
     """Markdown: model, gray baseline, the hint baselines (``hint_baselines``, eval with hints)
     and ground truth rows; FID / LPIPS columns when measured."""
-    columns = COLUMNS + tuple(c for c in FEATURE_COLUMNS if c[0] in (summary.get("model") or {}))
+    columns = columns + tuple(c for c in FEATURE_COLUMNS if c[0] in (summary.get("model") or {}))
     head = "| | " + " | ".join(c[1] for c in columns) + " |"
     rows = [head, "|---" * (len(columns) + 1) + "|"]
     gt = summary.get("colorfulness_gt")

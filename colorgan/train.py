@@ -50,18 +50,6 @@ def metrics_summary(metrics: dict[str, float], prefix: str = "val/") -> dict[str
     }
 
 
-def format_summary(summary: dict[str, Any]) -> str:
-    rows = ["| | PSNR (dB) | SSIM | colorfulness | ΔCF |", "|---|---|---|---|---|"]
-    for name, key in (("model", "model"), ("gray baseline (ab = 0)", "gray_baseline")):
-        d = summary.get(key) or {}
-        rows.append(f"| {name} | {d.get('psnr', float('nan')):.2f} | {d.get('ssim', float('nan')):.4f}"
-                    f" | {d.get('colorfulness', float('nan')):.2f}"
-                    f" | {d.get('delta_colorfulness', float('nan')):.2f} |")
-    gt = summary.get("colorfulness_gt")
-    rows.append(f"| ground truth | | | {gt if gt is None else f'{gt:.2f}'} | 0.00 |")
-    return "\n".join(rows)
-
-
 def checkpoint_summary(trainer: pl.Trainer) -> dict[str, Any]:
     """``last_checkpoint`` (resumable, :class:`LastCheckpoint`) and ``best_checkpoint``:
     path, monitored metric and score of ModelCheckpoint's best."""
@@ -156,10 +144,13 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
 def final_table(proto: dict[str, Any], evaluated: str | None,
                 summaries: dict[str, dict | None]) -> str:
     """The console's final table: test first (reported), then val labelled as what chose."""
+    from colorgan.eval import COLUMNS, format_table  # eval.py imports this module
+
     parts = [f"{title(proto, evaluated)}:"]
     for split in ("test", "val"):
         if summaries.get(split):
-            parts += ["", f"{split_label(split, proto)}", format_summary(summaries[split])]
+            parts += ["", f"{split_label(split, proto)}",
+                      format_table(summaries[split], columns=COLUMNS[:4])]
     return "\n".join(parts)
 
 

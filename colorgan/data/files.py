@@ -31,10 +31,8 @@ def torchvision_dataset(make: Callable[[bool], Any], root: str | Path | None, do
                         name: str, hint: str) -> Any:
     """``make(download)`` -> a torchvision dataset: what is in ``root`` is used as it is; it is
     downloaded only when missing and ``download`` is on (a second download would fail)."""
-    if not download:
-        require_dir(root, hint=hint)
-    elif root is None or str(root) in ("", "???"):
-        raise FileNotFoundError(f"data.root is not set. Set data.root=<folder>{hint}.")
+    if not download or root is None or str(root) in ("", "???"):
+        require_dir(root, hint=hint)  # unset (or, without download, missing): named
     try:
         return make(False)
     except (RuntimeError, FileNotFoundError) as e:  # torchvision: not found or corrupted
@@ -81,8 +79,7 @@ class FileDataModule(ColorDataModule):
         return self.classes.index(path.parent.name) if path.parent.name in self.classes else None
 
     def check_labels(self, train: list[Path], root: Path) -> None:
-        """Classes whose training files all lack a label teach nothing (a class-guidance head
-        whose loss is always zero): said once, and the data is used without classes."""
+        """Classes no training file is labelled with teach nothing: said once, classes dropped."""
         if self.classes and train and all(self.label_of(f) is None for f in train):
             warnings.warn(
                 f"data.root={root}: {type(self).__name__} names {len(self.classes)} classes, but "

@@ -18,8 +18,8 @@ class OutputExistsError(FileExistsError):
 
 
 class OutputPathError(OSError):
-    """The target cannot be written (a folder stands there, the folder is not writable, the
-    disk is full): the message names the target, not a temporary name, and what to do."""
+    """The target cannot be written: the message names the target (not a temporary name) and
+    what to do."""
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -169,11 +169,6 @@ def write_text_atomic(target: str | Path, text: str) -> None:
         tmp.write_text(text)
 
 
-def write_bytes_atomic(target: str | Path, data: bytes) -> None:
-    with atomic_output(target) as tmp:
-        tmp.write_bytes(data)
-
-
 __all__ = ["OutputExistsError", "OutputPathError", "atomic_output", "check_output",
            "precheck_output", "clean_stale_partials",
-           "temp_path_for", "write_bytes_atomic", "write_text_atomic"]
+           "temp_path_for", "write_text_atomic"]
