@@ -1,5 +1,4 @@
-"""Lightning callbacks: sample grids each validation epoch, a resumable ``last.ckpt``, and the
-model card every checkpoint carries."""
+"""Lightning callbacks: validation sample grids, a resumable ``last.ckpt``, the model card."""
 from __future__ import annotations
 
 import logging
@@ -19,8 +18,7 @@ log = logging.getLogger("colorgan")
 
 
 def logging_step(trainer: pl.Trainer) -> int:
-    """The x axis Lightning logs scalars at: training batches done (not ``global_step``, which
-    counts both optimizers' steps under manual optimization)."""
+    """Lightning's x axis for scalars: training batches done (``global_step`` counts both optimizers)."""
     return int(trainer.fit_loop.epoch_loop._batches_that_stepped)
 
 
@@ -31,8 +29,7 @@ def sample_grid(gray: torch.Tensor, fake: torch.Tensor, real: torch.Tensor) -> t
 
 
 class SampleGridCallback(pl.Callback):
-    """Saves ``samples/epoch_XXX_step_XXXXXX.png`` in the run folder and logs it to TensorBoard /
-    W&B, at the same step as the validation scalars."""
+    """Saves ``samples/epoch_XXX_step_XXXXXX.png`` and logs it to TensorBoard / W&B."""
 
     def __init__(self, dirpath: str | Path) -> None:
         self.dirpath = Path(dirpath)
@@ -94,8 +91,7 @@ def _size(dataset: Any) -> int | None:
 
 
 class ModelCardCallback(pl.Callback):
-    """Puts ``checkpoint["model_card"]`` (:mod:`colorgan.model_card`) into every checkpoint
-    (train.py adds it to every run)."""
+    """Puts ``checkpoint["model_card"]`` (:mod:`colorgan.model_card`) into every checkpoint."""
 
     def __init__(self, data_cfg: dict, started_from: dict | None = None) -> None:
         self.data_cfg = dict(data_cfg)

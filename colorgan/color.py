@@ -4,7 +4,6 @@
   input  ``real_A`` = L / 50 - 1       in [-1, 1], shape (B, 1, H, W)
   target ``real_B`` = ab / 110         in ~[-1, 1], shape (B, 2, H, W)
 - RGB mode: input ``real_A`` = gray * 2 - 1 (B, 1, H, W); target ``real_B`` = rgb * 2 - 1 (B, 3, H, W).
-
 RGB images are float tensors in [0, 1]; colour maths is done by kornia.
 """
 from __future__ import annotations
@@ -223,15 +222,13 @@ def scale_ab(ab: torch.Tensor, gain: float | torch.Tensor, center: str = "zero")
 
 
 def clamp_chroma(ab: torch.Tensor) -> torch.Tensor:
-    """Normalised ab (B, 2, H, W) -> the same with |a|, |b| <= 1, each pixel scaled toward gray
-    (its hue kept), not each channel clamped (which turns the hue)."""
+    """Normalised ab (B, 2, H, W) with |a|, |b| <= 1, each pixel scaled toward gray (hue kept)."""
     peak = ab.abs().amax(dim=1, keepdim=True)  # (B, 1, H, W)
     return ab / peak.clamp(min=1.0)
 
 
 def unscale_ab(ab: torch.Tensor, gain: float, center: str = "zero") -> torch.Tensor:
-    """The inverse of :func:`scale_ab` (up to its clamp) for ``gain`` > 0: a gained prediction
-    back on the model's own scale (the temporal models' feedback)."""
+    """The inverse of :func:`scale_ab` (up to its clamp) for ``gain`` > 0 (temporal feedback)."""
     if gain in (0.0, 1.0):
         return ab
     return scale_ab(ab, 1.0 / gain, center)  # the mean is unchanged by a centred gain

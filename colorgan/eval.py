@@ -1,5 +1,4 @@
-"""Evaluate a checkpoint: ``python eval.py ckpt_path=... data=cifar10`` (or ``colorgan eval``,
-``colorgan-eval``).
+"""Evaluate a checkpoint: ``python eval.py ckpt_path=... data=cifar10`` (or ``colorgan eval``).
 
 Writes ``metrics.json`` (the model's PSNR, SSIM, colorfulness, CIEDE2000, the gray baseline's
 on the same images, the truth's colorfulness), ``metrics.md`` and ``samples.png`` into the run
@@ -52,8 +51,7 @@ FEATURE_COLUMNS = (("fid", "FID", 2), ("lpips", "LPIPS", 4))  # metrics.fid / me
 
 
 def summarize(metrics: dict[str, float], split: str) -> dict[str, Any]:
-    """Flat ``test/...`` metrics -> model / gray_baseline / colorfulness_gt, CIEDE2000 included
-    (and the model's FID and LPIPS when measured)."""
+    """Flat ``test/...`` metrics -> model / gray_baseline / colorfulness_gt (CIEDE2000, FID, LPIPS)."""
     prefix = f"{split}/"
     summary = metrics_summary(metrics, prefix=prefix)
     for key, name in (("model", "ciede2000"), ("gray_baseline", "gray_ciede2000"),

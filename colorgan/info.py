@@ -1,5 +1,5 @@
-"""``colorgan info CKPT``: a checkpoint's architecture, epoch, step and model card, read as plain
-data (``weights_only=True``) without Lightning or Hydra; ``--json``: the card alone.
+"""``colorgan info CKPT``: what a checkpoint is (architecture, epoch, step) and its model card.
+Read as plain data (``weights_only=True``) without Lightning or Hydra; ``--json``: the card alone.
 """
 from __future__ import annotations
 

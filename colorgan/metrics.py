@@ -83,16 +83,14 @@ def rgb_ciede2000(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 class CIEDE2000(MeanMetric):
-    """Mean CIEDE2000 colour difference to the ground truth (lower is better; ~1 is just
-    noticeable), first averaged over each image's pixels, then over images."""
+    """Mean CIEDE2000 to the ground truth (~1 is just noticeable), per image, then over images."""
 
     def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:  # type: ignore[override]
         super().update(rgb_ciede2000(pred.float(), target.float()))
 
 
 def image_metrics() -> MetricCollection:
-    """PSNR and SSIM on RGB in [0, 1], each the mean over images, output colorfulness and
-    mean CIEDE2000 to the ground truth."""
+    """PSNR, SSIM, colorfulness and CIEDE2000 on RGB in [0, 1], each the mean over images."""
     return MetricCollection({
         "psnr": PeakSignalNoiseRatio(data_range=1.0, reduction="elementwise_mean", dim=(1, 2, 3)),
         "ssim": StructuralSimilarityIndexMeasure(data_range=1.0),
@@ -117,8 +115,7 @@ def gray_baseline(gray_rgb: torch.Tensor, real_rgb: torch.Tensor) -> torch.Tenso
 
 
 def fingerprints(rgb: torch.Tensor) -> list[tuple]:
-    """(B, 3, H, W) -> one hashable key per image: its shape and two float64 sums (plain and
-    position-weighted); equal images give equal keys, different ones practically never do."""
+    """(B, 3, H, W) -> one hashable key per image: its shape, plain and position-weighted sums."""
     x = rgb.detach().double().flatten(1)  # (B, N)
     w = torch.arange(x.shape[1], device=x.device, dtype=torch.float64).remainder_(251).add_(1)
     sums = torch.stack([x.sum(1), (x * w).sum(1)], 1).tolist()

@@ -37,8 +37,7 @@ def _git(args: list[str], cwd: Path) -> str | None:
 
 
 def code_version() -> dict[str, Any]:
-    """colorgan's version, git commit and whether the tree had uncommitted changes
-    (``git status --porcelain``; commit and dirty are null outside a git checkout)."""
+    """colorgan's version, git commit and uncommitted changes (null outside a git checkout)."""
     root = Path(__file__).resolve().parents[1]
     try:
         version = metadata.version("colorgan")

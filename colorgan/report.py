@@ -1,5 +1,4 @@
 """``colorgan report SWEEP_DIR``: one table for a finished or partly finished sweep.
-
 Reads every job folder of a Hydra multirun (its overrides and ``metrics.json``) and writes
 ``report.csv``, ``report.md`` (one row per job, sorted by a metric) and ``report.png`` (PSNR
 against colorfulness); jobs without ``metrics.json`` are listed as ``incomplete``.
@@ -206,7 +205,7 @@ def write_report(sweep_dir: str | Path, sort_by: str = "psnr",
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="colorgan report", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="colorgan report", description=__doc__.splitlines()[0])
     p.add_argument("sweep_dir", help="folder of a multirun, e.g. logs/train/multiruns/<time>")
     p.add_argument("--sort-by", default="psnr", choices=METRICS,
                    help="column to sort by, best first (default: psnr)")

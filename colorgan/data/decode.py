@@ -169,8 +169,7 @@ class Photo:
 
 
 def read_photo(path: str | Path) -> Photo:
-    """Decode one image file at full resolution (upright, :func:`decode`); the caller names the
-    file once with its notes."""
+    """Decode one image file at full resolution (upright, :func:`decode`), with its notes."""
     with Image.open(path) as im:
         first = file_notes(im)
         im = upright(im)

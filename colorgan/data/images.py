@@ -32,14 +32,12 @@ class BadInputWarning(UserWarning):
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
-    """Any PIL mode -> 8-bit sRGB RGB: gray, palette, RGBA/LA (on white), CMYK, 16-bit and
-    float, ICC profiles converted (:func:`colorgan.data.decode.decode`, which also says how)."""
+    """Any PIL mode -> 8-bit sRGB RGB (:func:`colorgan.data.decode.decode`)."""
     return decode(img).rgb
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
-    """Decode one image file at full resolution -> uint8 (H, W, 3), as :func:`read_photo`
-    (transparency on white), without its notes."""
+    """Decode one image file at full resolution -> uint8 (H, W, 3), as :func:`read_photo`."""
     return read_photo(path).rgb
 
 
@@ -98,8 +96,7 @@ def _check(path: Path) -> tuple[str | None, bool, list[str]]:
 
 
 class _ScanCache:
-    """{path: [size, mtime_ns, error, gray, notes]} in one JSON file under ``cache_dir``; None
-    disables."""
+    """{path: [size, mtime_ns, error, gray, notes]} in one JSON file under ``cache_dir`` (or none)."""
 
     def __init__(self, cache_dir: str | Path | None, key: str) -> None:
         self.file = None
@@ -187,8 +184,7 @@ def scan_images(paths: Iterable[Path], limit: int | None = None, cache_dir: str 
 
 
 def report_notes(notes: dict[Path, list[str]], what: str) -> None:
-    """One warning per scan naming the files read with a change (the loaders then read them
-    quietly)."""
+    """One warning per scan naming the files read with a change (the loaders are then quiet)."""
     if notes:
         named = _named([f"{p}: {'; '.join(n)}" for p, n in notes.items()])
         warnings.warn(f"{len(notes)} file(s) in {what} are read with a change:\n{named}",

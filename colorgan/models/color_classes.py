@@ -171,8 +171,7 @@ def cached_prior(cache_dir: str | Path | None, key: str, compute) -> torch.Tenso
 
 
 def training_prior(dm, bins: ColorBins, cls: dict) -> torch.Tensor:
-    """The ab prior (Q,) of datamodule ``dm``'s training photos (the first
-    ``classification.prior_images``), from ``classification.cache_dir`` when cached."""
+    """The ab prior (Q,) of ``dm``'s first ``prior_images`` training photos (cached)."""
     from colorgan.color import uint8_to_float
 
     data = dm.data_train

@@ -181,8 +181,7 @@ class ColorizationGAN(pl.LightningModule):
         return real_A, real_B, self.with_hints(torch.cat([real_A, prev_ab], dim=1), real_B, batch)
 
     def with_hints(self, g_in: torch.Tensor, real_B: torch.Tensor, batch: dict) -> torch.Tensor:
-        """model.hints: simulated in training; at validation none unless ``self.eval_hints``
-        gives them (eval with hints.points)."""
+        """model.hints: simulated in training, else those of ``self.eval_hints`` or none."""
         if self.hint_sampler is None:
             return g_in
         if self.training:

@@ -18,8 +18,7 @@ class OutputExistsError(FileExistsError):
 
 
 class OutputPathError(OSError):
-    """The target cannot be written: the message names the target (not a temporary name) and
-    what to do."""
+    """The target cannot be written: the message names the target and what to do."""
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -58,8 +57,7 @@ def precheck_output(target: str | Path, overwrite: bool) -> None:
 
 
 def check_output(target: str | Path, overwrite: bool) -> None:
-    """Refuse to replace an existing output unless asked to, or to write where a folder
-    stands or into a folder that is not writable; create the parent folder."""
+    """:func:`precheck_output`, then create the parent folder."""
     target = Path(target)
     precheck_output(target, overwrite)
     try:
@@ -102,8 +100,7 @@ def _temp_stem(target: Path) -> str:
 
 
 def temp_path_for(target: str | Path, pid: int | None = None) -> Path:
-    """A hidden sibling ``.STEM.partial-PID.ext`` that keeps the extension (so the format is
-    still known) and stays well under the file-name limit."""
+    """A hidden sibling ``.STEM.partial-PID.ext`` (the format still known from its extension)."""
     target = Path(target)
     pid = os.getpid() if pid is None else pid
     return target.with_name(f".{_temp_stem(target)}.partial-{pid}{target.suffix}")

@@ -53,16 +53,12 @@ def check_config(cfg: DictConfig, model: pl.LightningModule | None = None) -> No
                 "or pick a shallower model/netG (unet_64, unet_32, resnet_9).")
 
 
-def instantiate_callbacks(cfg: DictConfig | None) -> list[pl.Callback]:
-    if not cfg:
-        return []
-    return [hydra.utils.instantiate(c) for c in cfg.values() if c and "_target_" in c]
+def instantiate_callbacks(cfg: DictConfig | None) -> list:
+    """Every ``_target_`` entry of a config group (``callbacks``, ``logger``), built."""
+    return [hydra.utils.instantiate(c) for c in (cfg or {}).values() if c and "_target_" in c]
 
 
-def instantiate_loggers(cfg: DictConfig | None) -> list:
-    if not cfg:
-        return []
-    return [hydra.utils.instantiate(c) for c in cfg.values() if c and "_target_" in c]
+instantiate_loggers = instantiate_callbacks
 
 
 USER_ERRORS = (ConfigError, ValueError, FileNotFoundError, HydraException,

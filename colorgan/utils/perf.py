@@ -43,16 +43,13 @@ def compile_nets(*nets: torch.nn.Module | None, option: str = "model.compile") -
 
 def fused_kwargs(factory, params: list[torch.nn.Parameter], has_scaler: bool) -> dict:
     """``{"fused": True}`` for torch Adam/AdamW on CUDA parameters when the factory does not
-    choose itself; not with a GradScaler (16-mixed), where Lightning must unscale before
-    clipping and fused optimizers unscale inside ``step``."""
+    choose itself; not with a GradScaler (Lightning unscales before clipping)."""
     func = getattr(factory, "func", factory)
     keywords = getattr(factory, "keywords", {}) or {}
     if (func not in (torch.optim.Adam, torch.optim.AdamW) or has_scaler
             or any(k in keywords for k in ("fused", "foreach"))):
         return {}
-    if params and all(p.is_cuda for p in params):
-        return {"fused": True}
-    return {}
+    return {"fused": True} if params and all(p.is_cuda for p in params) else {}
 
 
 def default_workers() -> int:
@@ -65,9 +62,8 @@ def default_workers() -> int:
 
 
 class FiniteGuard:
-    """Non-finite loss detection without a device->host copy per step: each ``update`` folds
-    ``isfinite`` into device tensors (remembering the first bad step and its losses);
-    ``check`` reads them back once and raises :class:`FloatingPointError` naming the step."""
+    """Non-finite loss detection without a device->host copy per step: ``update`` folds
+    ``isfinite`` into device tensors; ``check`` reads them once and raises naming the step."""
 
     def __init__(self) -> None:
         self.state: dict[tuple[str, ...], tuple[torch.Tensor, torch.Tensor]] = {}
