@@ -28,8 +28,7 @@ def usage() -> str:
 
 
 def images_option(args: list[str]) -> list[str]:
-    """``--images DIR`` (or ``--images=DIR``) -> the Hydra overrides ``data=folder data.root=DIR``;
-    ``--hints N`` -> ``hints.points=N``."""
+    """``--images DIR`` -> ``data=folder data.root=DIR``; ``--hints N`` -> ``hints.points=N``."""
     out, it = [], iter(args)
     for arg in it:
         if arg == "--images" or arg.startswith("--images="):

@@ -115,8 +115,7 @@ def _data_name(data: dict) -> Any:
 
 
 def started_from(ckpt_path: Any, init_from: Any, init_ckpt: dict | None) -> dict[str, Any]:
-    """The model card's ``training.started_from``: scratch, resumed, or fine-tuned from a
-    checkpoint (with what its own card says it was trained on)."""
+    """The model card's ``training.started_from``: scratch, resumed, or fine-tuned from a checkpoint."""
     if init_from:
         base = (init_ckpt or {}).get("model_card") or {}
         return {"mode": "init_from", "checkpoint": _short(init_from),

@@ -51,8 +51,7 @@ def metrics_summary(metrics: dict[str, float], prefix: str = "val/") -> dict[str
 
 
 def checkpoint_summary(trainer: pl.Trainer) -> dict[str, Any]:
-    """``last_checkpoint`` (resumable, :class:`LastCheckpoint`) and ``best_checkpoint``:
-    path, monitored metric and score of ModelCheckpoint's best."""
+    """``last_checkpoint`` (:class:`LastCheckpoint`) and ModelCheckpoint's best, its metric, score."""
     last = next((c.last_model_path for c in trainer.callbacks if isinstance(c, LastCheckpoint)),
                 None)
     best = trainer.checkpoint_callback

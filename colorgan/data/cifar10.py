@@ -47,8 +47,7 @@ def colour_only(data: np.ndarray, indices: list[int]) -> list[int]:
 
 
 class CIFAR10DataModule(FileDataModule):
-    """CIFAR-10 from a folder copy (``source=folder``) or torchvision (``source=torchvision``);
-    ``source=auto`` picks the folder copy when ``root/train`` has class folders."""
+    """CIFAR-10 from a folder copy or torchvision (``source=auto``: the folder copy if there)."""
 
     layout_hint = (" holding train/<class>/*.jpg and test/<class>/*.jpg, or the "
                    f"torchvision copy ({BATCHES}/); add data.download=true to fetch it")

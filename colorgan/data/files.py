@@ -29,8 +29,7 @@ def require_dir(root: str | Path | None, option: str = "data.root", hint: str = 
 
 def torchvision_dataset(make: Callable[[bool], Any], root: str | Path | None, download: bool,
                         name: str, hint: str) -> Any:
-    """``make(download)`` -> a torchvision dataset: what is in ``root`` is used as it is; it is
-    downloaded only when missing and ``download`` is on (a second download would fail)."""
+    """``make(download)`` -> a torchvision dataset, downloaded only when missing and asked for."""
     if not download or root is None or str(root) in ("", "???"):
         require_dir(root, hint=hint)  # unset (or, without download, missing): named
     try:

@@ -91,8 +91,7 @@ def render_scene(size: int, seed: int, width: int | None = None) -> torch.Tensor
 
 
 class SyntheticScenes(Dataset):
-    """``num`` scenes, sample i drawn with seed ``seed * 1_000_003 + i``; ``pairs=True``: two
-    frames of a slow pan (``prev_rgb``, ``rgb``)."""
+    """``num`` scenes (seed ``seed * 1_000_003 + i``); ``pairs=True``: two frames of a slow pan."""
 
     def __init__(self, num: int, image_size: int, seed: int = 0, pairs: bool = False) -> None:
         if int(num) <= 0:

@@ -35,8 +35,7 @@ def find_videos(root) -> list[Path]:
 
 
 class VideoFrames(Dataset):
-    """Items ``(video, frame)`` of cached frame arrays -> ``{"rgb"}`` (+ ``prev_rgb``,
-    ``has_prev`` with ``pairs``). Arrays are memory-mapped lazily in each worker."""
+    """Items ``(video, frame)`` of cached arrays (memory-mapped per worker) -> ``{"rgb"}`` (+ pairs)."""
 
     def __init__(self, arrays: list[Path], items: list[tuple[int, int]],
                  scenes: list[list[int]], pairs: bool = False) -> None:

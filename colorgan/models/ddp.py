@@ -21,16 +21,14 @@ _WRAPPERS = "_ddp_wrappers"
 
 
 def rewrap(module: pl.LightningModule, name: str) -> None:
-    """After ``name``'s trainable parameters changed: a new DDP wrapper under
-    :class:`GANDDPStrategy`; nothing in one process."""
+    """After ``name``'s trainable parameters changed: a new DDP wrapper (under gan_ddp only)."""
     strategy = getattr(module._trainer, "strategy", None) if module._trainer else None
     if isinstance(strategy, GANDDPStrategy) and _WRAPPERS in module.__dict__:
         strategy.rewrap(name)
 
 
 def ddp(module: pl.LightningModule, name: str) -> torch.nn.Module:
-    """The DDP wrapper of submodule ``name`` while :class:`GANDDPStrategy` trains, else the
-    submodule itself (one process, validation, inference)."""
+    """The DDP wrapper of submodule ``name`` while :class:`GANDDPStrategy` trains, else itself."""
     return module.__dict__.get(_WRAPPERS, {}).get(name) or getattr(module, name)
 
 
@@ -64,8 +62,7 @@ class GANDDPStrategy(DDPStrategy):
         return
 
     def _sync_states(self) -> None:
-        """Rank 0's buffers (BatchNorm running statistics) to every rank, so that validation
-        scores every shard with the same model."""
+        """Rank 0's buffers (BatchNorm statistics) to every rank: one model scores every shard."""
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             _sync_module_states(self.lightning_module)
 

@@ -161,15 +161,14 @@ class ColorizationGAN(pl.LightningModule):
         if "prev_rgb" in batch:
             prev_A, prev_B = self.cs.encode(batch["prev_rgb"])
             if self.prev_source == "self" and self.training:
-                # the model's own colorization of the previous frame, in eval mode as at
-                # inference: this extra pass must not move BatchNorm's running statistics
+                # the model's own colour of the previous frame, in eval mode as at inference
+                # (BatchNorm's running statistics do not move), without hints
+                prev_in = torch.cat([prev_A, torch.zeros_like(prev_ab)], 1)
+                if self.hint_sampler is not None:
+                    prev_in = pack(prev_in)
                 with torch.no_grad():
-                    zeros = torch.zeros_like(prev_ab)
-                    prev_in = torch.cat([prev_A, zeros], 1)
                     self.netG.eval()
                     try:
-                        if self.hint_sampler is not None:
-                            prev_in = pack(prev_in)  # no hints for the previous frame
                         prev_ab = self.cs.chroma(prev_A, self.netG(prev_in))
                     finally:
                         self.netG.train()

@@ -24,8 +24,7 @@ OPTION = "model.perceptual"
 
 
 def layer_names() -> list[str]:
-    """basicsr's names of torchvision's ``vgg16_bn().features``, index by index (44 layers):
-    conv1_1, bn1_1, relu1_1, conv1_2, bn1_2, relu1_2, pool1, conv2_1, ..."""
+    """basicsr's names of ``vgg16_bn().features``, index by index: conv1_1, bn1_1, relu1_1, ..."""
     names = []
     for block, convs in enumerate((2, 2, 3, 3, 3), start=1):
         for i in range(1, convs + 1):

@@ -130,8 +130,7 @@ def _listed(keys: list[str]) -> str:
 
 
 def _from_file(name: str, path: Path) -> nn.Module:
-    """Encoder weights from ``path``: the features-only encoder's own keys, or those of timm's
-    classification model of the same name (its classifier ignored)."""
+    """Encoder weights from ``path``: the features-only encoder's keys, or timm's full model's."""
     import timm  # on use: timm imports W&B when installed
     sd = read_state_dict(path)
     encoder = _features(name, pretrained=False)

@@ -67,8 +67,7 @@ def one_line(e: BaseException) -> str:
 
 def read_checkpoint(path: str | Path, option: str = "--ckpt",
                     error: type[Exception] = ValueError) -> dict:
-    """``torch.load`` of ``path`` (CPU, weights only) as a dict with ``hyper_parameters`` and
-    ``state_dict``; any other file raises ``error`` with a one-line message naming it."""
+    """``torch.load`` of ``path`` (CPU, weights only); any other file raises ``error``, naming it."""
     problem = checkpoint_problem(path, option)
     given = _given(Path(path), option)
     if problem is not None:

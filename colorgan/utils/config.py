@@ -73,8 +73,7 @@ def _message(e: BaseException) -> str:
 
 
 def short_errors(hydra_main: Callable[[], Any]) -> Callable[[], Any]:
-    """Wrap a ``@hydra.main`` function: a config error prints its message alone (exit 1);
-    ``HYDRA_FULL_ERROR=1`` gives the full traceback."""
+    """Wrap a ``@hydra.main`` function: a config error prints its message alone (exit 1)."""
     @functools.wraps(hydra_main)
     def run() -> Any:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":

@@ -217,9 +217,8 @@ def check_options(cfg: DictConfig, error: type[Exception] = ValueError) -> None:
                 default = elsewhere.get(path)
             if default is None or (isinstance(default, str) and "${" in default):
                 continue
-            if path not in known and not isinstance(default, (bool, int, float, list, dict)):
-                continue
-            if kinds.get(path) == "any" and path not in known:  # several types: the class checks
+            if path not in known and (kinds.get(path) == "any"  # several types: the class checks
+                                      or not isinstance(default, (bool, int, float, list, dict))):
                 continue
             if kinds.get(path) == "float" and isinstance(default, int) \
                     and not isinstance(default, bool):

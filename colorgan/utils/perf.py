@@ -28,8 +28,7 @@ def to_channels_last(*nets: torch.nn.Module | None) -> None:
 
 
 def compile_nets(*nets: torch.nn.Module | None, option: str = "model.compile") -> bool:
-    """``nn.Module.compile`` in place (state_dict keys unchanged, so checkpoints stay
-    portable). Where torch.compile cannot run, says why once and trains eagerly."""
+    """``nn.Module.compile`` in place (state_dict keys unchanged); eager, said once, where it cannot."""
     try:
         for net in nets:
             if net is not None:
@@ -53,8 +52,7 @@ def fused_kwargs(factory, params: list[torch.nn.Parameter], has_scaler: bool) ->
 
 
 def default_workers() -> int:
-    """DataLoader workers for ``num_workers: null``: enough to feed a GPU (up to 8, one core
-    left for the training process), 2 on CPU-only machines where cores train the model."""
+    """DataLoader workers for ``num_workers: null``: up to 8 to feed a GPU, 2 on CPU-only machines."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     if torch.cuda.is_available():
         return max(1, min(8, cores - 1))

@@ -34,8 +34,7 @@ def wandb_configured() -> bool:
 
 
 def sweep_identity(sweep_name: str | None = None) -> tuple[str | None, str | None]:
-    """(group, run name) for a Hydra multirun job: ``<sweep name>-<sweep folder>`` and
-    ``<job number>: <overrides>``; (None, None) outside a multirun."""
+    """(group, run name) of a Hydra multirun job; (None, None) outside a multirun."""
     try:
         from hydra.core.hydra_config import HydraConfig
         from hydra.types import RunMode
@@ -51,8 +50,7 @@ def sweep_identity(sweep_name: str | None = None) -> tuple[str | None, str | Non
 
 
 class SafeWandbLogger(WandbLogger):
-    """A ``WandbLogger`` that falls back to offline when the online run cannot start
-    (no network, W&B down, timeout), instead of stopping the training."""
+    """A ``WandbLogger`` that falls back to offline when the online run cannot start."""
 
     @property
     def experiment(self):  # type: ignore[override]
