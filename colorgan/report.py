@@ -20,8 +20,8 @@ from colorgan.utils.atomic import atomic_output, write_text_atomic
 
 METRICS = ("psnr", "ssim", "colorfulness", "ciede2000", "train_time_s")
 LOWER_IS_BETTER = {"ciede2000", "train_time_s"}
-COLUMNS = ("job", "overrides", "status", "psnr", "ssim", "colorfulness", "ciede2000",
-           "gray_psnr", "train_time_s", "error")
+VALUES = ("psnr", "ssim", "colorfulness", "ciede2000", "gray_psnr", "train_time_s")
+COLUMNS = ("job", "overrides", "status", *VALUES, "error")
 
 
 @dataclass
@@ -120,8 +120,7 @@ def to_markdown(rows: list[JobRow], common: list[str], sort_by: str) -> str:
     lines = [f"Sorted by {sort_by} ({order} is better). Common overrides: "
              + (" ".join(common) or "(none)"), "", header, "|---" * 9 + "|"]
     for r in rows:
-        cells = [_fmt(r.values.get(k, float("nan")), DIGITS[k]) for k in
-                 ("psnr", "ssim", "colorfulness", "ciede2000", "gray_psnr", "train_time_s")]
+        cells = [_fmt(r.values.get(k, float("nan")), DIGITS[k]) for k in VALUES]
         status = r.status if not r.error else f"{r.status}: {r.error.splitlines()[0][:80]}"
         lines.append(f"| {r.job} | {' '.join(r.overrides)} | {status.replace('|', '/')} | "
                      + " | ".join(cells) + " |")
@@ -138,7 +137,7 @@ def to_csv(rows: list[JobRow]) -> str:
     for r in rows:
         vals = {k: ("" if math.isnan(v) else v) for k, v in r.values.items()}
         w.writerow([r.job, " ".join(r.overrides), r.status,
-                    *[vals.get(k, "") for k in COLUMNS[3:9]], r.error])
+                    *[vals.get(k, "") for k in VALUES], r.error])
     return buf.getvalue()
 
 
