@@ -1,7 +1,5 @@
 """The architecture of a ColorizationGAN as plain data, from its hyper-parameters: what decides
-the shapes of its weights (netG, netD, colour space, temporal input, colour classes, EMA,
-guidance head). Compared by :mod:`colorgan.finetune` (``ckpt_path``, ``init_from``) and printed
-by ``colorgan info``; imports neither Lightning nor Hydra.
+the shapes of its weights. Compared by :mod:`colorgan.finetune`, printed by ``colorgan info``.
 """
 from __future__ import annotations
 
@@ -11,8 +9,7 @@ from typing import Any
 
 
 def _with_defaults(net: dict | None) -> dict | None:
-    """A network config with its class's defaults filled in, so a checkpoint saved before an
-    option existed compares equal to a config that spells out the default."""
+    """A network config with its class's defaults filled in (older checkpoints compare equal)."""
     if not net or "_target_" not in net:
         return net
     module, _, name = str(net["_target_"]).rpartition(".")
@@ -26,8 +23,7 @@ def _with_defaults(net: dict | None) -> dict | None:
 
 
 def architecture(hp: dict, fill_defaults: bool = True) -> dict[str, Any]:
-    """What decides the shapes of a ColorizationGAN's weights, from its hyper-parameters
-    (``fill_defaults``: network options a config left out, from the network's class)."""
+    """What decides the shapes of a ColorizationGAN's weights, from its hyper-parameters."""
     full = _with_defaults if fill_defaults else (lambda net: net)
     cls = dict(hp.get("classification") or {})
     cg = dict(hp.get("class_guidance") or {})

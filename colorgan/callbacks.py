@@ -1,5 +1,4 @@
-"""Lightning callbacks: sample grids each validation epoch, a resumable ``last.ckpt``, and the
-model card every checkpoint carries."""
+"""Lightning callbacks: validation sample grids, a resumable ``last.ckpt``, the model card."""
 from __future__ import annotations
 
 import logging
@@ -19,9 +18,7 @@ log = logging.getLogger("colorgan")
 
 
 def logging_step(trainer: pl.Trainer) -> int:
-    """The x axis Lightning logs scalars at: training batches done (in validation, the last
-    one's index). Not ``global_step``, which counts the steps of both optimizers under manual
-    optimization. Lightning's own LearningRateMonitor logs at this same counter."""
+    """Lightning's x axis for scalars: training batches done (``global_step`` counts both optimizers)."""
     return int(trainer.fit_loop.epoch_loop._batches_that_stepped)
 
 
@@ -32,8 +29,7 @@ def sample_grid(gray: torch.Tensor, fake: torch.Tensor, real: torch.Tensor) -> t
 
 
 class SampleGridCallback(pl.Callback):
-    """Saves ``samples/epoch_XXX_step_XXXXXX.png`` in the run folder and logs it to TensorBoard /
-    W&B, at the same step as the validation scalars."""
+    """Saves ``samples/epoch_XXX_step_XXXXXX.png`` and logs it to TensorBoard / W&B."""
 
     def __init__(self, dirpath: str | Path) -> None:
         self.dirpath = Path(dirpath)
@@ -55,12 +51,9 @@ class SampleGridCallback(pl.Callback):
 
 
 class LastCheckpoint(pl.Callback):
-    """Keeps ``last.ckpt`` resumable: rewritten at the end of every training epoch, every
-    ``every_n_batches`` training batches (0: off) and when training ends.
-
-    Lightning's ``ModelCheckpoint(save_last=True)`` rewrites it only when a top-k checkpoint
-    is saved, so after a crash it would resume from the best epoch, not the last one.
-    """
+    """Keeps ``last.ckpt`` resumable: rewritten at every training epoch's end, every
+    ``every_n_batches`` batches (0: off) and when training ends (Lightning's ``save_last`` only
+    when a top-k checkpoint is saved)."""
 
     def __init__(self, dirpath: str | Path, filename: str = "last.ckpt",
                  every_n_batches: int = 0) -> None:
@@ -98,9 +91,7 @@ def _size(dataset: Any) -> int | None:
 
 
 class ModelCardCallback(pl.Callback):
-    """Puts ``checkpoint["model_card"]`` (:mod:`colorgan.model_card`) into every checkpoint:
-    data, splits, code commit, hardware, training time so far and the latest validation
-    scores. Added to every run by train.py (not a config group: every checkpoint has one)."""
+    """Puts ``checkpoint["model_card"]`` (:mod:`colorgan.model_card`) into every checkpoint."""
 
     def __init__(self, data_cfg: dict, started_from: dict | None = None) -> None:
         self.data_cfg = dict(data_cfg)
@@ -152,11 +143,9 @@ class ModelCardCallback(pl.Callback):
 
     def finish(self, trainer: pl.Trainer, metrics: dict[str, float], evaluated: str | None,
                paths: list[str | None]) -> dict[str, Any]:
-        """After train.py's final val and test of the chosen weights (the file ``evaluated``;
-        None: the weights in memory): those scores, each with its split, into the card of every
-        checkpoint in ``paths`` that holds these weights (same global step), rewritten
-        atomically; each keeps its own data, training and time. Returns the evaluated
-        checkpoint's card (the run folder's MODEL_CARD.md)."""
+        """train.py's final val and test scores of the chosen weights (the file ``evaluated``;
+        None: those in memory) into the card of every checkpoint in ``paths`` with the same
+        global step, rewritten atomically. Returns the evaluated checkpoint's card."""
         dm = trainer.datamodule
         step, epochs = int(trainer.global_step), int(trainer.current_epoch)
         files = {}

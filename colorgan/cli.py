@@ -1,16 +1,5 @@
-"""``colorgan`` command: one entry point, one subcommand per tool.
-
-    colorgan train [hydra overrides]        train (same as python train.py)
-    colorgan eval  [hydra overrides]        evaluate a checkpoint on a test split
-    colorgan eval ckpt_path=... --images DIR  ... on every image of a folder (data=folder)
-    colorgan eval --images DIR --full-res --ckpt CKPT  ... as colorize does, at each photo's size
-    colorgan eval ckpt_path=... --hints N     ... with N simulated point hints per photo
-    colorgan report SWEEP_DIR               one table for a (partly) finished sweep
-    colorgan colorize INPUT -o OUT --ckpt   colorize an image, a folder or a video
-    colorgan scenes VIDEO                   print scene-cut timestamps
-    colorgan eval-video VIDEO --ckpt        per-frame and temporal metrics on a colour video
-    colorgan serve --ckpt CKPT              the web page: colorize uploaded photos and films
-    colorgan info CKPT                      a checkpoint's architecture and model card
+"""``colorgan`` command: one entry point, one subcommand per tool (:data:`COMMANDS`); ``colorgan
+eval`` also takes ``--images DIR`` (a folder, data=folder), ``--hints N`` and ``--full-res``.
 """
 from __future__ import annotations
 
@@ -39,8 +28,7 @@ def usage() -> str:
 
 
 def images_option(args: list[str]) -> list[str]:
-    """``--images DIR`` (or ``--images=DIR``) -> the Hydra overrides ``data=folder data.root=DIR``;
-    ``--hints N`` -> ``hints.points=N``."""
+    """``--images DIR`` -> ``data=folder data.root=DIR``; ``--hints N`` -> ``hints.points=N``."""
     out, it = [], iter(args)
     for arg in it:
         if arg == "--images" or arg.startswith("--images="):

@@ -1,12 +1,9 @@
 """The one owner of colour conversion and normalisation in colorgan.
 
-Every other module goes through here, so the conventions live in a single place:
-
 - Lab mode (pix2pix-style colorization, Isola et al. 2017 / Zhang et al. 2016):
   input  ``real_A`` = L / 50 - 1       in [-1, 1], shape (B, 1, H, W)
   target ``real_B`` = ab / 110         in ~[-1, 1], shape (B, 2, H, W)
 - RGB mode: input ``real_A`` = gray * 2 - 1 (B, 1, H, W); target ``real_B`` = rgb * 2 - 1 (B, 3, H, W).
-
 RGB images are float tensors in [0, 1]; colour maths is done by kornia.
 """
 from __future__ import annotations
@@ -47,12 +44,8 @@ AUTOCAST_DEVICES = ("cpu", "cuda", "xpu")
 
 
 def full_precision(fn: F_) -> F_:
-    """``fn`` run in float32 even inside autocast (``trainer.precision=bf16-mixed``).
-
-    Autocast would run kornia's 3x3 colour matrices and SSIM's window filter in bfloat16: a Lab
-    round trip then misses by up to 0.14 in RGB, and a gray image measures colorfulness 0.8
-    instead of 0. Only the networks should run in mixed precision; colour and metrics do not.
-    """
+    """``fn`` run in float32 even inside autocast: in bfloat16 a Lab round trip misses by up to
+    0.14 in RGB, and a gray image measures colorfulness 0.8 instead of 0."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         device = next((a.device.type for a in (*args, *kwargs.values())
@@ -73,12 +66,8 @@ def rgb_to_lab_norm(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 @full_precision
 def lab_norm_to_rgb(L_norm: torch.Tensor, ab_norm: torch.Tensor, gamut: str = "map") -> torch.Tensor:
-    """L_norm (B, 1, H, W), ab_norm (B, 2, H, W) -> RGB (B, 3, H, W) in [0, 1].
-
-    ``gamut="map"`` (every output): a colour outside sRGB keeps its L and hue, its chroma cut
-    to the gamut's edge (:func:`map_into_gamut`); ``"clip"``: each RGB channel clipped (the path
-    before: a strong gain then shifted hue and lightness). In-gamut pixels are the same in both.
-    """
+    """L_norm (B, 1, H, W), ab_norm (B, 2, H, W) -> RGB (B, 3, H, W) in [0, 1]; ``gamut="map"``:
+    out-of-sRGB colours keep L and hue (:func:`map_into_gamut`), ``"clip"``: per RGB channel."""
     L = denormalize_l(L_norm.float()).clamp(0.0, 100.0)
     lab = torch.cat([L, denormalize_ab(ab_norm.float())], dim=1)  # (B, 3, H, W)
     if gamut == "clip":
@@ -104,8 +93,7 @@ def _finv(f: torch.Tensor) -> torch.Tensor:
 
 def _chroma_limit(lab: torch.Tensor, steps: int) -> torch.Tensor:
     """Lab pixels (N, 3) -> (N,) the largest s in [0, 1] (to 2^-steps) with L, s * (a, b)
-    inside sRGB. Tested in linear RGB (kornia's lab_to_rgb less the sRGB curve, which maps
-    [0, 1] onto itself), with X and Z the only terms that move with s."""
+    inside sRGB, tested in linear RGB (X and Z are the only terms that move with s)."""
     fy = (lab[:, 0] + 16.0) / 116.0
     da, db = lab[:, 1] / 500.0, lab[:, 2] / 200.0
     (wx, wy, wz), rows = _D65, _XYZ_TO_RGB
@@ -126,14 +114,9 @@ def _chroma_limit(lab: torch.Tensor, steps: int) -> torch.Tensor:
 
 
 def map_into_gamut(lab: torch.Tensor, steps: int = GAMUT_STEPS) -> torch.Tensor:
-    """Lab (B, 3, H, W) (L in [0, 100]) -> sRGB (B, 3, H, W) in [0, 1]: each pixel outside the
-    sRGB gamut gets its (a, b) scaled by the largest s in [0, 1] that decodes inside, so its L
-    and hue angle are kept and only its chroma is reduced (chroma clipping at constant
-    lightness and hue, J. Morovic, "Color Gamut Mapping", Wiley 2008). s is found by bisection
-    (RGB along the chroma ray is not monotone for every channel: no closed form); s is not
-    differentiated (a loss on the output still trains ab through ``ab * s``). Pixels already
-    inside are decoded as before, bit-exact.
-    """
+    """Lab (B, 3, H, W) (L in [0, 100]) -> sRGB (B, 3, H, W) in [0, 1]: out-of-gamut pixels get
+    (a, b) scaled by the largest s (bisection, not differentiated) that decodes inside: chroma
+    clipping at constant L and hue (J. Morovic, "Color Gamut Mapping", Wiley 2008)."""
     rgb = lab_to_rgb(lab, clip=False)  # (B, 3, H, W)
     out = ((rgb < -GAMUT_TOL) | (rgb > 1.0 + GAMUT_TOL)).any(1)  # (B, H, W) outside sRGB
     if not bool(out.any()):
@@ -153,9 +136,7 @@ def rgb_to_gray(rgb: torch.Tensor) -> torch.Tensor:
 
 def uint8_to_float(img: torch.Tensor) -> torch.Tensor:
     """uint8 (..., H, W) in [0, 255] -> float in [0, 1]; float input is returned as float."""
-    if img.dtype == torch.uint8:
-        return img.float().div_(255.0)
-    return img.float()
+    return img.float().div_(255.0) if img.dtype == torch.uint8 else img.float()
 
 
 def float_to_uint8(img: torch.Tensor) -> torch.Tensor:
@@ -163,17 +144,12 @@ def float_to_uint8(img: torch.Tensor) -> torch.Tensor:
 
 
 class ColorSpace:
-    """Encodes RGB batches into (input, target) pairs for one colour mode, and decodes back.
-
-    >>> cs = ColorSpace("lab"); real_A, real_B = cs.encode(rgb)   # (B,1,H,W), (B,2,H,W)
-    >>> rgb_hat = cs.decode(real_A, fake_B)                        # (B,3,H,W) in [0, 1]
-    """
+    """Encodes RGB batches into (input, target) pairs for one colour mode, and decodes back."""
 
     def __init__(self, mode: str = "lab") -> None:
         if mode not in COLOR_SPACES:
-            raise ValueError(
-                f"model.color_space={mode!r} is not supported; choose one of {list(COLOR_SPACES)}."
-            )
+            raise ValueError(f"model.color_space={mode!r} is not supported; choose one of "
+                             f"{list(COLOR_SPACES)}.")
         self.mode = mode
 
     @property
@@ -216,10 +192,8 @@ class ColorSpace:
 
     def scale_chroma(self, real_A: torch.Tensor, fake_B: torch.Tensor,
                      gain: float | torch.Tensor, center: str = "zero") -> torch.Tensor:
-        """A prediction with its chroma (ab) scaled by ``gain`` (a number, or one per image
-        (B,)) about ``center`` (see :func:`scale_ab`), same mode. Its L and hue are kept once
-        decoded: chroma beyond the sRGB gamut is cut at the gamut's edge, not clipped per RGB
-        channel (:func:`map_into_gamut`), so a large gain saturates up to the edge and no more."""
+        """A prediction with its chroma (ab) scaled by ``gain`` about ``center`` (:func:`scale_ab`),
+        same mode; decoding cuts chroma at the gamut's edge (:func:`map_into_gamut`)."""
         if not torch.is_tensor(gain) and gain == 1.0:
             return fake_B
         if self.mode == "lab":
@@ -233,18 +207,13 @@ CHROMA_CENTERS = ("zero", "image")  # what a chroma gain scales about: gray, or 
 
 def scale_ab(ab: torch.Tensor, gain: float | torch.Tensor, center: str = "zero") -> torch.Tensor:
     """Normalised ab (B, 2, H, W) scaled by ``gain`` (a number, or one per image (B,)), kept in
-    [-1, 1] at its hue (:func:`clamp_chroma`) (the chroma-gain knob; decoding then maps what
-    is outside sRGB back at constant L and hue, :func:`map_into_gamut`).
-
-    ``center="zero"`` scales about gray (saturation); ``"image"`` scales each image's chroma
-    about its own mean chroma (vibrance: colour contrast up, overall cast kept). Under an L2
-    loss the cheapest colorfulness is bought along the chroma's deviations from its mean, which
-    is why ``"image"`` costs less PSNR at the same colorfulness (experiments/quality, table 7).
-    """
+    [-1, 1] at its hue. ``center="zero"`` scales about gray (saturation); ``"image"`` about each
+    image's mean chroma (vibrance: less PSNR lost at the same colorfulness, experiments/quality
+    table 7)."""
     if not torch.is_tensor(gain) and gain == 1.0:
         return ab
     ab = ab.float()
-    if torch.is_tensor(gain):  # one gain per image (B,): model.chroma_per_class
+    if torch.is_tensor(gain):  # one gain per image (B,)
         gain = gain.to(ab).view(-1, 1, 1, 1)
     if center == "image":
         mean = ab.mean(dim=(-2, -1), keepdim=True)  # (B, 2, 1, 1)
@@ -253,27 +222,13 @@ def scale_ab(ab: torch.Tensor, gain: float | torch.Tensor, center: str = "zero")
 
 
 def clamp_chroma(ab: torch.Tensor) -> torch.Tensor:
-    """Normalised ab (B, 2, H, W) -> the same with |a|, |b| <= 1, each pixel scaled toward gray
-    (its hue kept), not each channel clamped (which turns the hue)."""
+    """Normalised ab (B, 2, H, W) with |a|, |b| <= 1, each pixel scaled toward gray (hue kept)."""
     peak = ab.abs().amax(dim=1, keepdim=True)  # (B, 1, H, W)
     return ab / peak.clamp(min=1.0)
 
 
-def scale_ab_to(ab: torch.Tensor, ref: torch.Tensor, fraction: float) -> torch.Tensor:
-    """Normalised ab (B, 2, H, W) stretched about each image's mean chroma by one gain for the
-    batch: the gain that makes its chroma deviations (RMS over the batch) ``fraction`` x those
-    of ``ref`` (the truth's ab). The gain is not detached, so a loss on the result trains how
-    colour is spread, not how much (model.rec_at_colour)."""
-    def deviation(x: torch.Tensor) -> torch.Tensor:  # () RMS of x about each image's mean
-        return (x - x.mean(dim=(-2, -1), keepdim=True)).pow(2).mean().add(1e-8).sqrt()
-
-    gain = fraction * deviation(ref.float()).detach() / deviation(ab.float())  # ()
-    return scale_ab(ab, gain, "image")
-
-
 def unscale_ab(ab: torch.Tensor, gain: float, center: str = "zero") -> torch.Tensor:
-    """The inverse of :func:`scale_ab` (up to its clamp) for ``gain`` > 0: a gained prediction
-    back on the model's own scale (the temporal models' feedback)."""
+    """The inverse of :func:`scale_ab` (up to its clamp) for ``gain`` > 0 (temporal feedback)."""
     if gain in (0.0, 1.0):
         return ab
     return scale_ab(ab, 1.0 / gain, center)  # the mean is unchanged by a centred gain
@@ -300,11 +255,7 @@ def check_chroma_gain(gain: float, option: str = "chroma_gain") -> float:
 
 
 def recombine_full_resolution(L_full: torch.Tensor, ab_small: torch.Tensor) -> torch.Tensor:
-    """Upsample predicted chroma to the full-resolution luminance and merge.
-
-    L_full: (B, 1, H, W) normalised L at the original size; ab_small: (B, 2, h, w) normalised.
-    Returns RGB (B, 3, H, W) in [0, 1], as sharp as the original luminance.
-    """
+    """Normalised L (B, 1, H, W) at full size + ab (B, 2, h, w) upsampled -> RGB (B, 3, H, W)."""
     ab = ab_small.float()
     if ab.shape[-2:] != L_full.shape[-2:]:
         ab = F.interpolate(ab, size=L_full.shape[-2:], mode="bilinear", align_corners=False)

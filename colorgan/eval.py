@@ -1,17 +1,9 @@
-"""Evaluate a checkpoint: ``python eval.py ckpt_path=... data=cifar10`` (or ``colorgan eval``,
-``colorgan-eval``).
+"""Evaluate a checkpoint: ``python eval.py ckpt_path=... data=cifar10`` (or ``colorgan eval``).
 
-Runs Lightning's test (or validation) loop of :class:`ColorizationGAN` on one split and writes
-into the run folder: ``metrics.json`` (PSNR, SSIM, colorfulness, CIEDE2000 of the model, the
-same for the gray baseline ab = 0 on the same images, and the ground truth's colorfulness),
-``metrics.md`` (that table) and ``samples.png`` (gray input / generated / ground truth).
-With ``split=val`` it reproduces the training run's final validation numbers exactly. A
-folder given without a test split (``data=folder``, ``data.test_fraction=0``, or ``colorgan
-eval --images DIR``) is scored whole, and the table and ``metrics.json`` say "all N images of
-DIR, no split"; the checkpoint's own training folder with its training split scores its test
-files only (a split that differs from the model card's is named in a warning).
-``hints.points=N`` / ``hints.reference=self|class``: colorize with simulated hints, the classic
-hint baselines under the same points as extra rows (:mod:`colorgan.hints.evaluation`).
+Writes ``metrics.json`` (the model's PSNR, SSIM, colorfulness, CIEDE2000, the gray baseline's
+on the same images, the truth's colorfulness), ``metrics.md`` and ``samples.png`` into the run
+folder. A folder without a test split is scored whole, and says so. ``hints.points=N``: colorize
+with simulated hints, the classic hint baselines as extra rows (:mod:`colorgan.hints.evaluation`).
 """
 from __future__ import annotations
 
@@ -59,8 +51,7 @@ FEATURE_COLUMNS = (("fid", "FID", 2), ("lpips", "LPIPS", 4))  # metrics.fid / me
 
 
 def summarize(metrics: dict[str, float], split: str) -> dict[str, Any]:
-    """Flat ``test/...`` metrics -> model / gray_baseline / colorfulness_gt, CIEDE2000 included
-    (and the model's FID and LPIPS when measured)."""
+    """Flat ``test/...`` metrics -> model / gray_baseline / colorfulness_gt (CIEDE2000, FID, LPIPS)."""
     prefix = f"{split}/"
     summary = metrics_summary(metrics, prefix=prefix)
     for key, name in (("model", "ciede2000"), ("gray_baseline", "gray_ciede2000"),
@@ -70,10 +61,10 @@ def summarize(metrics: dict[str, float], split: str) -> dict[str, Any]:
     return summary
 
 
-def format_table(summary: dict[str, Any], model_label: str = "model") -> str:
+def format_table(summary: dict[str, Any], model_label: str = "model", columns=COLUMNS) -> str:
     """Markdown: model, gray baseline, the hint baselines (``hint_baselines``, eval with hints)
     and ground truth rows; FID / LPIPS columns when measured."""
-    columns = COLUMNS + tuple(c for c in FEATURE_COLUMNS if c[0] in (summary.get("model") or {}))
+    columns = columns + tuple(c for c in FEATURE_COLUMNS if c[0] in (summary.get("model") or {}))
     head = "| | " + " | ".join(c[1] for c in columns) + " |"
     rows = [head, "|---" * (len(columns) + 1) + "|"]
     gt = summary.get("colorfulness_gt")
@@ -167,8 +158,7 @@ def feature_notes(features: FeatureMetrics | None, num_images: int | None) -> li
 def save_samples(model: ColorizationGAN, datamodule: pl.LightningDataModule, split: str,
                  n: int, target: Path) -> torch.Tensor:
     """First ``n`` images of the split: gray input / generated / ground truth -> PNG."""
-    loader = datamodule.test_dataloader() if split == "test" else datamodule.val_dataloader()
-    batch = datamodule.on_after_batch_transfer(next(iter(loader)), 0)  # float, no augmentation
+    batch = datamodule.on_after_batch_transfer(next(iter(_loader(datamodule, split))), 0)  # float
     batch = {k: v[:n].to(model.device) if torch.is_tensor(v) else v[:n] if isinstance(v, list)
              else v for k, v in batch.items()}  # lists: the file keys that place eval hints
     model.eval()
@@ -243,10 +233,8 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
                                  "chroma_gain": float(p.chroma_gain)},
             "metrics": metrics, "checkpoint": str(Path(cfg.ckpt_path).resolve()),
             "split": "all" if whole else split, "scope": scope, "num_images": num_images,
-            "protocol_warnings": warns,
-            "image_size": int(cfg.data.image_size), "status": "ok",
-            "skipped": dict(features.skipped) if features is not None else {},
-        }
+            "protocol_warnings": warns, "image_size": int(cfg.data.image_size), "status": "ok",
+            "skipped": dict(features.skipped) if features is not None else {}}
         write_text_atomic(out_dir / "metrics.json", json.dumps(payload, indent=2))
         notes = "".join(f"\n{n}" for n in [*feature_notes(features, num_images), *warns])
         label = ("model (automatic: trained without hints, it ignores them)"
@@ -277,11 +265,14 @@ def setup_hints(model: ColorizationGAN, datamodule: pl.LightningDataModule, spli
     return {**options.as_dict(), **info}
 
 
+def _loader(datamodule: pl.LightningDataModule, split: str):
+    return datamodule.test_dataloader() if split == "test" else datamodule.val_dataloader()
+
+
 def hint_baseline_rows(model: ColorizationGAN, datamodule: pl.LightningDataModule,
                        split: str) -> dict[str, dict[str, float]]:
     """The classic hint baselines' metrics (the model's keys) under the model's points."""
-    loader = datamodule.test_dataloader() if split == "test" else datamodule.val_dataloader()
-    flat = baseline_metrics(loader, lambda b: datamodule.on_after_batch_transfer(b, 0),
+    flat = baseline_metrics(_loader(datamodule, split), lambda b: datamodule.on_after_batch_transfer(b, 0),
                             model.eval_hints, f"{split}/")
     return {name: summarize(m, split)["model"] for name, m in flat.items()}
 

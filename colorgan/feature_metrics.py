@@ -1,11 +1,6 @@
-"""Optional evaluation metrics on deep features, both from torchmetrics: FID (Heusel et al. 2017,
-arXiv:1706.08500) between the colorizations and the ground-truth photos, and LPIPS (Zhang et al.
-2018, arXiv:1801.03924) between each colorization and its photo (``eval.py metrics.fid=true
-metrics.lpips=true``; docs/evaluation.md says what the numbers mean and when).
-
-Both need network weights that are downloaded on first use (FID: torch-fidelity's Inception v3;
-LPIPS: torchvision's backbone). Where they cannot be had, the metric is skipped with a one-line
-reason, kept in :attr:`FeatureMetrics.skipped`, and evaluation goes on.
+"""Optional evaluation metrics on deep features, from torchmetrics: FID (Heusel et al. 2017,
+arXiv:1706.08500) and LPIPS (Zhang et al. 2018, arXiv:1801.03924). Where their weights cannot be
+had, the metric is skipped with a one-line reason (:attr:`FeatureMetrics.skipped`).
 """
 from __future__ import annotations
 
@@ -37,12 +32,8 @@ def _first_line(e: BaseException) -> str:
 
 
 class FeatureMetrics(torch.nn.Module):
-    """FID (fake set vs real set) and mean LPIPS (fake vs real, image by image).
-
-    Images are RGB in [0, 1], (B, 3, H, W) at the evaluation's ``data.image_size``; torchmetrics'
-    FID resizes them to 299 x 299 (bilinear, antialiased) inside torch-fidelity's Inception.
-    ``fid_feature`` replaces the Inception by any module mapping such images to (B, F) features.
-    """
+    """FID (fake set vs real set) and mean LPIPS (image by image) on RGB (B, 3, H, W) in [0, 1];
+    ``fid_feature`` replaces the Inception by any module mapping images to (B, F) features."""
 
     def __init__(self, fid: bool = False, lpips: bool = False, lpips_net: str = "alex",
                  fid_weights: str | None = None, fid_feature: torch.nn.Module | None = None) -> None:
@@ -80,8 +71,7 @@ class FeatureMetrics(torch.nn.Module):
         log.warning(reason)
 
     def update(self, fake_rgb: torch.Tensor, real_rgb: torch.Tensor) -> None:
-        """(B, 3, H, W) in [0, 1] twice: the colorizations and their ground truths. A metric
-        that fails on these images (LPIPS' AlexNet below 32 px) is skipped, not a crash."""
+        """Colorizations and truths (B, 3, H, W); a metric failing on them is skipped, not a crash."""
         for name in list(self.metrics):
             try:
                 if name == "fid":

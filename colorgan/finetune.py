@@ -1,10 +1,5 @@
-"""Starting a run from a checkpoint: the architecture check shared by ``ckpt_path=`` (resume
-exactly) and ``init_from=`` (fine-tune: the weights only), and the loading of those weights.
-
-The check compares the architecture configs the checkpoint's hyper-parameters describe with
-the run's (``model.netG``, ``model.netD``, ``color_space``, ``temporal``, ``classification``...)
-before anything is built or written, so a U-Net run given a ResNet checkpoint is told so in one
-message that names both, not with Lightning's list of missing keys after the run has started.
+"""Starting a run from a checkpoint: ``ckpt_path=`` (resume) and ``init_from=`` (weights only)
+are checked against the run's architecture before anything is built, in one message naming both.
 """
 from __future__ import annotations
 
@@ -75,12 +70,8 @@ def _shapes_fit(net: torch.nn.Module, weights: dict[str, torch.Tensor]) -> bool:
 
 
 def load_init_weights(model: torch.nn.Module, path: str | Path, ckpt: dict) -> dict[str, str]:
-    """Copy the checkpoint's generator (and discriminator, where both have a matching one) into
-    ``model``; nothing else (optimizers, schedules, epoch and step counters start fresh).
-
-    The generator starts from the checkpoint's EMA weights when it has them (model.ema): those
-    are what its validation scored and what colorize uses. Returns what was loaded, in words.
-    """
+    """Copy the checkpoint's generator (its EMA weights when it has them) and matching
+    discriminator into ``model``, nothing else. Returns what was loaded, in words."""
     state, saved = ckpt["state_dict"], architecture(ckpt["hyper_parameters"])
     has_ema = any(k.startswith(EMA_PREFIX) for k in state)
     weights = _part(state, EMA_PREFIX if has_ema else "netG.")
@@ -124,8 +115,7 @@ def _data_name(data: dict) -> Any:
 
 
 def started_from(ckpt_path: Any, init_from: Any, init_ckpt: dict | None) -> dict[str, Any]:
-    """The model card's ``training.started_from``: scratch, resumed, or fine-tuned from a
-    checkpoint (with what its own card says it was trained on)."""
+    """The model card's ``training.started_from``: scratch, resumed, or fine-tuned from a checkpoint."""
     if init_from:
         base = (init_ckpt or {}).get("model_card") or {}
         return {"mode": "init_from", "checkpoint": _short(init_from),

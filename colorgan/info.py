@@ -1,8 +1,5 @@
-"""``colorgan info CKPT``: what a checkpoint is (architecture, epoch, step) and its model card
-(:mod:`colorgan.model_card`): data, splits, code commit, hardware, time, scores and their split.
-
-Reads the file as plain data (``torch.load(weights_only=True)``: nothing in it runs) and needs
-neither Lightning nor Hydra. ``--json`` prints the card alone, as JSON.
+"""``colorgan info CKPT``: what a checkpoint is (architecture, epoch, step) and its model card.
+Read as plain data (``weights_only=True``) without Lightning or Hydra; ``--json``: the card alone.
 """
 from __future__ import annotations
 

@@ -36,11 +36,8 @@ class Colorfulness(MeanMetric):
 
 def ciede2000(lab1: torch.Tensor, lab2: torch.Tensor, dim: int = 1, kL: float = 1.0,
               kC: float = 1.0, kH: float = 1.0) -> torch.Tensor:
-    """CIEDE2000 colour difference of two CIELAB tensors (L in [0, 100], a/b unscaled).
-
-    ``dim`` holds the (L, a, b) channels, e.g. (B, 3, H, W) -> (B, H, W). Neither kornia nor
-    torchmetrics has it; this is the formula of Sharma et al. (2005), eqs. 2-22, vectorised.
-    """
+    """CIEDE2000 of two CIELAB tensors (L in [0, 100], a/b unscaled; ``dim`` holds L, a, b),
+    e.g. (B, 3, H, W) -> (B, H, W): Sharma et al. (2005), eqs. 2-22, vectorised."""
     L1, a1, b1 = lab1.unbind(dim)
     L2, a2, b2 = lab2.unbind(dim)
     two_pi, deg = 2.0 * math.pi, math.pi / 180.0
@@ -86,16 +83,14 @@ def rgb_ciede2000(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 class CIEDE2000(MeanMetric):
-    """Mean CIEDE2000 colour difference to the ground truth (lower is better; ~1 is just
-    noticeable), first averaged over each image's pixels, then over images."""
+    """Mean CIEDE2000 to the ground truth (~1 is just noticeable), per image, then over images."""
 
     def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:  # type: ignore[override]
         super().update(rgb_ciede2000(pred.float(), target.float()))
 
 
 def image_metrics() -> MetricCollection:
-    """PSNR and SSIM on RGB in [0, 1], each the mean over images, output colorfulness and
-    mean CIEDE2000 to the ground truth."""
+    """PSNR, SSIM, colorfulness and CIEDE2000 on RGB in [0, 1], each the mean over images."""
     return MetricCollection({
         "psnr": PeakSignalNoiseRatio(data_range=1.0, reduction="elementwise_mean", dim=(1, 2, 3)),
         "ssim": StructuralSimilarityIndexMeasure(data_range=1.0),
@@ -120,8 +115,7 @@ def gray_baseline(gray_rgb: torch.Tensor, real_rgb: torch.Tensor) -> torch.Tenso
 
 
 def fingerprints(rgb: torch.Tensor) -> list[tuple]:
-    """(B, 3, H, W) -> one hashable key per image: its shape and two float64 sums (plain and
-    position-weighted); equal images give equal keys, different ones practically never do."""
+    """(B, 3, H, W) -> one hashable key per image: its shape, plain and position-weighted sums."""
     x = rgb.detach().double().flatten(1)  # (B, N)
     w = torch.arange(x.shape[1], device=x.device, dtype=torch.float64).remainder_(251).add_(1)
     sums = torch.stack([x.sum(1), (x * w).sum(1)], 1).tolist()
@@ -129,16 +123,9 @@ def fingerprints(rgb: torch.Tensor) -> list[tuple]:
 
 
 class ColorMetrics(torch.nn.Module):
-    """The model's numbers, the gray baseline's (ab = 0) on the same images, and the
-    ground truth's colorfulness: ``{prefix}psnr``, ``{prefix}gray_psnr``, ...
-    ``{prefix}delta_colorfulness`` is DDColor's Delta CF, |mean CF of the colorizations - mean
-    CF of the photos|. ``extra`` (eval's FID and LPIPS, :mod:`colorgan.feature_metrics`) is
-    updated with the same images when set.
-
-    The baseline and the truth's colorfulness depend on the ground-truth image alone (the gray
-    input is its luminance), so each image's values are computed once and remembered: a
-    validation split costs them in its first pass only.
-    """
+    """The model's numbers, the gray baseline's (ab = 0) on the same images (computed once per
+    image, remembered) and the truth's colorfulness: ``{prefix}psnr``, ``{prefix}gray_psnr``, ...
+    ``delta_colorfulness`` is DDColor's Delta CF; ``extra`` (eval's FID, LPIPS) when set."""
 
     def __init__(self, prefix: str) -> None:
         super().__init__()

@@ -1,10 +1,6 @@
-"""A model card in every checkpoint (``checkpoint["model_card"]``), as plain data: what the model
-was trained on, by which code on which machine, for how long, and how it scores on which split.
-
-``ModelCardCallback`` (:mod:`colorgan.callbacks`) writes it into each checkpoint; ``colorgan
-info CKPT`` prints it (:mod:`colorgan.info`); :func:`render_markdown` is the run folder's
-``MODEL_CARD.md``. Cards in the spirit of Mitchell et al. 2019, "Model Cards for Model
-Reporting" (arXiv:1810.03993). Nothing here imports Lightning or Hydra.
+"""A model card in every checkpoint (``checkpoint["model_card"]``), as plain data: training
+data, code, machine, time and scores with their split (Mitchell et al. 2019, "Model Cards for
+Model Reporting", arXiv:1810.03993). Nothing here imports Lightning or Hydra.
 """
 from __future__ import annotations
 
@@ -41,8 +37,7 @@ def _git(args: list[str], cwd: Path) -> str | None:
 
 
 def code_version() -> dict[str, Any]:
-    """colorgan's version, git commit and whether the tree had uncommitted changes
-    (``git status --porcelain``; commit and dirty are null outside a git checkout)."""
+    """colorgan's version, git commit and uncommitted changes (null outside a git checkout)."""
     root = Path(__file__).resolve().parents[1]
     try:
         version = metadata.version("colorgan")
@@ -98,9 +93,8 @@ def data_card(data_cfg: dict, sizes: dict[str, int | None]) -> dict[str, Any]:
 
 def val_metrics(metrics: dict[str, float], images: int | None, epoch: int, step: int,
                 final: bool, split: str = "val") -> dict[str, Any] | None:
-    """The ``val/...`` (or ``split/...``) metrics as the card keeps them: the split, its size,
-    when measured (after ``epoch`` training epochs, at ``step``; ``final``: train.py's
-    measurement after fit)."""
+    """The ``split/...`` metrics as the card keeps them: the split, its size, when measured
+    (``final``: train.py's measurement after fit)."""
     values = {k[len(split) + 1:]: float(v) for k, v in metrics.items() if k.startswith(f"{split}/")}
     if "psnr" not in values:
         return None

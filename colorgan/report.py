@@ -1,10 +1,7 @@
 """``colorgan report SWEEP_DIR``: one table for a finished or partly finished sweep.
-
-Reads every job folder of a Hydra multirun (``<sweep>/<n>/.hydra/overrides.yaml`` and the
-``metrics.json`` that ``train()`` or the sweep callback wrote) and writes, next to them:
-``report.csv``, ``report.md`` (one row per job, sorted by a metric) and ``report.png``
-(PSNR against colorfulness, one point per job). Jobs without ``metrics.json`` are listed as
-``incomplete`` (still running, killed, or not started), so any sweep can be reported.
+Reads every job folder of a Hydra multirun (its overrides and ``metrics.json``) and writes
+``report.csv``, ``report.md`` (one row per job, sorted by a metric) and ``report.png`` (PSNR
+against colorfulness); jobs without ``metrics.json`` are listed as ``incomplete``.
 """
 from __future__ import annotations
 
@@ -23,8 +20,8 @@ from colorgan.utils.atomic import atomic_output, write_text_atomic
 
 METRICS = ("psnr", "ssim", "colorfulness", "ciede2000", "train_time_s")
 LOWER_IS_BETTER = {"ciede2000", "train_time_s"}
-COLUMNS = ("job", "overrides", "status", "psnr", "ssim", "colorfulness", "ciede2000",
-           "gray_psnr", "train_time_s", "error")
+VALUES = ("psnr", "ssim", "colorfulness", "ciede2000", "gray_psnr", "train_time_s")
+COLUMNS = ("job", "overrides", "status", *VALUES, "error")
 
 
 @dataclass
@@ -123,8 +120,7 @@ def to_markdown(rows: list[JobRow], common: list[str], sort_by: str) -> str:
     lines = [f"Sorted by {sort_by} ({order} is better). Common overrides: "
              + (" ".join(common) or "(none)"), "", header, "|---" * 9 + "|"]
     for r in rows:
-        cells = [_fmt(r.values.get(k, float("nan")), DIGITS[k]) for k in
-                 ("psnr", "ssim", "colorfulness", "ciede2000", "gray_psnr", "train_time_s")]
+        cells = [_fmt(r.values.get(k, float("nan")), DIGITS[k]) for k in VALUES]
         status = r.status if not r.error else f"{r.status}: {r.error.splitlines()[0][:80]}"
         lines.append(f"| {r.job} | {' '.join(r.overrides)} | {status.replace('|', '/')} | "
                      + " | ".join(cells) + " |")
@@ -141,7 +137,7 @@ def to_csv(rows: list[JobRow]) -> str:
     for r in rows:
         vals = {k: ("" if math.isnan(v) else v) for k, v in r.values.items()}
         w.writerow([r.job, " ".join(r.overrides), r.status,
-                    *[vals.get(k, "") for k in COLUMNS[3:9]], r.error])
+                    *[vals.get(k, "") for k in VALUES], r.error])
     return buf.getvalue()
 
 
@@ -208,7 +204,7 @@ def write_report(sweep_dir: str | Path, sort_by: str = "psnr",
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="colorgan report", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="colorgan report", description=__doc__.splitlines()[0])
     p.add_argument("sweep_dir", help="folder of a multirun, e.g. logs/train/multiruns/<time>")
     p.add_argument("--sort-by", default="psnr", choices=METRICS,
                    help="column to sort by, best first (default: psnr)")

@@ -1,13 +1,6 @@
-"""Checkpoint selection that does not reward dullness.
-
-Picking the epoch with the best PSNR favours washed-out models (gray scores well on PSNR). The
-rule, ``model.selection``, turns the validation metrics into one score ``val/select`` (higher is
-better) that the checkpoint callback monitors and ``metrics.json`` records:
-
-- ``psnr``: val PSNR (the classic rule).
-- ``ciede2000``: minus the mean CIEDE2000 colour difference.
-- ``psnr_vivid``: val PSNR among epochs whose colorfulness is at least ``min_colorfulness``
-  times the ground truth's; epochs below that get PSNR - 100 (never preferred to a vivid one).
+"""Checkpoint selection that does not reward dullness: ``model.selection`` turns the val metrics
+into ``val/select`` (higher is better): ``psnr``, ``ciede2000`` (negated) or ``psnr_vivid`` (PSNR
+- 100 for epochs less colourful than ``min_colorfulness`` x the truth's).
 """
 from __future__ import annotations
 

@@ -1,13 +1,6 @@
-"""Hydra callback that makes multiruns robust and reports them (``hydra.callbacks``).
-
-- Each sweep folder is claimed once: a second sweep that resolves to the same folder stops
-  with a clear error instead of mixing its jobs into the first one's.
-- A job that raises gets a ``metrics.json`` with ``status: failed`` and the error, its
-  traceback is logged, and (in a multirun) the sweep goes on with the next job: the job
-  returns NaN to the sweeper (Optuna records the trial as failed).
-- At the end of the multirun, the jobs are aggregated into ``report.csv/md/png``
-  (:mod:`colorgan.report`, the same as ``colorgan report SWEEP_DIR``); if some jobs failed,
-  the command then exits with status 1 and a message that counts them.
+"""Hydra callback that makes multiruns robust and reports them: a sweep folder is claimed once, a
+failed job gets ``metrics.json`` with ``status: failed`` and the sweep goes on, and the end writes
+``report.csv/md/png`` (:mod:`colorgan.report`), exiting 1 when jobs failed.
 """
 from __future__ import annotations
 
@@ -35,9 +28,7 @@ CLAIM_FILE = ".colorgan_sweep"
 
 
 class SweepFailed(SystemExit):
-    """Ends the command with exit status 1 and this message: some jobs failed (after the
-    report was written), or the sweep folder is taken. A ``SystemExit`` because Hydra turns
-    any ``Exception`` raised in a callback into a mere warning."""
+    """Exit status 1 with this message (Hydra turns a callback's ``Exception`` into a warning)."""
 
 
 def record_failure(job_dir: Path, error: BaseException, elapsed_s: float | None) -> Path:

@@ -1,11 +1,8 @@
 """Training entry point: ``python train.py model=unet_gan data=places365`` (or ``colorgan-train``).
 
-Composes the Hydra config in ``conf/``, checks it before any training starts (a ``ckpt_path``
-or ``init_from`` checkpoint of another architecture included), fits, measures the checkpoint
-the run chose on val and on test (:mod:`colorgan.protocol`) and writes ``metrics.json`` (model
-and gray baseline of the reported split, val beside it, and which split chose what) and
-``MODEL_CARD.md`` into the run folder. Returns the value of ``optimized_metric`` (a val
-metric: sweeps choose on val) so sweeps can optimise it.
+Checks the config before training starts, fits, measures the chosen checkpoint on val and
+test (:mod:`colorgan.protocol`), writes ``metrics.json`` and ``MODEL_CARD.md`` into the run
+folder and returns ``optimized_metric`` (a val metric) for sweeps.
 """
 from __future__ import annotations
 
@@ -53,21 +50,8 @@ def metrics_summary(metrics: dict[str, float], prefix: str = "val/") -> dict[str
     }
 
 
-def format_summary(summary: dict[str, Any]) -> str:
-    rows = ["| | PSNR (dB) | SSIM | colorfulness | ΔCF |", "|---|---|---|---|---|"]
-    for name, key in (("model", "model"), ("gray baseline (ab = 0)", "gray_baseline")):
-        d = summary.get(key) or {}
-        rows.append(f"| {name} | {d.get('psnr', float('nan')):.2f} | {d.get('ssim', float('nan')):.4f}"
-                    f" | {d.get('colorfulness', float('nan')):.2f}"
-                    f" | {d.get('delta_colorfulness', float('nan')):.2f} |")
-    gt = summary.get("colorfulness_gt")
-    rows.append(f"| ground truth | | | {gt if gt is None else f'{gt:.2f}'} | 0.00 |")
-    return "\n".join(rows)
-
-
 def checkpoint_summary(trainer: pl.Trainer) -> dict[str, Any]:
-    """``last_checkpoint`` (resumable, :class:`LastCheckpoint`) and ``best_checkpoint``:
-    path, monitored metric and score of ModelCheckpoint's best."""
+    """``last_checkpoint`` (:class:`LastCheckpoint`) and ModelCheckpoint's best, its metric, score."""
     last = next((c.last_model_path for c in trainer.callbacks if isinstance(c, LastCheckpoint)),
                 None)
     best = trainer.checkpoint_callback
@@ -159,10 +143,13 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
 def final_table(proto: dict[str, Any], evaluated: str | None,
                 summaries: dict[str, dict | None]) -> str:
     """The console's final table: test first (reported), then val labelled as what chose."""
+    from colorgan.eval import COLUMNS, format_table  # eval.py imports this module
+
     parts = [f"{title(proto, evaluated)}:"]
     for split in ("test", "val"):
         if summaries.get(split):
-            parts += ["", f"{split_label(split, proto)}", format_summary(summaries[split])]
+            parts += ["", f"{split_label(split, proto)}",
+                      format_table(summaries[split], columns=COLUMNS[:4])]
     return "\n".join(parts)
 
 

@@ -1,13 +1,6 @@
-"""Wide training batches: train the generator on the shapes ``colorgan colorize`` feeds it.
-
-``colorize`` keeps a frame's aspect ratio (short side at the training size, both sides rounded
-to the generator's ``size_multiple``), so a 16:9 film reaches ``unet_64`` as 64x128 while
-training only ever showed it 64x64 squares. With ``data.aspect_crops.p > 0`` that share of the
-training batches is cut like a wide frame instead: a window of the photo with the given
-width/height ratio (full width, random vertical position), resized to exactly the shape the
-colorizer would use for a frame of that ratio. The rest of the batches stay square. Files are
-then loaded for training at the wide width, so windows are downscaled, never upscaled
-(datasets stored at the training size, e.g. CIFAR-10, are upscaled: say so in their configs).
+"""Wide training batches: train the generator on the shapes ``colorgan colorize`` feeds it (a
+16:9 film reaches ``unet_64`` as 64x128). With ``data.aspect_crops.p > 0`` that share of the
+batches is a full-width window of the given ratio, resized to the colorizer's shape for it.
 """
 from __future__ import annotations
 
@@ -55,9 +48,7 @@ class AspectCrops:
 
     def __call__(self, images: torch.Tensor, short: int, multiple: int = 1) -> torch.Tensor:
         """Float (B, C, S, S) training batch -> (B, C, short, short) or, with probability ``p``,
-        one wide shape. Every image gets its own window position; channels travel together,
-        so frame pairs stacked on channels are cut alike.
-        """
+        one wide shape (a window position per image; stacked frame pairs are cut alike)."""
         wide = self.enabled and bool(torch.rand(()) < self.p)  # p = 0: no draw, RNG untouched
         if not wide:
             if images.shape[-2:] == (short, short):

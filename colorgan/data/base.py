@@ -1,11 +1,6 @@
-"""Shared LightningDataModule design for every colorgan dataset.
-
-Workers decode and resize, and hand over uint8 tensors; normalisation and augmentation run
-on the batch's device with kornia in ``on_after_batch_transfer``. Every dataset returns
-samples of the form ``{"rgb": uint8 (3, H, W)}`` and, for consecutive-frame data,
-``{"prev_rgb": uint8 (3, H, W), "has_prev": bool}`` as well. After transfer the batch holds
-float RGB in [0, 1]; the LightningModule turns it into its colour space via
-:mod:`colorgan.color`.
+"""Shared LightningDataModule design: workers hand over ``{"rgb": uint8 (3, H, W)}`` (and
+``prev_rgb``, ``has_prev`` for frame pairs); ``on_after_batch_transfer`` makes float RGB in
+[0, 1] and augments on the batch's device with kornia.
 """
 from __future__ import annotations
 
@@ -90,16 +85,14 @@ class ColorDataModule(pl.LightningDataModule):
 
     @property
     def train_load_size(self) -> int:
-        """Size training samples are loaded at: larger than image_size with wide crops, and with
-        random crops large enough that the smallest crop is not upscaled."""
+        """Size training samples are loaded at: wide or random crops are never upscaled."""
         size = self.aspect_crops.load_size(self.image_size, self.size_multiple)
         if self.crop_scale is not None:
             size = max(size, math.ceil(self.image_size / math.sqrt(self.crop_scale[0])))
         return size
 
     def random_crops(self, images: torch.Tensor) -> torch.Tensor:
-        """(B, C, S, S) -> (B, C, S, S): each image a random window of ``crop_scale`` of its area
-        (aspect 3/4 to 4/3), resized back; the later resize brings it to ``image_size``."""
+        """(B, C, S, S) -> the same: each image a random window of ``crop_scale`` of its area."""
         size = tuple(images.shape[-2:])
         if size not in self._crops:
             self._crops[size] = K.RandomResizedCrop(size, scale=self.crop_scale,
@@ -138,8 +131,7 @@ class ColorDataModule(pl.LightningDataModule):
 
     # ----------------------------------------------------- device-side work
     def training_view(self, images: torch.Tensor) -> torch.Tensor:
-        """Float images (B, C, S, S) as training sees them: random crops, flips/rotations and
-        wide crops at the training size, drawn once per image for all C channels."""
+        """Float images (B, C, S, S) as training sees them (crops, flips, wide crops per image)."""
         if self.crop_scale is not None:
             images = self.random_crops(images)
         if self.augment is not None:
@@ -147,8 +139,7 @@ class ColorDataModule(pl.LightningDataModule):
         return self.aspect_crops(images, self.image_size, self.size_multiple)
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> dict:
-        """uint8 -> float [0, 1]; in training only, random crops, flips/rotations and wide crops
-        (:mod:`colorgan.data.aspect`), drawn once for both frames of a pair."""
+        """uint8 -> float [0, 1]; in training, :meth:`training_view` once for both frames of a pair."""
         batch = dict(batch)
         rgb = uint8_to_float(batch["rgb"])  # (B, 3, H, W)
         prev = uint8_to_float(batch["prev_rgb"]) if "prev_rgb" in batch else None

@@ -1,10 +1,5 @@
-"""``data=cifar10``: CIFAR-10 (Krizhevsky 2009), 32 px, from either source:
-
-- a class-per-folder copy: ``root/train/<class>/*.jpg`` and ``root/test/<class>/*.jpg``;
-- the official batches through ``torchvision.datasets.CIFAR10`` (``data.download=true``).
-
-Validation is carved out of the training images (``val_fraction``), test is the test set.
-``max_train`` / ``max_val`` / ``max_test`` cap each split (e.g. ``data.max_train=5000``).
+"""``data=cifar10``: CIFAR-10 (Krizhevsky 2009), 32 px, from a class-per-folder copy
+(``root/{train,test}/<class>/*.jpg``) or torchvision's batches (``data.download=true``).
 """
 from __future__ import annotations
 
@@ -52,8 +47,7 @@ def colour_only(data: np.ndarray, indices: list[int]) -> list[int]:
 
 
 class CIFAR10DataModule(FileDataModule):
-    """CIFAR-10 from a folder copy (``source=folder``) or torchvision (``source=torchvision``);
-    ``source=auto`` picks the folder copy when ``root/train`` has class folders."""
+    """CIFAR-10 from a folder copy or torchvision (``source=auto``: the folder copy if there)."""
 
     layout_hint = (" holding train/<class>/*.jpg and test/<class>/*.jpg, or the "
                    f"torchvision copy ({BATCHES}/); add data.download=true to fetch it")

@@ -1,23 +1,7 @@
-"""Any decoded PIL image -> 8-bit sRGB RGB, and in words whatever the conversion changed;
-:func:`read_photo` reads one file so (``colorgan colorize``; training reads through
-``images.load_rgb``, the same :func:`decode`).
-
-What a file can hold beyond 8-bit sRGB RGB, and what happens to it:
-
-- 16-bit and 32-bit integer or float gray: scaled to 8 bits (float: [0, 1] or [0, 255]);
-  NaN or infinite samples become 0 (black), counted in a note.
-- an alpha channel (RGBA, LA, PA, a palette or key colour with transparency): the pixels are
-  put on white for the model; the alpha is returned so that an output format with an alpha
-  channel can get it back. A fully opaque alpha is nothing: it is dropped without a note.
-- an embedded ICC colour profile other than sRGB (Adobe RGB, Display P3, a gray or CMYK
-  profile): converted to sRGB with LittleCMS (``PIL.ImageCms``), relative colorimetric, so
-  the model sees the colours a colour-managed viewer shows.
-- more than one frame (animated GIF/WebP/PNG, multi-page TIFF): only the first is read; and
-  samples deeper than 8 bits are reduced to 8: both are noted by :func:`file_notes` on the
-  file just opened (``n_frames`` and the 16-bit raw mode are gone once it is decoded).
-
-Notes are phrases without the file name: the caller names the file once (colorize: one warning
-per photo; training: one warning per dataset scan, see ``images.scan_images``).
+"""Any decoded PIL image -> 8-bit sRGB RGB, and in words (notes, without the file name) what
+the conversion changed: 16/32-bit and float gray scaled to 8 bits (NaN/inf -> 0); alpha put on
+white and returned aside (a fully opaque one dropped); an ICC profile other than sRGB converted
+by LittleCMS, relative colorimetric; of several frames only the first read (:func:`file_notes`).
 """
 from __future__ import annotations
 
@@ -110,7 +94,7 @@ def _to_srgb(img: Image.Image, icc: bytes | None, out: Decoded) -> Image.Image:
 
 
 def decode(img: Image.Image) -> Decoded:
-    """Any PIL mode -> :class:`Decoded` (see the module docstring for each case)."""
+    """Any PIL mode -> :class:`Decoded` (the module docstring lists each case)."""
     out = Decoded(rgb=img)
     icc = img.info.get("icc_profile")
     if img.mode in DEEP_MODES:
@@ -185,9 +169,7 @@ class Photo:
 
 
 def read_photo(path: str | Path) -> Photo:
-    """Decode one image file at full resolution: upright, 16-bit and float data scaled, colour
-    profile converted to sRGB, alpha kept aside; the notes say what else the file held (more
-    frames, NaN values, transparency) and the caller names the file once."""
+    """Decode one image file at full resolution (upright, :func:`decode`), with its notes."""
     with Image.open(path) as im:
         first = file_notes(im)
         im = upright(im)

@@ -1,8 +1,5 @@
-"""The datamodule design shared by every dataset made of image files on disk.
-
-A subclass lists its files per split (already in a seeded order); this class applies the
-caps, checks each selected file once (bad ones are skipped and named in one warning), and
-builds :class:`~colorgan.data.images.ImageFiles` datasets of uint8 tensors.
+"""The datamodule of image files on disk: a subclass lists its files per split (seeded order);
+this applies the caps, checks each file once and builds :class:`ImageFiles` datasets.
 """
 from __future__ import annotations
 
@@ -32,12 +29,9 @@ def require_dir(root: str | Path | None, option: str = "data.root", hint: str = 
 
 def torchvision_dataset(make: Callable[[bool], Any], root: str | Path | None, download: bool,
                         name: str, hint: str) -> Any:
-    """``make(download)`` -> a torchvision dataset: what is in ``root`` is used as it is; it is
-    downloaded only when missing and ``download`` is on (a second download would fail)."""
-    if not download:
-        require_dir(root, hint=hint)
-    elif root is None or str(root) in ("", "???"):
-        raise FileNotFoundError(f"data.root is not set. Set data.root=<folder>{hint}.")
+    """``make(download)`` -> a torchvision dataset, downloaded only when missing and asked for."""
+    if not download or root is None or str(root) in ("", "???"):
+        require_dir(root, hint=hint)  # unset (or, without download, missing): named
     try:
         return make(False)
     except (RuntimeError, FileNotFoundError) as e:  # torchvision: not found or corrupted
@@ -84,8 +78,7 @@ class FileDataModule(ColorDataModule):
         return self.classes.index(path.parent.name) if path.parent.name in self.classes else None
 
     def check_labels(self, train: list[Path], root: Path) -> None:
-        """Classes whose training files all lack a label teach nothing (a class-guidance head
-        whose loss is always zero): said once, and the data is used without classes."""
+        """Classes no training file is labelled with teach nothing: said once, classes dropped."""
         if self.classes and train and all(self.label_of(f) is None for f in train):
             warnings.warn(
                 f"data.root={root}: {type(self).__name__} names {len(self.classes)} classes, but "

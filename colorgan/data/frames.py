@@ -1,10 +1,6 @@
-"""Frame extraction with PyAV, cached once per (video, rate, size) in a cache folder.
-
-Each cache entry is a folder holding ``frames.npy`` (uint8 (N, S, S, 3), memory-mapped by the
-workers) and ``manifest.json`` (source, its size and mtime, rate, size, frame times, scene
-ids). The manifest is written last and atomically, so an entry without one is ignored and
-decoded again. A video that fails mid-way keeps the frames decoded so far (marked
-``complete: false`` and warned about); an unreadable video is named in the error.
+"""Frame extraction with PyAV, cached once per (video, rate, size): ``frames.npy`` (uint8 (N, S,
+S, 3), memory-mapped) and ``manifest.json``, written last and atomically (an entry without one is
+decoded again).
 """
 from __future__ import annotations
 

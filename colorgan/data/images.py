@@ -1,12 +1,8 @@
 """Image files for every file-backed dataset: find, decode to RGB, resize/crop, validate.
 
-Workers call :func:`load_rgb` (PIL decodes, turns the image upright by its EXIF orientation,
-converts any mode to 8-bit RGB, scaling 16-bit and float data, and fits the image to a square)
-and hand over uint8 tensors (3, H, W); ``colorgan colorize`` reads photos with :func:`read_rgb`,
-the same steps at full resolution. Bad files (zero-byte, non-image, corrupt,
-truncated) are found once at setup by :func:`scan_images`, reported in one warning and left
-out, as are black-and-white photos (``data.skip_gray``); the result is cached so the next run
-does not decode them again.
+Bad files (zero-byte, non-image, corrupt, truncated) are found once at setup by
+:func:`scan_images` (cached), reported in one warning and left out, as are black-and-white
+photos (``data.skip_gray``).
 """
 from __future__ import annotations
 
@@ -36,23 +32,18 @@ class BadInputWarning(UserWarning):
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
-    """Any PIL mode -> 8-bit sRGB RGB: gray, palette, RGBA/LA (on white), CMYK, 16-bit and
-    float, ICC profiles converted (:func:`colorgan.data.decode.decode`, which also says how)."""
+    """Any PIL mode -> 8-bit sRGB RGB (:func:`colorgan.data.decode.decode`)."""
     return decode(img).rgb
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
-    """Decode one image file at full resolution -> uint8 (H, W, 3), as :func:`read_photo`
-    (transparency on white), without its notes."""
+    """Decode one image file at full resolution -> uint8 (H, W, 3), as :func:`read_photo`."""
     return read_photo(path).rgb
 
 
 def load_rgb(path: str | Path, size: int | None) -> torch.Tensor:
-    """Decode one image file -> uint8 (3, size, size): shorter side resized, centre crop.
-
-    ``size=None`` keeps the original resolution. JPEGs are decoded at reduced scale when
-    that is still at least ``size`` (PIL ``draft``), which is several times faster.
-    """
+    """Decode one image file -> uint8 (3, size, size): shorter side resized, centre crop
+    (``size=None``: original resolution). JPEGs decode at reduced scale (PIL ``draft``)."""
     with Image.open(path) as im:
         if size is not None:
             im.draft("RGB", (size, size))
@@ -68,11 +59,8 @@ def fit_rgb(img: Image.Image, size: int | None) -> torch.Tensor:
 
 
 def hwc_to_chw(arr: np.ndarray) -> torch.Tensor:
-    """uint8 (H, W, 3) array (or memory map) -> contiguous tensor (3, H, W).
-
-    The copy is made by numpy: torch's strided uint8 copy is several times slower when the
-    process has more than one intra-op thread (the in-process loader, num_workers=0).
-    """
+    """uint8 (H, W, 3) array (or memory map) -> contiguous tensor (3, H, W); numpy copies
+    (torch's strided uint8 copy is several times slower with more than one intra-op thread)."""
     return torch.from_numpy(np.ascontiguousarray(np.asarray(arr).transpose(2, 0, 1)))
 
 
@@ -108,8 +96,7 @@ def _check(path: Path) -> tuple[str | None, bool, list[str]]:
 
 
 class _ScanCache:
-    """{path: [size, mtime_ns, error, gray, notes]} in one JSON file under ``cache_dir``; None
-    disables."""
+    """{path: [size, mtime_ns, error, gray, notes]} in one JSON file under ``cache_dir`` (or none)."""
 
     def __init__(self, cache_dir: str | Path | None, key: str) -> None:
         self.file = None
@@ -143,34 +130,31 @@ class _ScanCache:
         write_text_atomic(self.file, json.dumps(self.entries))  # never a half-written cache
 
 
+def _named(lines: Sequence[object]) -> str:
+    """The first MAX_NAMED lines, indented, and how many more there are."""
+    more = f"\n  ... and {len(lines) - MAX_NAMED} more" if len(lines) > MAX_NAMED else ""
+    return "\n".join(f"  {x}" for x in lines[:MAX_NAMED]) + more
+
+
 def report_bad(bad: Sequence[tuple[Path, str]], what: str) -> None:
-    """One warning naming the unreadable files (the first MAX_NAMED) and how many there are,
-    and one for the black-and-white photos left out (``data.skip_gray``)."""
+    """One warning naming the unreadable files, one for the black-and-white photos left out."""
     gray = [p for p, why in bad if why == GRAY_REASON]
-    bad = [(p, why) for p, why in bad if why != GRAY_REASON]
-    more = lambda n: f"\n  ... and {n - MAX_NAMED} more" if n > MAX_NAMED else ""  # noqa: E731
+    bad = [f"{p}: {why}" for p, why in bad if why != GRAY_REASON]
     if bad:
-        named = "\n".join(f"  {p}: {why}" for p, why in bad[:MAX_NAMED])
-        warnings.warn(f"Skipped {len(bad)} unreadable file(s) in {what}:\n{named}"
-                      f"{more(len(bad))}", BadInputWarning, stacklevel=3)
+        warnings.warn(f"Skipped {len(bad)} unreadable file(s) in {what}:\n{_named(bad)}",
+                      BadInputWarning, stacklevel=3)
     if gray:
-        named = "\n".join(f"  {p}" for p in gray[:MAX_NAMED])
         warnings.warn(f"Left out {len(gray)} black-and-white photo(s) in {what}: they have no "
                       "colour to learn from or to score against (data.skip_gray=false keeps "
-                      f"them):\n{named}{more(len(gray))}", BadInputWarning, stacklevel=3)
+                      f"them):\n{_named(gray)}", BadInputWarning, stacklevel=3)
 
 
 def scan_images(paths: Iterable[Path], limit: int | None = None, cache_dir: str | Path | None = None,
                 what: str = "the dataset", threads: int | None = None, skip_gray: bool = False,
                 ) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Check files in order until ``limit`` good ones are found -> (good, bad). With
-    ``skip_gray``, black-and-white photos are not good: they go to ``bad`` as GRAY_REASON.
-
-    Files are decoded by a thread pool (PIL releases the GIL while decoding), only as many
-    as still needed at a time. Results are cached per ``what`` (the data root) in
-    ``cache_dir``. Bad files are reported by the caller (:func:`report_bad`) so that all
-    splits are named in one warning.
-    """
+    """Check files in order (a thread pool, only as many as still needed) until ``limit`` good
+    ones are found -> (good, bad); with ``skip_gray`` gray photos go to ``bad`` as GRAY_REASON.
+    Cached per ``what`` in ``cache_dir``; the caller reports ``bad`` (:func:`report_bad`)."""
     paths = list(paths)
     cache = _ScanCache(cache_dir, key=what)
     good: list[Path] = []
@@ -200,24 +184,16 @@ def scan_images(paths: Iterable[Path], limit: int | None = None, cache_dir: str 
 
 
 def report_notes(notes: dict[Path, list[str]], what: str) -> None:
-    """One warning per scan naming the files that are read with a change (transparency on
-    white, a colour profile converted, NaN values, only the first of several frames); the
-    loaders then read them quietly, in every epoch and worker."""
-    if not notes:
-        return
-    named = "\n".join(f"  {p}: {'; '.join(n)}" for p, n in list(notes.items())[:MAX_NAMED])
-    more = f"\n  ... and {len(notes) - MAX_NAMED} more" if len(notes) > MAX_NAMED else ""
-    warnings.warn(f"{len(notes)} file(s) in {what} are read with a change:\n{named}{more}",
-                  BadInputWarning, stacklevel=3)
+    """One warning per scan naming the files read with a change (the loaders are then quiet)."""
+    if notes:
+        named = _named([f"{p}: {'; '.join(n)}" for p, n in notes.items()])
+        warnings.warn(f"{len(notes)} file(s) in {what} are read with a change:\n{named}",
+                      BadInputWarning, stacklevel=3)
 
 
 class ImageFiles(Dataset):
-    """A list of checked image files -> ``{"rgb": uint8 (3, size, size), "key": file name}``
-(the key places eval's simulated hints, :func:`colorgan.hints.simulate.eval_boxes`).
-
-    A file that fails anyway (changed on disk after the scan) does not stop the epoch: it
-    is named in a warning and the next file in the list is returned in its place.
-    """
+    """A list of checked image files -> ``{"rgb": uint8 (3, size, size), "key": file name}``; a
+    file that fails anyway is named in a warning and the next file is returned in its place."""
 
     def __init__(self, files: Sequence[Path], image_size: int | None,
                  labels: Sequence[int] | None = None, classes: Sequence[str] | None = None) -> None:

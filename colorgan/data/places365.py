@@ -1,11 +1,5 @@
-"""``data=places365``: Places365 (Zhou et al. 2017) through ``torchvision.datasets.Places365``.
-
-torchvision finds (or with ``download=true`` fetches) the file lists and images; this module
-takes its file list and feeds it through the shared file-backed design (seeded split, caps,
-bad files skipped and named). Train and val come from ``train_split`` (val carved out with
-``val_fraction``), test from ``test_split`` (or carved out with ``test_fraction`` when both
-are the same split, e.g. only the 36,500-image ``val`` split downloaded). The 2,000 / 500 recipe:
-``data=places365 data.max_train=2000 data.max_test=500`` (or ``data=places365_2k``).
+"""``data=places365``: Places365 (Zhou et al. 2017), torchvision's file list through the shared
+file-backed design; test from ``test_split``, or carved out when it is ``train_split``.
 """
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""Deterministic splits: a fixed seed gives the same train/val/test on every machine.
-
-Items are shuffled with a seeded ``torch.Generator`` (not the global RNG, so training seeds
-do not move the split). Grouped splits (scenes, videos) keep every group on one side.
+"""Deterministic splits by a seeded ``torch.Generator`` (training seeds do not move them);
+grouped splits (scenes, videos) keep every group on one side.
 """
 from __future__ import annotations
 
@@ -21,11 +19,8 @@ def seeded_shuffle(items: Sequence[T], seed: int) -> list[T]:
 
 
 def split_counts(n: int, sizes: Sequence[int] | None, fractions: Sequence[float]) -> list[int]:
-    """How many items go to each split.
-
-    ``sizes`` (e.g. 10,000 / 1,500 / 500) are used when there are enough items; otherwise
-    ``fractions`` of ``n`` for every split after the first, and the first takes the rest.
-    """
+    """How many items go to each split: ``sizes`` when there are enough items, else ``fractions``
+    of ``n`` for every split after the first, which takes the rest."""
     if sizes is not None and sum(int(s) for s in sizes) <= n:
         return [int(s) for s in sizes]
     if any(f < 0 for f in fractions) or sum(fractions[1:]) >= 1:
@@ -58,12 +53,8 @@ def cap(items: list[T], limit: int | None) -> list[T]:
 
 
 def split_groups(groups: Sequence[Hashable], val_fraction: float, seed: int) -> set:
-    """Whole groups for validation, in seeded order, up to ``val_fraction`` of the items.
-
-    ``groups[i]`` is the group (e.g. ``(video, scene)``) of item i. Validation gets at least
-    one group when ``val_fraction > 0``, training always keeps one; fewer than two groups
-    cannot be split and raise a ValueError.
-    """
+    """Whole groups (``groups[i]``: item i's) for validation, in seeded order, up to
+    ``val_fraction`` of the items; at least one each side (fewer than two groups: ValueError)."""
     sizes = Counter(groups)
     if len(sizes) < 2:
         raise ValueError(f"only {len(sizes)} scene/video: cannot keep train and val apart.")

@@ -1,9 +1,5 @@
-"""Built-in synthetic colour scenes: the offline default dataset.
-
-Each sample is a procedurally drawn landscape (sky gradient, sun, water or grass or sand,
-trees, houses with roofs), deterministic by seed and drawn at any size. Colour is learnable
-from luminance, texture and layout: sky is smooth and at the top, grass is textured and green,
-roofs are red/brown triangles, water has horizontal ripples.
+"""Built-in synthetic colour scenes, the offline default dataset: procedural landscapes whose
+colour is learnable from luminance, texture and layout, deterministic by seed.
 """
 from __future__ import annotations
 
@@ -95,11 +91,7 @@ def render_scene(size: int, seed: int, width: int | None = None) -> torch.Tensor
 
 
 class SyntheticScenes(Dataset):
-    """``num`` scenes; sample i is drawn with seed ``seed * 1_000_003 + i``.
-
-    With ``pairs=True`` each sample is two consecutive frames of a slow camera pan over the
-    scene (``prev_rgb`` then ``rgb``), for generators that see the previous frame.
-    """
+    """``num`` scenes (seed ``seed * 1_000_003 + i``); ``pairs=True``: two frames of a slow pan."""
 
     def __init__(self, num: int, image_size: int, seed: int = 0, pairs: bool = False) -> None:
         if int(num) <= 0:

@@ -1,11 +1,5 @@
-"""``data=video_frames``: frames sampled from one or more videos, split by scene or by video.
-
-Frames are decoded once with PyAV at ``fps`` frames per second, resized and cached
-(:mod:`colorgan.data.frames`); the next run reads the cache and decodes nothing. Train and
-val never share a shot: whole scenes (luminance-histogram cuts, :mod:`colorgan.scenes`) or
-whole videos go to one side. With ``pairs=true`` a sample also carries the previous frame
-(``prev_rgb``) and ``has_prev`` (False on the first frame of a scene), for temporal
-generators that see the previous frame (as in DeOldify-style video colorization).
+"""``data=video_frames``: frames sampled from videos (cached, :mod:`colorgan.data.frames`), split
+by whole scenes or videos; ``pairs=true`` adds ``prev_rgb`` and ``has_prev`` (temporal nets).
 """
 from __future__ import annotations
 
@@ -41,8 +35,7 @@ def find_videos(root) -> list[Path]:
 
 
 class VideoFrames(Dataset):
-    """Items ``(video, frame)`` of cached frame arrays -> ``{"rgb"}`` (+ ``prev_rgb``,
-    ``has_prev`` with ``pairs``). Arrays are memory-mapped lazily in each worker."""
+    """Items ``(video, frame)`` of cached arrays (memory-mapped per worker) -> ``{"rgb"}`` (+ pairs)."""
 
     def __init__(self, arrays: list[Path], items: list[tuple[int, int]],
                  scenes: list[list[int]], pairs: bool = False) -> None:

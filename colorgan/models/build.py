@@ -25,14 +25,9 @@ def _plain(cfg: Any) -> dict:
 def build_generator(netG: dict, color_space: str, temporal: dict | None,
                     classification: dict | None = None,
                     from_checkpoint: bool = False, hints: dict | None = None) -> torch.nn.Module:
-    """Rebuild netG from its config alone (used by training, eval and colorize).
-
-    With ``classification.enabled`` netG predicts Q colour-bin logits per pixel, wrapped in a
-    :class:`BinnedGenerator` that returns their annealed mean (Lab only). ``from_checkpoint``:
-    a checkpoint supplies the weights, so a pretrained encoder's are not loaded (no download).
-    With ``hints.enabled`` the net is wrapped in a :class:`HintGenerator` (point hints and a
-    palette as more input channels, :mod:`colorgan.hints.encode`).
-    """
+    """Rebuild netG from its config alone, wrapped in a :class:`BinnedGenerator`
+    (``classification``) or :class:`HintGenerator` (``hints``); ``from_checkpoint``: no
+    pretrained encoder weights loaded."""
     if from_checkpoint:
         from colorgan.models.pretrained import weights_from_checkpoint  # imports timm
 

@@ -2,10 +2,7 @@
 arXiv:1603.08511): ab is quantised to the in-gamut bins of a 10-unit grid, targets are
 soft-encoded over the nearest bins, the loss is reweighted by the inverse of a smoothed
 empirical prior, and a prediction is decoded by the annealed mean at a temperature T.
-
-All ab values here are in colorgan's normalised units (ab / 110, :mod:`colorgan.color`);
-bin centres are kept in the same units so the generator's decoded output is a drop-in
-``fake_B`` for the discriminator, the metrics and colorize.
+ab values (bin centres included) are in colorgan's normalised units (ab / 110).
 """
 from __future__ import annotations
 
@@ -23,13 +20,8 @@ from colorgan.color import AB_SCALE, normalize_ab
 
 @functools.lru_cache(maxsize=4)
 def gamut_bins(grid: float = 10.0) -> torch.Tensor:
-    """(Q, 2) centres (unnormalised ab) of the grid bins that sRGB colours fall into.
-
-    Every colour of an 8-bit sRGB cube sampled every 3 levels is converted to Lab and
-    assigned to its nearest grid point; the bins hit form the gamut. With ``grid=10`` this
-    gives 261 bins spanning a in [-90, 100], b in [-110, 90] (Zhang et al. list 313 bins for
-    the same grid from their own gamut test; the extents agree).
-    """
+    """(Q, 2) centres (unnormalised ab) of the grid bins that sRGB colours (the 8-bit cube every
+    3 levels) fall into: 261 for ``grid=10`` (Zhang et al. list 313; the extents agree)."""
     v = torch.arange(0, 256, 3, dtype=torch.float64) / 255.0
     r, g, b = torch.meshgrid(v, v, v, indexing="ij")
     rgb = torch.stack([r.flatten(), g.flatten(), b.flatten()])[None, :, :, None].float()
@@ -39,12 +31,7 @@ def gamut_bins(grid: float = 10.0) -> torch.Tensor:
 
 
 class ColorBins(torch.nn.Module):
-    """Quantisation, soft encoding and annealed-mean decoding over the gamut bins.
-
-    >>> bins = ColorBins()                     # Q = 261 bins
-    >>> target = bins.soft_encode(real_B)      # (B, 2, H, W) -> (B, Q, H, W), sums to 1
-    >>> fake_B = bins.decode(logits, T=0.38)   # (B, Q, H, W) -> (B, 2, H, W) normalised ab
-    """
+    """Quantisation, soft encoding and annealed-mean decoding over the gamut bins."""
 
     def __init__(self, grid: float = 10.0, neighbours: int = 5, sigma: float = 5.0) -> None:
         super().__init__()
@@ -83,10 +70,8 @@ class ColorBins(torch.nn.Module):
                            device=w.device).scatter_(1, idx, w)
 
     def decode(self, logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-        """Annealed mean: softmax(log p / T), then the expected bin centre -> (B, 2, H, W).
-
-        T = 1 is the mean (safe, dull); T -> 0 approaches the mode (vivid). Zhang et al. use 0.38.
-        """
+        """Annealed mean: softmax(log p / T), then the expected bin centre -> (B, 2, H, W)
+        (T = 1: the mean, dull; T -> 0: the mode, vivid; Zhang et al. use 0.38)."""
         if temperature <= 0:
             raise ValueError(f"temperature={temperature} must be > 0 (1 = mean, small = mode).")
         p = torch.softmax(logits.float() / float(temperature), dim=1)  # (B, Q, H, W)
@@ -130,15 +115,9 @@ def _drop_output_tanh(net: torch.nn.Module) -> None:
 
 
 class BinnedGenerator(torch.nn.Module):
-    """A generator that predicts a distribution over the colour bins (``Q`` logits per pixel)
-    and returns its annealed mean, so it is a drop-in netG for the discriminator, the
-    metrics and colorize: ``forward(x) -> (B, 2, H, W)``; ``logits(x) -> (B, Q, H, W)``.
-    ``temperature`` can be changed at inference (``colorgan colorize --temperature``).
-
-    ``head_width``: the net ends in ``head_width`` features and a 1x1 convolution maps them to
-    the Q logits (as Zhang et al.'s network does); None: the net's last layer gives the logits
-    itself (a 4x4 transposed convolution to Q channels, about 3x the cost of the whole U-Net 64
-    on a CPU)."""
+    """A netG predicting Q bin logits per pixel, returning their annealed mean (B, 2, H, W).
+    ``head_width``: the net ends in that many features and a 1x1 convolution gives the logits
+    (as Zhang et al.'s network); None: the net's last layer gives them itself (~3x the cost)."""
 
     def __init__(self, net: torch.nn.Module, bins: ColorBins, temperature: float = 0.38,
                  head_width: int | None = None) -> None:
@@ -192,8 +171,7 @@ def cached_prior(cache_dir: str | Path | None, key: str, compute) -> torch.Tenso
 
 
 def training_prior(dm, bins: ColorBins, cls: dict) -> torch.Tensor:
-    """The ab prior (Q,) of datamodule ``dm``'s training photos (the first
-    ``classification.prior_images``), from ``classification.cache_dir`` when cached."""
+    """The ab prior (Q,) of ``dm``'s first ``prior_images`` training photos (cached)."""
     from colorgan.color import uint8_to_float
 
     data = dm.data_train
@@ -211,10 +189,8 @@ def training_prior(dm, bins: ColorBins, cls: dict) -> torch.Tensor:
 
 def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor | tuple[torch.Tensor, torch.Tensor],
                        weights: torch.Tensor | None = None) -> torch.Tensor:
-    """Per-pixel cross-entropy with soft targets, weighted per pixel (B, H, W), averaged.
-
-    ``target``: dense (B, Q, H, W), or ``(idx, w)`` from :meth:`ColorBins.encode` (the same
-    loss, gathered at the k non-zero bins instead of multiplied over all Q)."""
+    """Per-pixel cross-entropy with soft targets (dense (B, Q, H, W), or ``(idx, w)`` from
+    :meth:`ColorBins.encode`), weighted per pixel (B, H, W), averaged."""
     logp = F.log_softmax(logits.float(), dim=1)  # (B, Q, H, W)
     if isinstance(target, tuple):
         idx, w = target

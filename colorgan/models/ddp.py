@@ -1,18 +1,8 @@
-"""Distributed data parallel for GANs: netG and netD in two DDP wrappers.
-
-Lightning's ``ddp`` wraps the whole LightningModule in one ``DistributedDataParallel``. A GAN
-step has two backward passes that each reach one net only (loss_D: netD; loss_G: netG), so
-one wrapper either dies with "parameters that were not used in producing the loss" or needs
-``find_unused_parameters=True``, a graph search at every backward. Here each net gets its own
-wrapper (the StyleGAN2-ADA / pix2pixHD way), so every backward reduces exactly the gradients
-of the net it updates, with DDP's bucketed all-reduce overlapping the backward pass:
-
-- D step: ``ddp(self, "netD")`` forward(s) -> loss_D backward -> netD's gradients all-reduced;
-- G step: netG was run through ``ddp(self, "netG")``; netD is used unwrapped (frozen, not
-  updated), so loss_G backward all-reduces netG's gradients only.
-
-The wrappers live outside the module's registered children, so ``state_dict`` keys (and
-checkpoints) are the same as in single-process training.
+"""Distributed data parallel for GANs: netG and netD in two DDP wrappers (the StyleGAN2-ADA /
+pix2pixHD way), so each of a GAN step's two backward passes reduces exactly the gradients of the
+net it updates, without ``find_unused_parameters``. The D step runs ``ddp(self, "netD")``; the G
+step runs ``ddp(self, "netG")`` and netD unwrapped (frozen). The wrappers are not registered
+children: ``state_dict`` keys (and checkpoints) are those of single-process training.
 """
 from __future__ import annotations
 
@@ -31,27 +21,20 @@ _WRAPPERS = "_ddp_wrappers"
 
 
 def rewrap(module: pl.LightningModule, name: str) -> None:
-    """After ``name``'s trainable parameters changed: a new DDP wrapper under
-    :class:`GANDDPStrategy`; nothing in one process."""
+    """After ``name``'s trainable parameters changed: a new DDP wrapper (under gan_ddp only)."""
     strategy = getattr(module._trainer, "strategy", None) if module._trainer else None
     if isinstance(strategy, GANDDPStrategy) and _WRAPPERS in module.__dict__:
         strategy.rewrap(name)
 
 
 def ddp(module: pl.LightningModule, name: str) -> torch.nn.Module:
-    """The DDP wrapper of submodule ``name`` while :class:`GANDDPStrategy` trains, else the
-    submodule itself (one process, validation, inference)."""
+    """The DDP wrapper of submodule ``name`` while :class:`GANDDPStrategy` trains, else itself."""
     return module.__dict__.get(_WRAPPERS, {}).get(name) or getattr(module, name)
 
 
 class GANDDPStrategy(DDPStrategy):
-    """``DDPStrategy`` that wraps each of ``lightning_module.ddp_modules`` (default netG and
-    netD) in its own ``DistributedDataParallel`` instead of the whole LightningModule.
-
-    Use it as ``trainer.strategy: {_target_: colorgan.models.ddp.GANDDPStrategy}`` (see
-    ``conf/trainer/ddp.yaml``); every ``DDPStrategy`` argument (``process_group_backend``,
-    ``static_graph``, ``gradient_as_bucket_view``, ...) is passed to each wrapper.
-    """
+    """``DDPStrategy`` wrapping each of ``lightning_module.ddp_modules`` (default netG, netD) in
+    its own ``DistributedDataParallel`` (``conf/trainer/ddp.yaml``); DDP's arguments go to each."""
 
     strategy_name = "gan_ddp"
 
@@ -66,9 +49,8 @@ class GANDDPStrategy(DDPStrategy):
         log.debug("GANDDPStrategy: separate DDP wrappers for %s", list(lm.__dict__[_WRAPPERS]))
 
     def rewrap(self, name: str) -> None:
-        """(Re)build submodule ``name``'s wrapper over the parameters that train now: DDP
-        reduces the parameters that required grad when it was built (a frozen encoder that
-        starts training, model.encoder.freeze_epochs, needs a new one). Every rank calls it."""
+        """(Re)build submodule ``name``'s wrapper over the parameters that train now (a frozen
+        encoder that starts training needs a new one). Every rank calls it."""
         wrappers = self.lightning_module.__dict__[_WRAPPERS]
         wrappers.pop(name, None)  # the old reducer's hooks go with it
         sub = getattr(self.lightning_module, name)
@@ -80,9 +62,7 @@ class GANDDPStrategy(DDPStrategy):
         return
 
     def _sync_states(self) -> None:
-        """Rank 0's buffers (BatchNorm running statistics) to every rank. DDP broadcasts them
-        at the start of each wrapped forward, so after a step each rank holds its own; without
-        this, validation would score each shard with a different model."""
+        """Rank 0's buffers (BatchNorm statistics) to every rank: one model scores every shard."""
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             _sync_module_states(self.lightning_module)
 

@@ -1,10 +1,5 @@
-"""Conditional discriminators: PatchGAN (pix2pix, arXiv:1611.07004) and a 1x1 PixelGAN.
-
-Conditional: the input is ``cat(real_A, B)``, gray/L together with colour, so D judges
-whether the colour fits the picture. Output: a map of logits, one per patch.
-- ``basic``: n_layers=3, 70x70 receptive field, 30x30 logits at 256 px.
-- ``small``: three stride-2 convs and a 3x3 head, 8x8 logits at 64 px.
-- ``pixel``: 1x1 convs, one logit per pixel.
+"""Conditional discriminators on ``cat(real_A, B)``, a map of logits: PatchGAN (pix2pix,
+arXiv:1611.07004; ``basic`` 70x70, ``small`` 8x8 at 64 px) and a 1x1 PixelGAN (``pixel``).
 """
 from __future__ import annotations
 

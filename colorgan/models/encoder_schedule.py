@@ -1,12 +1,7 @@
 """Freeze, then unfreeze, a pretrained encoder (``model.encoder``), DeOldify's schedule (Antic
 2019, after fastai's ``freeze``/``unfreeze``): the first ``freeze_epochs`` epochs train the
-decoder only, then the encoder too, at ``lr_mult`` x the generator's learning rate.
-
-The state follows ``trainer.current_epoch`` at the start of every training epoch, so a run
-resumed after the frozen epochs has a trainable encoder. Frozen means ``requires_grad=False``
-on the encoder's parameters (no gradient computed; BatchNorm running statistics still adapt
-to the gray input in training mode). Under ``gan_ddp`` netG's DDP wrapper is rebuilt when the
-state changes, so it reduces exactly the parameters that train.
+decoder only, then the encoder too, at ``lr_mult`` x the generator's learning rate. The state
+follows the epoch (resumable); frozen is ``requires_grad=False`` (BatchNorm still adapts).
 """
 from __future__ import annotations
 

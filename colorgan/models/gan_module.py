@@ -1,15 +1,9 @@
 """``ColorizationGAN``: conditional GAN colorization in the pix2pix recipe
 (Isola et al. 2017, arXiv:1611.07004), with Lightning manual optimization.
 
-real_A: generator input (L or gray, plus the previous frame's chroma in temporal mode),
-real_B: colour target (ab or RGB), fake_B = netG(real_A). The discriminator is conditional:
-it sees cat(real_A, B). ``adversarial: false`` is the regression-only baseline (no netD).
-
-The recipe switches are small owned pieces: colour classification (``color_classes.py``), EMA
-(``ema.py``), class guidance (``guidance.py``), the discriminator stabilisers
-(``regularizers.py``), the checkpoint rule (``colorgan/selection.py``) and chroma calibration
-(``calibration.py``, a callback). Everything between netG's output and the colour shown is the
-:class:`colorgan.predictor.Predictor` (``self.predictor``), as in eval and colorize.
+real_A: generator input (L or gray), real_B: colour target (ab or RGB), fake_B = netG(real_A);
+the discriminator sees cat(real_A, B). ``adversarial: false`` is the regression-only baseline.
+The colour shown is :class:`colorgan.predictor.Predictor`'s (``self.predictor``), as in eval.
 """
 from __future__ import annotations
 
@@ -167,15 +161,14 @@ class ColorizationGAN(pl.LightningModule):
         if "prev_rgb" in batch:
             prev_A, prev_B = self.cs.encode(batch["prev_rgb"])
             if self.prev_source == "self" and self.training:
-                # the model's own colorization of the previous frame, in eval mode as at
-                # inference: this extra pass must not move BatchNorm's running statistics
+                # the model's own colour of the previous frame, in eval mode as at inference
+                # (BatchNorm's running statistics do not move), without hints
+                prev_in = torch.cat([prev_A, torch.zeros_like(prev_ab)], 1)
+                if self.hint_sampler is not None:
+                    prev_in = pack(prev_in)
                 with torch.no_grad():
-                    zeros = torch.zeros_like(prev_ab)
-                    prev_in = torch.cat([prev_A, zeros], 1)
                     self.netG.eval()
                     try:
-                        if self.hint_sampler is not None:
-                            prev_in = pack(prev_in)  # no hints for the previous frame
                         prev_ab = self.cs.chroma(prev_A, self.netG(prev_in))
                     finally:
                         self.netG.train()
@@ -187,9 +180,7 @@ class ColorizationGAN(pl.LightningModule):
         return real_A, real_B, self.with_hints(torch.cat([real_A, prev_ab], dim=1), real_B, batch)
 
     def with_hints(self, g_in: torch.Tensor, real_B: torch.Tensor, batch: dict) -> torch.Tensor:
-        """model.hints: simulated hints in training; at validation none (the automatic
-        colorizer, which chooses the checkpoint and calibrates the gain) unless
-        ``self.eval_hints`` gives them (eval with hints.points)."""
+        """model.hints: simulated in training, else those of ``self.eval_hints`` or none."""
         if self.hint_sampler is None:
             return g_in
         if self.training:
@@ -238,14 +229,11 @@ class ColorizationGAN(pl.LightningModule):
             float(cls.get("sigma", 5.0))).to(self.device)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        """The predictor's settings (the calibrated chroma gain) are what the checkpoint's
-        inference uses; its val/select was scored with the same gain (calibration.py)."""
+        """The predictor's settings (the calibrated chroma gain) go with the checkpoint."""
         checkpoint["hyper_parameters"].update(self.predictor.settings())
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        """Resuming a calibrating run keeps the gain calibrated so far, not the config's. A
-        checkpoint with retired switches on says which are ignored (Lightning passes only this
-        class's arguments to it)."""
+        """Resuming a calibrating run keeps the gain calibrated so far; retired switches warn."""
         saved = checkpoint.get("hyper_parameters") or {}
         warn_retired(saved, "checkpoint")
         if self.calibration is not None and saved.get("chroma_gain") is not None:
@@ -275,8 +263,7 @@ class ColorizationGAN(pl.LightningModule):
         opt.step()  # clipping: on_before_optimizer_step
 
     def on_before_optimizer_step(self, optimizer) -> None:
-        # Lightning calls this inside opt.step() after the AMP scaler has unscaled the
-        # gradients (16-mixed), so the norm is clipped in true units
+        # inside opt.step(), after the AMP scaler has unscaled the gradients: true units
         if self.guidance is not None and optimizer is self.generator_optimizer().optimizer:
             self.guidance.sync_grads()  # gan_ddp: the head is outside netG's wrapper
         if self.hparams.grad_clip > 0:
@@ -302,16 +289,14 @@ class ColorizationGAN(pl.LightningModule):
 
     def reconstruction(self, real_A: torch.Tensor, real_B: torch.Tensor,
                        fake_B: torch.Tensor) -> torch.Tensor:
-        """loss_G_rec before lambda_rec: in the net's output space, or (model.rec_space=rgb) on
-        the RGB decoded with the input's lightness, where PSNR is measured."""
+        """loss_G_rec before lambda_rec: in the net's output space, or on the decoded RGB."""
         if self.hparams.get("rec_space", "output") == "rgb":
             return self.criterionRec(self.cs.decode(real_A, fake_B), self.cs.decode(real_A, real_B))
         return self.criterionRec(fake_B, real_B)
 
     def perceptual_loss(self, real_A: torch.Tensor, real_B: torch.Tensor,
                         fake_B: torch.Tensor) -> dict[str, torch.Tensor]:
-        """{"loss_G_perceptual": lambda_perceptual x the VGG feature loss on the RGB decoded
-        with the input's lightness}, or {} when model.lambda_perceptual=0."""
+        """{"loss_G_perceptual": weighted VGG feature loss on the decoded RGB}, or {} when off."""
         if self.perceptual is None:
             return {}
         loss = self.perceptual(self.cs.decode(real_A, fake_B), self.cs.decode(real_A, real_B))
@@ -326,14 +311,12 @@ class ColorizationGAN(pl.LightningModule):
         return self.netG.bins.decode(logits, self.netG.temperature), logits
 
     def adversarial_now(self) -> bool:
-        """Whether the GAN terms are on this epoch (off during the reconstruction warm-up,
-        model.pretrain_epochs: DeOldify's "NoGAN"; resumable, since it follows the epoch)."""
+        """The GAN terms are off during model.pretrain_epochs (DeOldify's "NoGAN" warm-up)."""
         return self.adversarial and self.current_epoch >= int(self.hparams.pretrain_epochs)
 
     def extra_losses(self, logits: torch.Tensor | None, real_B: torch.Tensor,
                      batch: dict) -> dict[str, torch.Tensor]:
-        """The recipes' generator terms, each already weighted: loss_G_cls (classification),
-        loss_G_class and class_acc (class guidance on the dataset's labels)."""
+        """Weighted loss_G_cls (classification), loss_G_class and class_acc (class guidance)."""
         out: dict[str, torch.Tensor] = {}
         if self.classify and logits is not None:
             idx, wk = self.netG.bins.encode(real_B)  # the k nearest bins, weights (B, k, H, W)
@@ -400,13 +383,13 @@ class ColorizationGAN(pl.LightningModule):
         return {"gray": self.cs.gray_rgb(real_A), "fake": self.predictor.rgb(g_in, real_A),
                 "real": batch["rgb"].float().clamp(0, 1)}
 
-    def _eval_step(self, batch: dict, batch_idx: int, metrics: ColorMetrics) -> dict:
+    def _eval_step(self, batch: dict, metrics: ColorMetrics) -> dict:
         out = self.colorize_batch(batch)
         metrics.update(out["fake"], out["gray"], out["real"])
         return out
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        out = self._eval_step(batch, batch_idx, self.val_metrics)
+        out = self._eval_step(batch, self.val_metrics)
         if batch_idx == 0:
             n = self.hparams.num_samples
             self.val_samples = {k: v[:n].detach().float().cpu() for k, v in out.items()}
@@ -421,7 +404,7 @@ class ColorizationGAN(pl.LightningModule):
         self.val_metrics.reset()
 
     def test_step(self, batch: dict, batch_idx: int) -> None:
-        self._eval_step(batch, batch_idx, self.test_metrics)
+        self._eval_step(batch, self.test_metrics)
 
     def on_test_epoch_end(self) -> None:
         self.log_dict(self.test_metrics.compute())

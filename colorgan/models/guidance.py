@@ -1,9 +1,6 @@
 """Class guidance (ChromaGAN, Vitoria et al. 2020, arXiv:1907.09837): an auxiliary classifier
 on the generator's bottleneck, trained on the labels that class-folder datasets already have
-(CIFAR-10 classes, scene or landscape folders), so the encoder learns what the picture shows.
-
-The head reads the bottleneck through a forward hook, so the generator itself is unchanged and
-inference (``colorgan colorize``) never needs the head.
+(CIFAR-10 classes, scene folders), read through a forward hook: inference never needs it.
 """
 from __future__ import annotations
 
@@ -23,9 +20,8 @@ def bottleneck_module(netG: nn.Module) -> tuple[nn.Module, int]:
     down = getattr(net, "down", None)
     widths = getattr(net, "widths", None)
     if down is None or widths is None:
-        raise ValueError("model.class_guidance needs a U-Net generator (model/netG=unet_*, "
-                         f"unet_timm); "
-                         f"{type(net).__name__} has no bottleneck to attach the classifier to.")
+        raise ValueError("model.class_guidance needs a U-Net generator (model/netG=unet_*, unet_timm);"
+                         f" {type(net).__name__} has no bottleneck to attach the classifier to.")
     return down[-1], int(widths[-1])
 
 
@@ -48,8 +44,7 @@ class ClassGuidance(nn.Module):
         self._features = output  # (B, C, h, w) of the latest netG pass
 
     def loss(self, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Cross-entropy of the latest bottleneck against ``labels`` (-1 = unknown, ignored)
-        -> (loss, accuracy over the labelled items)."""
+        """Cross-entropy of the latest bottleneck against ``labels`` (-1: ignored) -> (loss, acc)."""
         if self._features is None:
             raise RuntimeError("ClassGuidance.loss called before a generator pass.")
         logits = self.head(self._features.float())  # (B, K)
@@ -60,7 +55,6 @@ class ClassGuidance(nn.Module):
         loss = F.cross_entropy(logits[known], labels[known])
         acc = (logits[known].argmax(1) == labels[known]).float().mean()
         return loss, acc.detach()
-
 
     def sync_grads(self) -> None:
         """Under DDP the head is outside netG's wrapper: average its gradients over ranks."""

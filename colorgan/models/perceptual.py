@@ -1,10 +1,7 @@
 """Perceptual (feature) loss on the decoded RGB: L1 between VGG16-bn features of the
 colorization and of the ground truth (Johnson et al. 2016, arXiv:1603.08155), with DDColor's
-settings (Kang et al. 2023, arXiv:2212.11613).
-
-The VGG is frozen, always in eval mode, run in float32 under mixed precision, and deliberately
-not a sub-module of the LightningModule: its 15M weights stay out of checkpoints, and eval /
-colorize never need them. It is built when training starts (:meth:`PerceptualLoss.load`).
+settings (Kang et al. 2023, arXiv:2212.11613). The VGG is frozen, in float32, and not a
+sub-module of the model: its weights stay out of checkpoints; built when training starts.
 """
 from __future__ import annotations
 
@@ -27,8 +24,7 @@ OPTION = "model.perceptual"
 
 
 def layer_names() -> list[str]:
-    """basicsr's names of torchvision's ``vgg16_bn().features``, index by index (44 layers):
-    conv1_1, bn1_1, relu1_1, conv1_2, bn1_2, relu1_2, pool1, conv2_1, ..."""
+    """basicsr's names of ``vgg16_bn().features``, index by index: conv1_1, bn1_1, relu1_1, ..."""
     names = []
     for block, convs in enumerate((2, 2, 3, 3, 3), start=1):
         for i in range(1, convs + 1):
@@ -89,11 +85,8 @@ def load_state_dict(path: str | None, needed: int) -> dict[str, torch.Tensor]:
 
 
 class PerceptualLoss:
-    """sum_l w_l * L1(VGG_l(fake), VGG_l(real)) on RGB in [0, 1], ImageNet-normalised.
-
-    A plain object, not an ``nn.Module`` of the model: nothing of it is saved, moved by
-    Lightning or switched to train mode; it follows the input's device on each call.
-    """
+    """sum_l w_l * L1(VGG_l(fake), VGG_l(real)) on RGB in [0, 1], ImageNet-normalised; a plain
+    object (never saved, moved or put in train mode by Lightning), on the input's device."""
 
     def __init__(self, layers=DEFAULT_LAYERS, layer_weights=DEFAULT_LAYER_WEIGHTS,
                  weights: str | None = None) -> None:

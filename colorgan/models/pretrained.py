@@ -1,10 +1,7 @@
 """timm encoders for :class:`colorgan.models.timm_unet.TimmUNet`, with their weights from
 timm's published set (``model.netG.pretrained=true``, needs the internet once), a local file
-(``model.netG.pretrained=PATH``: a state dict or ``.safetensors``) or none (``false``).
-
-A network rebuilt from a colorgan checkpoint (resume, eval, colorize) takes its encoder
-weights from the checkpoint: :func:`weights_from_checkpoint` turns the loading off, so nothing
-is downloaded and the PATH file need not exist any more.
+(``model.netG.pretrained=PATH``: a state dict or ``.safetensors``) or none (``false``); a
+network rebuilt from a checkpoint loads nothing (:func:`weights_from_checkpoint`).
 """
 from __future__ import annotations
 
@@ -133,8 +130,7 @@ def _listed(keys: list[str]) -> str:
 
 
 def _from_file(name: str, path: Path) -> nn.Module:
-    """Encoder weights from ``path``: the features-only encoder's own keys, or those of timm's
-    classification model of the same name (its classifier ignored)."""
+    """Encoder weights from ``path``: the features-only encoder's keys, or timm's full model's."""
     import timm  # on use: timm imports W&B when installed
     sd = read_state_dict(path)
     encoder = _features(name, pretrained=False)

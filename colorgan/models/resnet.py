@@ -1,8 +1,5 @@
-"""ResNet generator (Johnson et al. 2016, arXiv:1603.08155; pix2pix/CycleGAN variant).
-
-c7s1-ngf, two stride-2 downsamplings, ``n_blocks`` residual blocks, two transposed-conv
-upsamplings, c7s1-out, tanh. No skip connections from encoder to decoder: a clearly
-different family from the U-Net for G x D grids.
+"""ResNet generator (Johnson et al. 2016, arXiv:1603.08155; pix2pix/CycleGAN variant): no skip
+connections, a different family from the U-Net for G x D grids.
 """
 from __future__ import annotations
 

@@ -1,16 +1,9 @@
 """U-Net whose encoder is any timm model with ``features_only=True`` (resnet34, resnet101,
 convnext_tiny, efficientnet_b0, ...), the decoder built from the feature shapes timm reports.
 
-The pretrained-encoder U-Net of DeOldify (Antic 2019, fastai's DynamicUnet), with the decoder
-blocks of segmentation_models_pytorch: upsample x2 (nearest), concatenate the encoder feature
-of that resolution, two 3x3 conv-norm-ReLU. One block per halving of the deepest feature's
-stride, the last one at full resolution with the network's own input as its skip.
-
-Input (B, C_in, H, W) in [-1, 1] (L or gray, then the previous frame's ab in temporal mode):
-channel 0 goes to [0, 1], is replicated to RGB and normalised with the encoder's mean/std, so
-the encoder sees what it was trained on; channels 1.. (temporal) pass through a 1x1 conv that
-starts at zero and is added to that RGB, and reach the last block through the input skip.
-Output (B, C_out, H, W), tanh, like every colorgan generator. Weights: colorgan/models/pretrained.py.
+DeOldify's pretrained-encoder U-Net (Antic 2019, fastai's DynamicUnet) with the decoder blocks
+of segmentation_models_pytorch. Channel 0 of the input is given to the encoder as normalised
+RGB; channels 1.. (temporal) through a zero-initialised 1x1 conv. Output: tanh.
 """
 from __future__ import annotations
 

@@ -1,11 +1,7 @@
 """U-Net generator (Ronneberger et al. 2015) in the pix2pix form (Isola et al. 2017, arXiv:1611.07004).
 
-Encoder blocks are LeakyReLU(0.2) -> Conv(4, stride 2) -> Norm; decoder blocks are
-ReLU -> ConvTranspose(4, stride 2) -> Norm [-> Dropout], with skip connections by
-concatenation and a tanh output. Presets: ``unet_256`` / ``unet_128`` / ``unet_32``
-(pix2pix widths) and ``unet_64`` (widths 32-64-128-256-256-256-256, stride-1 first layer).
-Dropout goes in the ``num_downs - 5`` up blocks next to the innermost one, as in pix2pix
-(3 for unet_256, 2 for unet_128); unet_32 and unet_64 are colorgan designs and name their own.
+Dropout goes in the ``num_downs - 5`` up blocks next to the innermost one, as in pix2pix;
+unet_32 and unet_64 are colorgan designs and name their own.
 """
 from __future__ import annotations
 

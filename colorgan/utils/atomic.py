@@ -1,13 +1,5 @@
-"""The one way colorgan writes an output file: to a hidden temporary sibling, renamed at the end.
-
-An interrupted or failed write never leaves a half-written file at the target path, and an
-existing target is replaced only when asked (``overwrite=True``). Temporary names stay short
-(any valid target name works) and a partial file left by a killed run (SIGKILL, power loss) is
-removed by the next write of the same target.
-
->>> with atomic_output("out.mp4") as tmp:   # tmp keeps the extension, so formats are known
-...     write_video(tmp)
->>> write_text_atomic("metrics.json", text)
+"""The one way colorgan writes an output file: to a hidden temporary sibling, renamed at the end,
+so no half-written file is ever at the target; an existing target is replaced only when asked.
 """
 from __future__ import annotations
 
@@ -26,8 +18,7 @@ class OutputExistsError(FileExistsError):
 
 
 class OutputPathError(OSError):
-    """The target cannot be written (a folder stands there, the folder is not writable, the
-    disk is full): the message names the target, not a temporary name, and what to do."""
+    """The target cannot be written: the message names the target and what to do."""
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -66,8 +57,7 @@ def precheck_output(target: str | Path, overwrite: bool) -> None:
 
 
 def check_output(target: str | Path, overwrite: bool) -> None:
-    """Refuse to replace an existing output unless asked to, or to write where a folder
-    stands or into a folder that is not writable; create the parent folder."""
+    """:func:`precheck_output`, then create the parent folder."""
     target = Path(target)
     precheck_output(target, overwrite)
     try:
@@ -110,8 +100,7 @@ def _temp_stem(target: Path) -> str:
 
 
 def temp_path_for(target: str | Path, pid: int | None = None) -> Path:
-    """A hidden sibling ``.STEM.partial-PID.ext`` that keeps the extension (so the format is
-    still known) and stays well under the file-name limit."""
+    """A hidden sibling ``.STEM.partial-PID.ext`` (the format still known from its extension)."""
     target = Path(target)
     pid = os.getpid() if pid is None else pid
     return target.with_name(f".{_temp_stem(target)}.partial-{pid}{target.suffix}")
@@ -177,11 +166,6 @@ def write_text_atomic(target: str | Path, text: str) -> None:
         tmp.write_text(text)
 
 
-def write_bytes_atomic(target: str | Path, data: bytes) -> None:
-    with atomic_output(target) as tmp:
-        tmp.write_bytes(data)
-
-
 __all__ = ["OutputExistsError", "OutputPathError", "atomic_output", "check_output",
            "precheck_output", "clean_stale_partials",
-           "temp_path_for", "write_bytes_atomic", "write_text_atomic"]
+           "temp_path_for", "write_text_atomic"]

@@ -1,9 +1,6 @@
 """Read a ``.ckpt`` file, or say in one line what the file is instead: missing, a folder, empty,
-text, truncated, a zip of something else, Python objects that are not weights.
-
-The one reader behind ``colorgan colorize``/``eval-video``/``serve`` (``--ckpt``) and
-``train``/``eval`` (``ckpt_path=``): ``option`` is how the user gave the file, and every
-message starts with it.
+text, truncated, a zip of something else, Python objects that are not weights; every message
+starts with ``option``, how the user gave the file.
 """
 from __future__ import annotations
 
@@ -70,8 +67,7 @@ def one_line(e: BaseException) -> str:
 
 def read_checkpoint(path: str | Path, option: str = "--ckpt",
                     error: type[Exception] = ValueError) -> dict:
-    """``torch.load`` of ``path`` (CPU, weights only) as a dict with ``hyper_parameters`` and
-    ``state_dict``; any other file raises ``error`` with a one-line message naming it."""
+    """``torch.load`` of ``path`` (CPU, weights only); any other file raises ``error``, naming it."""
     problem = checkpoint_problem(path, option)
     given = _given(Path(path), option)
     if problem is not None:

@@ -1,8 +1,5 @@
 """Checkpoints that are whole or absent: Lightning's ``CheckpointIO`` writing to a temporary
-sibling, renamed onto the target only once complete (:mod:`colorgan.utils.atomic`).
-
-Without it a full disk mid-save leaves a truncated ``epoch_001-psnr_14.58.ckpt`` whose name
-marks it as the best model. Plugged into every trainer by ``conf/trainer/default.yaml``.
+sibling, renamed onto the target only once complete (``conf/trainer/default.yaml``).
 """
 from __future__ import annotations
 

@@ -53,16 +53,12 @@ def check_config(cfg: DictConfig, model: pl.LightningModule | None = None) -> No
                 "or pick a shallower model/netG (unet_64, unet_32, resnet_9).")
 
 
-def instantiate_callbacks(cfg: DictConfig | None) -> list[pl.Callback]:
-    if not cfg:
-        return []
-    return [hydra.utils.instantiate(c) for c in cfg.values() if c and "_target_" in c]
+def instantiate_callbacks(cfg: DictConfig | None) -> list:
+    """Every ``_target_`` entry of a config group (``callbacks``, ``logger``), built."""
+    return [hydra.utils.instantiate(c) for c in (cfg or {}).values() if c and "_target_" in c]
 
 
-def instantiate_loggers(cfg: DictConfig | None) -> list:
-    if not cfg:
-        return []
-    return [hydra.utils.instantiate(c) for c in cfg.values() if c and "_target_" in c]
+instantiate_loggers = instantiate_callbacks
 
 
 USER_ERRORS = (ConfigError, ValueError, FileNotFoundError, HydraException,
@@ -77,8 +73,7 @@ def _message(e: BaseException) -> str:
 
 
 def short_errors(hydra_main: Callable[[], Any]) -> Callable[[], Any]:
-    """Wrap a ``@hydra.main`` function: a config error prints its message alone (exit 1);
-    ``HYDRA_FULL_ERROR=1`` gives the full traceback."""
+    """Wrap a ``@hydra.main`` function: a config error prints its message alone (exit 1)."""
     @functools.wraps(hydra_main)
     def run() -> Any:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":

@@ -1,9 +1,5 @@
-"""Config resolvers for scaled-out runs, registered on import (``colorgan.train`` imports it).
-
-- ``${job_gpu:}``: ``trainer=gpu_per_job`` gives each job of a parallel multirun
-  (``hydra/launcher=joblib``) its own GPU, ``hydra.job.num`` modulo the GPU count;
-- ``${cuda_accelerator:${.accelerator}}``: true where the accelerator runs on CUDA, so
-  ``trainer=ddp`` turns SyncBatchNorm on only where it works (not on CPU processes).
+"""Config resolvers for scaled-out runs, registered on import: ``${job_gpu:}`` (one GPU per job
+of a parallel multirun) and ``${cuda_accelerator:${.accelerator}}`` (SyncBatchNorm on CUDA only).
 """
 from __future__ import annotations
 

@@ -1,13 +1,7 @@
-"""Every model/data/trainer option (and the top-level ones: ``seed``, ``train``...) checked when
-the config is composed, before anything is built: its type against the type of its default,
-its range, its choices.
-
-The defaults are the same config composed with the run's group choices only (``data=folder``,
-``model/netG=unet_32``, ``experiment=...``; no ``key=value``), so a new option in a YAML file
-is checked without a list to maintain. An option whose default is ``null`` takes the type it
-has in another file of its group (``data=folder``'s ``num_workers``: an integer as in
-``data=synthetic``), else any value; ``null`` is accepted everywhere (many options mean
-"automatic" by it).
+"""Every model/data/trainer option (and ``seed``, ``train``...) checked when the config is
+composed: its type against its default's (the config composed again with the run's group choices
+only, so no list to maintain), its range, its choices. A ``null`` default takes the type the
+option has in another file of its group; ``null`` is accepted everywhere.
 """
 from __future__ import annotations
 
@@ -97,9 +91,8 @@ def typed_elsewhere(section: str) -> dict[str, Any]:
 
 
 def signature_kinds(tree: Any, path: str) -> dict[str, str]:
-    """Options by what the class named by a ``_target_`` takes (its signature): ``float`` (a
-    whole-number default such as ``data.fps: 8`` is still a number) or ``any`` (a flag that
-    also takes a string or path, such as ``model.netG.pretrained: bool | str``)."""
+    """Options by what the class named by a ``_target_`` takes: ``float`` (``data.fps: 8`` is
+    still a number) or ``any`` (``model.netG.pretrained: bool | str``)."""
     found: dict[str, str] = {}
     if not isinstance(tree, dict):
         return found
@@ -224,9 +217,8 @@ def check_options(cfg: DictConfig, error: type[Exception] = ValueError) -> None:
                 default = elsewhere.get(path)
             if default is None or (isinstance(default, str) and "${" in default):
                 continue
-            if path not in known and not isinstance(default, (bool, int, float, list, dict)):
-                continue
-            if kinds.get(path) == "any" and path not in known:  # several types: the class checks
+            if path not in known and (kinds.get(path) == "any"  # several types: the class checks
+                                      or not isinstance(default, (bool, int, float, list, dict))):
                 continue
             if kinds.get(path) == "float" and isinstance(default, int) \
                     and not isinstance(default, bool):

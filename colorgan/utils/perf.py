@@ -1,7 +1,5 @@
 """The fast GPU path: channels_last, torch.compile, fused Adam, and a finite-loss check that
-does not synchronise the host with the GPU at every step.
-
-``auto`` settings (``None`` in configs) mean "on when training on a CUDA device".
+does not synchronise the host with the GPU at every step; ``None`` settings: on for CUDA.
 """
 from __future__ import annotations
 
@@ -30,8 +28,7 @@ def to_channels_last(*nets: torch.nn.Module | None) -> None:
 
 
 def compile_nets(*nets: torch.nn.Module | None, option: str = "model.compile") -> bool:
-    """``nn.Module.compile`` in place (state_dict keys unchanged, so checkpoints stay
-    portable). Where torch.compile cannot run, says why once and trains eagerly."""
+    """``nn.Module.compile`` in place (state_dict keys unchanged); eager, said once, where it cannot."""
     try:
         for net in nets:
             if net is not None:
@@ -45,21 +42,17 @@ def compile_nets(*nets: torch.nn.Module | None, option: str = "model.compile") -
 
 def fused_kwargs(factory, params: list[torch.nn.Parameter], has_scaler: bool) -> dict:
     """``{"fused": True}`` for torch Adam/AdamW on CUDA parameters when the factory does not
-    choose itself; not with a GradScaler (16-mixed), where Lightning must unscale before
-    clipping and fused optimizers unscale inside ``step``."""
+    choose itself; not with a GradScaler (Lightning unscales before clipping)."""
     func = getattr(factory, "func", factory)
     keywords = getattr(factory, "keywords", {}) or {}
     if (func not in (torch.optim.Adam, torch.optim.AdamW) or has_scaler
             or any(k in keywords for k in ("fused", "foreach"))):
         return {}
-    if params and all(p.is_cuda for p in params):
-        return {"fused": True}
-    return {}
+    return {"fused": True} if params and all(p.is_cuda for p in params) else {}
 
 
 def default_workers() -> int:
-    """DataLoader workers for ``num_workers: null``: enough to feed a GPU (up to 8, one core
-    left for the training process), 2 on CPU-only machines where cores train the model."""
+    """DataLoader workers for ``num_workers: null``: up to 8 to feed a GPU, 2 on CPU-only machines."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     if torch.cuda.is_available():
         return max(1, min(8, cores - 1))
@@ -67,9 +60,8 @@ def default_workers() -> int:
 
 
 class FiniteGuard:
-    """Non-finite loss detection without a device->host copy per step: each ``update`` folds
-    ``isfinite`` into device tensors (remembering the first bad step and its losses);
-    ``check`` reads them back once and raises :class:`FloatingPointError` naming the step."""
+    """Non-finite loss detection without a device->host copy per step: ``update`` folds
+    ``isfinite`` into device tensors; ``check`` reads them once and raises naming the step."""
 
     def __init__(self) -> None:
         self.state: dict[tuple[str, ...], tuple[torch.Tensor, torch.Tensor]] = {}

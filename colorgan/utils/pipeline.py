@@ -1,15 +1,7 @@
 """Threads joined by bounded queues with one stop signal, for decode -> model -> encode.
 
-Every hand-off polls a shared stop event (``POLL`` seconds), so no thread blocks forever: the
-first failure in any stage (decoder, model, encoder) stops all of them, every thread is joined,
-and that one error is raised once, in the caller's thread. Memory is bounded by the queue depths.
-
-    with Pipeline() as pipe:
-        frames = pipe.source(read_frames(src), depth=16)      # decoder thread
-        sink = pipe.sink(writer.write, depth=16)              # encoder thread
-        for f in frames:                                      # model in the caller's thread
-            sink.put(f.rgb, f.pts)
-        sink.close()                                          # waits for the encoder to drain
+The first failure in any stage stops all of them (every hand-off polls a shared stop event),
+every thread is joined, and that one error is raised once, in the caller's thread.
 """
 from __future__ import annotations
 

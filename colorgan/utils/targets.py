@@ -1,9 +1,6 @@
 """``_target_`` configs without Hydra: the allow-list a checkpoint's hyper-parameters are held
-to, and a small ``instantiate`` (importlib) so inference builds netG with torch alone.
-
-Follows ``hydra.utils.instantiate``'s rules for what colorgan's netG configs use: nested
-``_target_`` dicts are built first (recursively), ``_partial_: true`` gives a
-``functools.partial``, ``_args_`` are positional; keyword arguments override the config.
+to, and a small ``instantiate`` (``hydra.utils.instantiate``'s rules for nested targets,
+``_partial_`` and ``_args_``) so inference builds netG with torch alone.
 """
 from __future__ import annotations
 
@@ -61,9 +58,7 @@ def _build(node: Any) -> Any:
 
 
 def instantiate(config: dict, **kwargs: Any) -> Any:
-    """Build ``config['_target_']`` with its other keys (and ``kwargs``) as arguments.
-
-    Callers check ``config`` with :func:`check_targets` first where it comes from a file."""
+    """Build ``config['_target_']`` with its other keys (and ``kwargs``) as arguments."""
     cfg = {**dict(config), **kwargs}
     target = locate(str(cfg.pop("_target_")))
     partial = bool(cfg.pop("_partial_", False))

@@ -1,8 +1,5 @@
-"""W&B logger that never blocks: offline unless wandb's own settings say online.
-
-``logger=wandb`` logs the losses and metrics (``self.log``), the validation sample grids
-(``SampleGridCallback``) and the resolved config (``train()``). In a multirun each job is its
-own run (``finish_wandb()`` after each job) and the jobs of one sweep share a W&B group.
+"""W&B logger that never blocks: offline unless wandb's own settings say online. In a multirun
+each job is its own run and the jobs of one sweep share a W&B group.
 """
 from __future__ import annotations
 
@@ -20,12 +17,8 @@ OFFLINE_MODES = ("offline", "disabled", "dryrun")
 
 
 def wandb_configured() -> bool:
-    """True when wandb's own settings say online and it has credentials for its server.
-
-    wandb decides, as ``wandb.init`` would: ``WANDB_MODE`` (or a settings file) for the mode,
-    and for the key ``WANDB_API_KEY``, its settings files or the netrc entry of its base URL
-    (``WANDB_BASE_URL``: self-hosted servers included). No prompt and no network access.
-    """
+    """True when wandb's own settings say online and it has credentials for its server, as
+    ``wandb.init`` would decide (no prompt, no network access)."""
     import wandb
 
     settings = wandb.setup().settings  # reads the environment and the settings files
@@ -41,8 +34,7 @@ def wandb_configured() -> bool:
 
 
 def sweep_identity(sweep_name: str | None = None) -> tuple[str | None, str | None]:
-    """(group, run name) for a Hydra multirun job: ``<sweep name>-<sweep folder>`` and
-    ``<job number>: <overrides>``; (None, None) outside a multirun."""
+    """(group, run name) of a Hydra multirun job; (None, None) outside a multirun."""
     try:
         from hydra.core.hydra_config import HydraConfig
         from hydra.types import RunMode
@@ -58,8 +50,7 @@ def sweep_identity(sweep_name: str | None = None) -> tuple[str | None, str | Non
 
 
 class SafeWandbLogger(WandbLogger):
-    """A ``WandbLogger`` that falls back to offline when the online run cannot start
-    (no network, W&B down, timeout), instead of stopping the training."""
+    """A ``WandbLogger`` that falls back to offline when the online run cannot start."""
 
     @property
     def experiment(self):  # type: ignore[override]
@@ -79,11 +70,8 @@ class SafeWandbLogger(WandbLogger):
 def make_wandb_logger(offline: bool | None = None, group: str | None = None,
                       name: str | None = None, sweep_name: str | None = None,
                       init_timeout: float = 30.0, **kwargs: Any) -> WandbLogger:
-    """Build the W&B logger; ``offline=None`` picks offline unless W&B is configured.
-
-    ``group``/``name`` default to the sweep folder and the job's overrides in a multirun.
-    ``init_timeout`` bounds the wait for an online run before falling back to offline.
-    """
+    """Build the W&B logger; ``offline=None`` picks offline unless W&B is configured;
+    ``init_timeout`` bounds the wait for an online run before falling back to offline."""
     import wandb
 
     os.environ.setdefault("WANDB_SILENT", "true")
