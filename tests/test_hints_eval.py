@@ -27,7 +27,9 @@ KEYS = {"psnr", "ssim", "colorfulness", "delta_colorfulness", "ciede2000"}
 def checkpoints(tmp_path_factory) -> dict[str, Path]:
     """A tiny hint checkpoint and a tiny automatic one (synthetic scenes, one epoch each)."""
     out = {}
-    for name, extra in (("hints", ["model.hints.enabled=true"]), ("auto", [])):
+    # every training photo gets a palette, so the tiny model measurably reads one
+    for name, extra in (("hints", ["model.hints.enabled=true", "model.hints.global_prob=1.0"]),
+                        ("auto", [])):
         root = tmp_path_factory.mktemp(f"ckpt_{name}")
         train(make_cfg(root, [*TINY, "model=unet_mse", "callbacks.sample_grid=null", *extra]))
         out[name] = root / "run" / "checkpoints" / "last.ckpt"
