@@ -11,11 +11,12 @@ the pipeline with ``--recombine lab``, the serial loop (same steps as the defaul
 one thread), and the generator alone on every frame (its own ceiling), all with the
 pipeline's torch thread budget on a CPU; then the default pipeline after PySceneDetect's first
 pass (``--scene-detector pyscenedetect-adaptive``), and with each shot's first frame as a
-reference frame (``--reference-frames``: a first pass for the cuts, colour carried by optical
-flow). ``--rows 2,7`` runs a subset (transcode always). Frames/s, ratio to transcode-only and
-peak RSS. Goals: pipeline >= 0.8x transcode-only; with reference frames >= 0.6x at 480p.
-The generator has random weights: speed does not depend on them. Ready for
-``--device cuda`` (and ``--netG unet_256 --size 256``, a 1080p ``--clip``) on a GPU machine.
+reference frame (``--reference-frames``: a first pass for the cuts, colour carried by
+optical flow; also with ``--carry-flow fast``). ``--rows 2,7`` runs a subset (transcode
+always). Frames/s, ratio to transcode-only and peak RSS. Goals: pipeline >= 0.8x
+transcode-only; with reference frames >= 0.6x at 480p. The generator has random weights:
+speed does not depend on them. Ready for ``--device cuda`` (and ``--netG unet_256 --size
+256``, a 1080p ``--clip``) on a GPU machine.
 """
 from __future__ import annotations
 
@@ -82,16 +83,21 @@ def generator_only(a, clip: Path, out: Path, c: Colorizer) -> int:
 
 def pipeline(a, clip: Path, out: Path, c: Colorizer, recombine: str = "yuv",
              interval: int | str | None = None, scene_detector: str = "colorgan",
-             reference_frames: Path | None = None) -> int:
+             reference_frames: Path | None = None, carry_flow: str = "medium") -> int:
     return colorize_video(clip, out, c, batch_size=a.batch_size, codec=a.codec, crf=a.crf,
                           preset=a.preset, overwrite=True, max_frames=a.max_frames,
                           progress=False, recombine=recombine,
                           keyframe_interval=interval or a.keyframe_interval,
-                          scene_detector=scene_detector, reference_frames=reference_frames).frames
+                          scene_detector=scene_detector, reference_frames=reference_frames,
+                          carry_flow=carry_flow).frames
 
 
 def pipeline_references(a, clip: Path, out: Path, c: Colorizer) -> int:
     return pipeline(a, clip, out, c, reference_frames=a.references)
+
+
+def pipeline_references_fast(a, clip: Path, out: Path, c: Colorizer) -> int:
+    return pipeline(a, clip, out, c, reference_frames=a.references, carry_flow="fast")
 
 
 def write_references(clip: Path, folder: Path, max_frames: int | None) -> Path:
@@ -142,7 +148,8 @@ ROWS = [("decode only", decode_only), ("transcode only (no model)", transcode_on
         ("generator only (no I/O, no colour)", generator_only),
         ("colorgan pipeline + --scene-detector pyscenedetect-adaptive", pipeline_pyscenedetect),
         ("colorgan pipeline + --reference-frames (each shot's first frame)",
-         pipeline_references)]
+         pipeline_references),
+        ("colorgan pipeline + --reference-frames --carry-flow fast", pipeline_references_fast)]
 
 
 def _child(row: int, a, clip: Path, out: Path, q: mp.Queue) -> None:
@@ -208,7 +215,7 @@ def main() -> None:
             out = Path(tmp) / "out.mkv"
             keep = {int(r) for r in a.rows.split(",")} | {1} if a.rows else range(len(ROWS))
             a.references = write_references(clip, Path(tmp) / "refs", a.max_frames) \
-                if len(ROWS) - 1 in keep else None
+                if {len(ROWS) - 2, len(ROWS) - 1} & set(keep) else None
             rows = [(name, *measure(i, a, clip, out)) for i, (name, _) in enumerate(ROWS)
                     if i in keep]
         base = next(n / s for name, n, s, _ in rows if name == ROWS[1][0])

@@ -97,6 +97,8 @@ def test_each_reference_steers_its_shot_forwards_and_backwards_never_across_a_cu
     assert not s.carries(8) and s.carries(0)
     with pytest.raises(ValueError, match="--carry-tau"):
         ShotReferences(refs, [], tau=0)
+    with pytest.raises(ValueError, match="--carry-flow 'slow': choose one of ultrafast, fast"):
+        ShotReferences(refs, [], preset="slow")
 
 
 @pytest.mark.parametrize("recombine", ["yuv", "lab"])
@@ -133,7 +135,8 @@ def test_reference_frames_on_the_command_line(colorizer, ckpt, film, tmp_path, c
     assert f"{refs / '000099.png'}: frame 99 is past the film's end" in capsys.readouterr().err
     assert not out.exists() and list(tmp_path.glob("*.tmp*")) == []  # nothing half-written
     (refs / "000099.png").rename(refs / "00-00-00.080.png")  # frame 2 by its time
-    assert colorize_main(args + ["--reference-frames", str(refs), "--carry-tau", "0.1"]) == 0
+    assert colorize_main(args + ["--reference-frames", str(refs), "--carry-tau", "0.1",
+                                 "--carry-flow", "fast"]) == 0
     assert "1 reference frames" in capsys.readouterr().out and out.stat().st_size > 0
     assert colorize_main(args + ["--overwrite", "--carry-tau", "0"]) == 1
     assert "--carry-tau 0.0: must be > 0" in capsys.readouterr().err

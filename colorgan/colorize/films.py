@@ -101,7 +101,7 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
                    scene_detector: str = "colorgan",
                    reference_frames: str | Path | None = None,
                    reference: torch.Tensor | None = None, carry_tau: float = TAU,
-                   carry_fill: bool = False) -> VideoResult:
+                   carry_fill: bool = False, carry_flow: str = "medium") -> VideoResult:
     """Colorize ``src`` into ``dst`` (same frame count, timestamps, size; audio copied).
 
     ``compare=True`` writes gray | colorized | original (when the input has colour) side by side
@@ -117,7 +117,7 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
     through its shot (:mod:`.shot_references`); the cuts are then found first, in one extra
     decoding pass, and every reference is checked before anything is written. ``reference``:
     a reference photo's palette (1, D) steering the automatic frames of a hint checkpoint.
-    ``carry_tau``, ``carry_fill``: :class:`.temporal.TemporalColorizer`.
+    ``carry_tau``, ``carry_fill``, ``carry_flow``: :class:`.temporal.TemporalColorizer`.
     """
     if recombine not in RECOMBINE_MODES:
         raise ValueError(f"--recombine {recombine!r}: choose one of {list(RECOMBINE_MODES)}.")
@@ -137,7 +137,8 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer: Colorizer,
             check_indices(refs, reference_frames, frames)
     tc = TemporalColorizer(colorizer, temporal, strength, scene_threshold, rate=info.rate,
                            frame_step=frame_step, known_cuts=known, references=refs,
-                           palette=reference, carry_tau=carry_tau, carry_fill=carry_fill)
+                           palette=reference, carry_tau=carry_tau, carry_fill=carry_fill,
+                           carry_flow=carry_flow)
     result, t0 = VideoResult(recombine=recombine, references=len(refs or {})), time.perf_counter()
     with _named_write_errors(dst), atomic_output(dst, overwrite) as tmp, \
             cpu_threads(model_threads, colorizer.device):

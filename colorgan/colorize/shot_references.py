@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import torch
 
-from colorgan.colorize.carry import TAU, ShotCarrier, gray_u8
+from colorgan.colorize.carry import FLOW_PRESETS, TAU, ShotCarrier, gray_u8
 
 
 class ShotReferences:
@@ -25,6 +25,8 @@ class ShotReferences:
         if not tau > 0:
             raise ValueError(f"--carry-tau {tau}: must be > 0 (the lightness disagreement at "
                              "which the carried colour gives way).")
+        if preset not in FLOW_PRESETS:
+            raise ValueError(f"--carry-flow {preset!r}: choose one of {', '.join(FLOW_PRESETS)}.")
         self.refs, self.tau, self.preset = references, float(tau), preset
         self.starts = sorted({0, *(int(c) for c in cuts)})
         self.by_shot: dict[int, list[int]] = {}

@@ -38,7 +38,8 @@ class TemporalColorizer:
     ``references`` {frame index: uint8 RGB (3, H, W)} steer their shots (``known_cuts`` needed);
     ``palette`` (1, D), a reference photo's global hint, steers every automatic frame of a hint
     checkpoint; ``carry_fill``: where the carried colour is unsure, the generator's colour
-    (steered by the shot reference's palette) takes over.
+    (steered by the shot reference's palette) takes over; ``carry_flow``: the optical flow's
+    preset (:data:`colorgan.colorize.carry.FLOW_PRESETS`, faster and rougher first).
     """
 
     def __init__(self, colorizer: Colorizer, mode: str = "independent", strength: float = 0.6,
@@ -47,7 +48,7 @@ class TemporalColorizer:
                  known_cuts: Iterable[int] | None = None,
                  references: dict[int, torch.Tensor] | None = None,
                  palette: torch.Tensor | None = None, carry_tau: float = TAU,
-                 carry_fill: bool = False) -> None:
+                 carry_fill: bool = False, carry_flow: str = "medium") -> None:
         colorizer.check_mode(mode)
         if references and known_cuts is None:
             raise ValueError("reference frames need the film's cuts in advance (known_cuts: "
@@ -67,7 +68,8 @@ class TemporalColorizer:
             raise ValueError(f"--frame-step {frame_step}: must be >= 1.")
         self.frame_step = max(1, int(frame_step))
         self.history: deque[torch.Tensor] = deque(maxlen=self.frame_step)  # this scene's last ab
-        self.shots = ShotReferences(references, known_cuts, carry_tau) if references else None
+        self.shots = ShotReferences(references, known_cuts, carry_tau, carry_flow) \
+            if references else None
         self.palette, self.carry_fill = palette, bool(carry_fill)
         self.batch_indices: list[int] = []  # frame indices of the last batch of scene_starts
 
