@@ -40,7 +40,7 @@ from colorgan.colorize.keyframes import auto_interval
 from colorgan.colorize.temporal import TemporalColorizer
 from colorgan.models.gan_module import build_generator
 from colorgan.utils.config import CONFIG_DIR
-from colorgan.video.io import VideoWriter, open_video, probe, read_frames
+from colorgan.video.io import DECODE_THREADS, VideoWriter, open_video, probe, read_frames
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 CLIPS = [SHARED / "videos" / "fire2.mp4", SHARED / "videos" / "test.webm"]
@@ -54,7 +54,7 @@ def make_colorizer(netG: str, size: int, device: str | None) -> Colorizer:
 def decode_only(a, clip: Path, out: Path, c: Colorizer) -> int:
     with open_video(clip) as container:
         s = container.streams.video[0]
-        s.thread_type = "AUTO"
+        s.thread_type = DECODE_THREADS
         return sum(1 for i, _ in zip(range(a.max_frames or 10**9), container.decode(s)))
 
 

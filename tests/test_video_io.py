@@ -138,3 +138,18 @@ def test_unknown_codec_is_a_clear_error(colorizer, tmp_path):
     with pytest.raises(VideoError, match="--codec no-such-codec"):
         colorize_video(src, out, colorizer, codec="no-such-codec", progress=False)
     assert list(tmp_path.iterdir()) == [src]  # nothing written, no temp file left
+
+
+def test_stopping_a_decode_early_many_times_never_hangs(tmp_path):
+    """A decoder closed before the film's end (--max-frames, a failure downstream, a generator
+    dropped) while colorgan listens to FFmpeg's log must close: with FFmpeg's frame threads this
+    could deadlock (the test then fails on pytest's timeout, with every thread's stack)."""
+    import gc
+
+    src = make_video(tmp_path / "long.mp4", scene_frames(40, 4, 96, 128), crf=23)
+    for k in range(1, 16):
+        assert len(list(read_frames(src, max_frames=k % 7 + 1))) == k % 7 + 1
+        it = read_frames(src, planes=bool(k % 2))
+        next(it), next(it)
+        del it  # dropped mid-film: closed by the garbage collector
+        gc.collect()

@@ -18,7 +18,7 @@ from colorgan.color import rgb_to_gray, uint8_to_float
 from colorgan.data.images import BadInputWarning, hwc_to_chw
 from colorgan.scenes import DEFAULT_THRESHOLD, scene_ids
 from colorgan.utils.atomic import atomic_output, write_text_atomic
-from colorgan.video.io import VideoError, film_stream
+from colorgan.video.io import DECODE_THREADS, VideoError, film_stream
 
 CACHE_VERSION = 1
 
@@ -53,7 +53,7 @@ def decode_frames(path: Path, fps: float | None, size: int) -> tuple[np.ndarray,
             stream = film_stream(container)
         except VideoError as e:
             raise ValueError(f"{path} {e} Remove it from data.root.") from None
-        stream.thread_type = "AUTO"
+        stream.thread_type = DECODE_THREADS
         rate = float(stream.average_rate or 25)
         step = 1.0 / fps if fps else 0.0
         next_t = 0.0

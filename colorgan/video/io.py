@@ -34,6 +34,13 @@ _MATRIX_OF = {1: "bt709", 5: "bt601", 6: "bt601", 9: "bt2020", 10: "bt2020"}
 _TAG_OF = {"bt709": (1, 1, 1), "bt601": (6, 6, 6), "bt2020": (9, 9, 14)}  # space, primaries, trc
 
 
+# FFmpeg's slice threads, not its frame threads: a decoder with frame threads, closed before
+# the end of the film (--max-frames, an error downstream) while PyAV's log callback listens
+# (colorgan.video.damage), can deadlock in FFmpeg (PyAV issues 909, 1849); slices cost ~25 %
+# of decoding speed on 2 cores, which is far from what limits a film's colorization.
+DECODE_THREADS = "SLICE"
+
+
 class VideoError(ValueError):
     """An unreadable or unusable video: the message names the file."""
 
@@ -209,7 +216,7 @@ def read_frames(path: str | Path, max_frames: int | None = None,
     cc = stream.codec_context
     tags = ColourTags.of(cc.colorspace, cc.color_range, cc.height, cc.pix_fmt or "")
     rate = stream.average_rate or stream.guessed_rate or Fraction(25)
-    stream.thread_type = "AUTO"  # FFmpeg's own frame/slice threads
+    stream.thread_type = DECODE_THREADS
     expected, n, last_t = int(stream.frames or 0), 0, 0.0
     resized: tuple[int, int] | None = None  # the first other frame size met
     # AVI stores no presentation times (FFmpeg's guesses are not monotonic): number the frames
@@ -440,6 +447,7 @@ class VideoWriter:
 
 
 __all__ = [
+    "DECODE_THREADS",
     "ENCODERS",
     "ColourTags",
     "Frame",
