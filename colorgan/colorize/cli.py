@@ -200,8 +200,8 @@ def _colorize(argv: list[str]) -> int:
                    help="--reference-frames: where the carried colour is lost, the generator's "
                         "colour (a hint checkpoint: steered by the reference) takes over")
     p.add_argument("--carry-flow", default="medium", choices=FLOW_PRESETS,
-                   help="--reference-frames: the optical flow's preset (fast: about 2x the "
-                        "speed on a CPU, 0.5 dB less on validation; docs/films.md)")
+                   help="--reference-frames: the optical flow's preset (fast: a third of the "
+                        "flow's time, 0.5 dB less on validation; docs/films.md)")
     a = p.parse_args(argv)
     _check_model_args(a)
     if not a.carry_tau > 0:
