@@ -2,7 +2,6 @@
 checked against a direct computation, the gray row, and bad values named."""
 from __future__ import annotations
 
-import inspect
 import json
 
 import numpy as np
@@ -14,7 +13,6 @@ from colorgan.color import float_to_uint8, lab_norm_to_rgb, rgb_to_lab_norm, uin
 from colorgan.colorize.cli import eval_video_main
 from colorgan.colorize.eval_references import parse_spec, plan_references, shot_sources
 from colorgan.colorize.film_eval import evaluate_video
-from colorgan.colorize.temporal import TemporalColorizer
 from colorgan.metrics import rgb_ciede2000
 from colorgan.video.io import read_frames
 
@@ -66,12 +64,6 @@ def test_naive_rows_match_a_direct_computation_without_reference_frames(cut_clip
     assert copy_row["psnr"] > gray["psnr"]  # the truth's colour, even unmoved, beats none
 
 
-needs_carry = pytest.mark.skipif(
-    "references" not in inspect.signature(TemporalColorizer).parameters,
-    reason="TemporalColorizer(references=...) (the reference mode) is not on this branch yet")
-
-
-@needs_carry
 def test_cli_rows_modes_and_frame_counts(ckpt, cut_clip, tmp_path, capsys):  # noqa: F811
     out = tmp_path / "rows.json"
     rc = eval_video_main([str(cut_clip), "--ckpt", str(ckpt), "--temporal", "independent",
@@ -83,6 +75,19 @@ def test_cli_rows_modes_and_frame_counts(ckpt, cut_clip, tmp_path, capsys):  # n
                                          "naive_mean", "reference"]
     assert all(r["frames"] == 8 for r in rows)  # 10 frames less the references 0 and 5
     assert "CIEDE2000" in err.out and "| reference | 8 |" in err.out
+    rc = eval_video_main([str(cut_clip), "--ckpt", str(ckpt), "--reference-frames", "first",
+                          "--carry-tau", "-1"])
+    assert rc == 1 and "--carry-tau -1.0: must be > 0" in capsys.readouterr().err
+
+
+def test_a_folder_of_coloured_frames_is_the_references(cut_clip, tmp_path):
+    from PIL import Image
+
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    Image.fromarray(_truth(cut_clip)[3].permute(1, 2, 0).numpy()).save(refs / "000003.png")
+    row = evaluate_video(cut_clip, None, "naive_copy", reference_frames=str(refs))
+    assert row["references"] == 1 and row["frames"] == 9  # frame 3 is not scored
 
 
 def test_without_reference_frames_every_frame_is_scored(ckpt, cut_clip):  # noqa: F811

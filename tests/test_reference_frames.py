@@ -136,7 +136,7 @@ def test_reference_frames_on_the_command_line(colorizer, ckpt, film, tmp_path, c
     assert not out.exists() and list(tmp_path.glob("*.tmp*")) == []  # nothing half-written
     (refs / "000099.png").rename(refs / "00-00-00.080.png")  # frame 2 by its time
     assert colorize_main(args + ["--reference-frames", str(refs), "--carry-tau", "0.1",
-                                 "--carry-flow", "fast"]) == 0
+                                 "--carry-fill", "--carry-flow", "fast"]) == 0
     assert "1 reference frames" in capsys.readouterr().out and out.stat().st_size > 0
     assert colorize_main(args + ["--overwrite", "--carry-tau", "0"]) == 1
     assert "--carry-tau 0.0: must be > 0" in capsys.readouterr().err

@@ -148,6 +148,21 @@ def _run(fn, argv: list[str]) -> int:
 
 
 # ------------------------------------------------------------------ colorize
+def _carry_args(p: argparse.ArgumentParser) -> None:
+    """How colour is carried from reference frames (colorize and eval-video)."""
+    p.add_argument("--carry-tau", type=float, default=TAU,
+                   help="--reference-frames: the lightness disagreement (of 1) at which colour "
+                        "carried by the optical flow is judged lost")
+    p.add_argument("--carry-fill", action="store_true",
+                   help="--reference-frames: where the carried colour is lost, the generator's "
+                        "colour (a hint checkpoint: steered by the reference) takes over")
+
+
+def _check_carry_args(a: argparse.Namespace) -> None:
+    if not a.carry_tau > 0:
+        raise ValueError(f"--carry-tau {a.carry_tau}: must be > 0 (default {TAU}).")
+
+
 def _colorize(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="colorgan colorize",
                                 description="Colorize a photo, a folder of photos or a video.")
@@ -193,19 +208,13 @@ def _colorize(argv: list[str]) -> int:
     p.add_argument("--reference-frames", type=Path, default=None, metavar="DIR",
                    help="films: a folder of coloured frames of the film (000120.png = frame "
                         "120, 00-00-05.000.png = at 5 s); each steers its shot (docs/films.md)")
-    p.add_argument("--carry-tau", type=float, default=TAU,
-                   help="--reference-frames: the lightness disagreement (of 1) at which colour "
-                        "carried by the optical flow is judged lost")
-    p.add_argument("--carry-fill", action="store_true",
-                   help="--reference-frames: where the carried colour is lost, the generator's "
-                        "colour (a hint checkpoint: steered by the reference) takes over")
+    _carry_args(p)
     p.add_argument("--carry-flow", default="medium", choices=FLOW_PRESETS,
                    help="--reference-frames: the optical flow's preset (fast: a third of the "
                         "flow's time, 0.5 dB less on validation; docs/films.md)")
     a = p.parse_args(argv)
     _check_model_args(a)
-    if not a.carry_tau > 0:
-        raise ValueError(f"--carry-tau {a.carry_tau}: must be > 0 (default {TAU}).")
+    _check_carry_args(a)
     kind = input_kind(a.input)
     palette = check_hint_args(a, kind)  # the hints file and reference, before the model loads
     if kind == "video":
@@ -302,20 +311,14 @@ def _eval_video(argv: list[str]) -> int:
                         "colour of each shot's first frame, every:N = of every N-th frame, DIR "
                         "= your coloured frames; adds the rows naive_copy, naive_mean and "
                         "reference, and leaves the reference frames out of every row's scores")
-    p.add_argument("--carry-tau", type=float, default=TAU,
-                   help="reference row: lightness disagreement at which the carried colour "
-                        "gives way to the fill")
-    p.add_argument("--carry-fill", action="store_true",
-                   help="reference row: fill where the carry is unsure with the generator's "
-                        "colour steered by the reference (hint checkpoints)")
+    _carry_args(p)
     p.add_argument("--json", type=Path, default=None, help="also write the rows to this file")
     a = p.parse_args(argv)
     _check_model_args(a)
     if a.json is not None and a.json.is_dir():  # before the work, not after it
         raise InputError(f"--json {a.json}: is a folder; give a file name, e.g. "
                          f"{a.json / 'video_metrics.json'}.")
-    if not a.carry_tau > 0:
-        raise ValueError(f"--carry-tau {a.carry_tau}: must be > 0.")
+    _check_carry_args(a)
     from colorgan.colorize.eval_references import parse_spec, plan_references
     from colorgan.colorize.film_eval import evaluate_video, format_table
     from colorgan.utils.atomic import write_text_atomic

@@ -69,13 +69,15 @@ def plan_references(path: str | Path, spec: str, max_frames: int | None = None,
                     ) -> ReferencePlan:
     """The references of ``spec`` for the clip at ``path`` (one or two decoding passes)."""
     kind, arg = parse_spec(spec)
-    if cuts is None:
-        from colorgan.scenes import find_cuts
-        cuts = [i for i, _ in find_cuts(Path(path), scene_threshold, None, max_frames)]
+    n = None
+    if cuts is None:  # the cut pass also counts the frames
+        from colorgan.scenes import scan_cuts
+        found, n = scan_cuts(Path(path), scene_threshold, None, max_frames)
+        cuts = [i for i, _ in found]
     if kind == "folder":
         from colorgan.colorize.reference_frames import load_reference_frames
         info = probe(path)
-        n = sum(1 for _ in read_frames(path, max_frames))
+        n = sum(1 for _ in read_frames(path, max_frames)) if n is None else n
         refs = load_reference_frames(arg, info.width, info.height, n, info.rate)
         return ReferencePlan(spec, dict(refs), list(cuts), n)
     refs, n = {}, 0

@@ -127,13 +127,16 @@ class TemporalColorizer:
             ab = F.interpolate(ab.float(), size=size, mode="bilinear", align_corners=False)
             for k, i in enumerate(auto):
                 out[i] = ab[k:k + 1]
-        for i, t in enumerate(indices):
-            if carried[i]:
-                fill = None
-                if self.carry_fill:  # the generator, steered by the reference's palette
-                    pal = self.shots.palette(t) if self.c.supports_hints else None
-                    fill = self.c.predict_ab(prep.real_A[i:i + 1], palette=pal)
-                out[i] = self.shots.ab(t, prep.carry[i:i + 1], fill).to(prep.real_A.device)
+        steered = [i for i, c in enumerate(carried) if c]
+        fills: dict[int, torch.Tensor] = {}
+        if self.carry_fill and steered:  # the generator, steered by each reference's palette
+            pal = torch.cat([self.shots.palette(indices[i]) for i in steered]) \
+                if self.c.supports_hints else None  # (K, D)
+            ab = self.c.predict_ab(prep.real_A[steered], palette=pal)  # (K, 2, s, s), one call
+            fills = {i: ab[k:k + 1] for k, i in enumerate(steered)}
+        for i in steered:
+            ab = self.shots.ab(indices[i], prep.carry[i:i + 1], fills.get(i))
+            out[i] = ab.to(prep.real_A.device)
         return torch.cat(out)  # (B, 2, h', w')
 
     def _auto(self, prep: Prepared, starts: list[bool]) -> torch.Tensor:
