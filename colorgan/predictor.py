@@ -21,7 +21,38 @@ from collections.abc import Callable
 
 import torch
 
-from colorgan.color import ColorSpace, check_chroma_center, check_chroma_gain, scale_ab
+from colorgan.color import (
+    ColorSpace,
+    check_chroma_center,
+    check_chroma_gain,
+    denormalize_ab,
+    denormalize_l,
+    normalize_ab,
+    scale_ab,
+)
+from colorgan.hints.encode import LOCAL_CHANNELS, palette_dim
+
+HINT_DECAY = None  # hint models' default: as predicted
+
+
+def hint_channel() -> int:
+    """Where a hint model's point planes start in g_in, from the end (:func:`colorgan.hints.
+    encode.pack`: hint ab, mask, then the palette)."""
+    return -(LOCAL_CHANNELS + palette_dim())
+
+
+def check_hint_decay(decay: float | None, option: str) -> float | None:
+    """None (off) or a finite number >= 0 (0: a point's correction does not fade)."""
+    if decay is None:
+        return None
+    try:
+        value = float(decay)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not (value >= 0 and value < float("inf")):
+        raise ValueError(f"{option}={decay!r}: must be null (the model's colour as predicted) or "
+                         "a number >= 0 (how fast a point's correction fades; 0 = never).")
+    return value
 
 
 def flip_average(net: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
@@ -43,7 +74,8 @@ class Predictor:
 
     def __init__(self, netG: Callable[[torch.Tensor], torch.Tensor], color_space: str = "lab",
                  flip: bool = False, chroma_gain: float = 1.0, chroma_center: str = "zero",
-                 weights: str = "raw", amp_dtype: torch.dtype | None = None) -> None:
+                 weights: str = "raw", amp_dtype: torch.dtype | None = None,
+                 hint_channel: int | None = None, hint_decay: float | None = None) -> None:
         self.netG = netG
         self.cs = ColorSpace(color_space)
         self.flip = bool(flip)
@@ -51,13 +83,18 @@ class Predictor:
         self.chroma_center = check_chroma_center(chroma_center, "model.chroma_center")
         self.weights = weights  # "ema" when netG holds the averaged weights
         self.amp_dtype = amp_dtype  # autocast dtype of the generator pass (None: fp32)
+        self.hint_channel = hint_channel  # g_in's first hint plane (hint models), else None
+        self.hint_decay = check_hint_decay(hint_decay, "hint_decay")
 
     @classmethod
     def from_hparams(cls, netG, hp: dict, weights: str = "raw",
                      amp_dtype: torch.dtype | None = None) -> Predictor:
         """The settings a checkpoint's hyper-parameters ``hp`` hold (older ones: the defaults)."""
+        hints = hp.get("hints") or {}
+        channel = hint_channel() if hints.get("enabled") else None
         return cls(netG, hp.get("color_space", "lab"), bool(hp.get("tta_flip", False)),
-                   hp.get("chroma_gain", 1.0), hp.get("chroma_center", "zero"), weights, amp_dtype)
+                   hp.get("chroma_gain", 1.0), hp.get("chroma_center", "zero"), weights, amp_dtype,
+                   channel, hints.get("correct", HINT_DECAY) if channel is not None else None)
 
     def settings(self) -> dict:
         """What a checkpoint stores of this predictor (its hyper-parameters' names)."""
@@ -118,7 +155,9 @@ class Predictor:
     # real_A (B, 1, H, W): the L (or gray) channel; None: g_in's first channel
     def output(self, g_in: torch.Tensor, real_A: torch.Tensor | None = None) -> torch.Tensor:
         """(B, C_in, H, W) -> the gained output (B, C_out, H, W): ab (Lab) or RGB in [-1, 1]."""
-        return self.gained(g_in[:, :1] if real_A is None else real_A, self.raw(g_in))
+        real_A = g_in[:, :1] if real_A is None else real_A
+        out = self.gained(real_A, self.raw(g_in))
+        return self.held_to_points(g_in, real_A, out) if self.cs.mode == "lab" else out
 
     def ab(self, g_in: torch.Tensor, real_A: torch.Tensor | None = None,
            gain: bool = True) -> torch.Tensor:
@@ -127,7 +166,26 @@ class Predictor:
         colour is steered by hints (the gain is the automatic mode's knob)."""
         real_A = g_in[:, :1] if real_A is None else real_A
         ab = self.cs.chroma(real_A, self.raw(g_in))  # (B, 2, H, W)
-        return scale_ab(ab, self.chroma_gain, self.chroma_center) if gain else ab
+        ab = scale_ab(ab, self.chroma_gain, self.chroma_center) if gain else ab
+        return self.held_to_points(g_in, real_A, ab)
+
+    def held_to_points(self, g_in: torch.Tensor, real_A: torch.Tensor,
+                       ab: torch.Tensor) -> torch.Tensor:
+        """Normalised ab (B, 2, H, W) corrected toward g_in's point hints: the residual at each
+        point spread by Levin et al.'s affinities, fading at ``hint_decay`` (hint models; None:
+        as predicted)."""
+        if self.hint_decay is None or self.hint_channel is None:
+            return ab
+        planes = g_in[:, self.hint_channel:self.hint_channel + LOCAL_CHANNELS].float()
+        mask = planes[:, 2:3]  # (B, 1, H, W)
+        if not bool((mask > 0.5).any()):
+            return ab
+        from colorgan.hints.baselines import levin_correct  # scipy, only when points are given
+
+        L = denormalize_l(real_A.float()).clamp(0.0, 100.0)  # (B, 1, H, W)
+        out = levin_correct(L, denormalize_ab(ab.float()), denormalize_ab(planes[:, :2]), mask,
+                            self.hint_decay)
+        return normalize_ab(out).to(ab.dtype)
 
     def rgb(self, g_in: torch.Tensor, real_A: torch.Tensor | None = None) -> torch.Tensor:
         """(B, C_in, H, W) -> RGB (B, 3, H, W) in [0, 1] at the input's size."""
@@ -135,4 +193,4 @@ class Predictor:
         return self.cs.decode(real_A, self.output(g_in, real_A))
 
 
-__all__ = ["Predictor", "flip_average"]
+__all__ = ["HINT_DECAY", "Predictor", "check_hint_decay", "flip_average", "hint_channel"]

@@ -231,6 +231,27 @@ def test_reference_changes_the_output_and_a_gray_one_is_refused(hint_ckpt, tmp_p
     assert not (tmp_path / "g.png").exists()
 
 
+def test_exported_hint_model_takes_points_and_a_reference_as_the_checkpoint(hint_ckpt, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from colorgan.colorize.export import export_onnx
+
+    meta = export_onnx(hint_ckpt, tmp_path / "h.onnx")
+    assert meta["hints"] is True and meta["input_channels"] == 1 + 3 + palette_dim()
+    photo = gray_photo(tmp_path / "p.png", 48, 64)
+    hints = write_json(tmp_path / "h.json", [{"x": 20, "y": 24, "color": RED, "radius": 6}])
+    ref = np.zeros((40, 30, 3), np.uint8)
+    ref[..., 2] = 200
+    Image.fromarray(ref).save(tmp_path / "ref.png")
+    steer = ["--hints", str(hints), "--reference", str(tmp_path / "ref.png"), "--no-progress"]
+    for name, model in (("t", ["--ckpt", str(hint_ckpt)]),
+                        ("o", ["--backend", "onnx", "--model", str(tmp_path / "h.onnx")])):
+        assert colorize_main([str(photo), "-o", str(tmp_path / f"{name}.png"), *model,
+                              *steer]) == 0
+    t, o = (np.asarray(Image.open(tmp_path / f"{n}.png"), dtype=int) for n in "to")
+    assert np.abs(t - o).max() <= 1  # within 1/255
+    assert a_channel(tmp_path / "o.png")[18:30, 14:26].mean() > 5  # the red point is there
+
+
 def test_checkpoint_without_hints_refuses_flags_and_ignores_sidecars(ckpt, tmp_path, capsys):  # noqa: F811
     photo = gray_photo(tmp_path / "p.png", 48, 64)
     hints = write_json(tmp_path / "h.json", [OK])

@@ -77,3 +77,40 @@ def test_validation_eval_and_colorize_give_the_same_colour(tmp_path):
     out = model.colorize_batch(batch)
     real_A = model.prepare_batch(batch)[0]
     torch.testing.assert_close(out["fake"], model.cs.decode(real_A, c.predict_ab(real_A)))
+
+
+class Gray(torch.nn.Module):
+    """Any input (B, C_in, H, W) -> ab = 0 (B, 2, H, W): a model that ignores its hints."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(x.shape[0], 2, *x.shape[2:])
+
+
+def test_points_hold_their_colour_and_the_correction_fades():
+    from colorgan.hints.encode import pack
+    from colorgan.predictor import check_hint_decay, hint_channel
+
+    L = torch.zeros(1, 1, 8, 48)  # flat mid gray
+    planes = torch.zeros(1, 3, 8, 48)
+    planes[0, :2, 3:5, 2:4] = torch.tensor([0.5, -0.25])[:, None, None]  # one 2 x 2 point
+    planes[0, 2, 3:5, 2:4] = 1.0
+    g_in = pack(L, planes)
+    ab = {}
+    for decay in (None, 0.0, 0.5):
+        p = Predictor(Gray(), "lab", chroma_gain=2.0, hint_channel=hint_channel(),
+                      hint_decay=decay)
+        ab[decay] = p.ab(g_in, gain=False)
+        torch.testing.assert_close(p.output(g_in), ab[decay])  # eval and colorize agree
+    assert ab[None].abs().max() == 0  # off: the model's colour as predicted
+    for decay in (0.0, 0.5):  # the point holds its colour exactly
+        torch.testing.assert_close(ab[decay][0, :, 3:5, 2:4],
+                                   planes[0, :2, 3:5, 2:4], atol=1e-5, rtol=0)
+    assert ab[0.0][0, 0, :, -1].min() > 0.49  # never fading: the flat image takes it
+    assert ab[0.5][0, 0, :, -1].abs().max() < 1e-3  # fading: gone 40 px away
+    assert 0.0 < float(ab[0.5][0, 0, 4, 8]) < 0.5
+    no_points = pack(L, torch.zeros(1, 3, 8, 48))
+    assert Predictor(Gray(), "lab", hint_channel=hint_channel(),
+                     hint_decay=0.0).ab(no_points).abs().max() == 0
+    for bad in (-1, "x", float("inf")):
+        with pytest.raises(ValueError, match="hints.correct"):
+            check_hint_decay(bad, "hints.correct")

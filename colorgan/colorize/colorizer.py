@@ -41,7 +41,7 @@ from colorgan.color import (
 )
 from colorgan.colorize.carry import carry_size
 from colorgan.data.aspect import keep_aspect_size
-from colorgan.predictor import Predictor
+from colorgan.predictor import HINT_DECAY, Predictor, hint_channel
 from colorgan.utils.checkpoint_file import one_line, read_checkpoint
 
 TEMPORAL_MODES = ("independent", "dependent", "smooth")
@@ -148,7 +148,6 @@ class Colorizer:
         self.chroma_at = "net"  # yuv path: where ab becomes Cb, Cr (see finish_planes)
         self.temporal = bool(temporal)  # generator takes cat(L, previous ab)
         self.pair_fps: float | None = None  # dependent: fps of the training pairs (None: 1 frame)
-        self.hints = False  # netG takes point hints and a palette (model.hints, always packed)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | None = None,
@@ -196,7 +195,6 @@ class Colorizer:
         c.pair_fps = float(temporal["pair_fps"]) if temporal.get("pair_fps") else None
         c.predictor = Predictor.from_hparams(c.netG, hp, "ema" if prefix.startswith("netG_ema")
                                              else "raw", c.amp_dtype)
-        c.hints = bool(dict(hp.get("hints") or {}).get("enabled", False))
         return c
 
     def set_chroma_gain(self, gain: float, option: str = "--chroma-gain") -> None:
@@ -204,9 +202,16 @@ class Colorizer:
         self.predictor.set_chroma_gain(gain, option)
 
     @property
-    def supports_hints(self) -> bool:
-        """Whether the generator takes user hints (points, a reference; model.hints)."""
-        return self.hints
+    def hints(self) -> bool:
+        """Whether netG takes point hints and a palette (model.hints, always packed)."""
+        return self.predictor.hint_channel is not None
+
+    @hints.setter
+    def hints(self, on: bool) -> None:
+        self.predictor.hint_channel = hint_channel() if on else None
+        self.predictor.hint_decay = HINT_DECAY if on else None
+
+    supports_hints = hints  # the name the applications ask with
 
     @property
     def supports_temperature(self) -> bool:

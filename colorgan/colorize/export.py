@@ -22,14 +22,16 @@ from colorgan.color import AB_SCALE, L_SCALE
 from colorgan.colorize.colorizer import CheckpointError, Colorizer
 from colorgan.colorize.onnx_backend import FORMAT, FORMAT_VERSION, file_sha256, sidecar_path
 from colorgan.data.aspect import keep_aspect_size
-from colorgan.predictor import flip_average
+from colorgan.predictor import flip_average, hint_channel
 from colorgan.utils.atomic import atomic_output, check_output, write_text_atomic
 
 DEFAULT_OPSET = 17  # ONNX 1.12 (2022): onnxruntime >= 1.12; both torch exporters support it
 PARITY_TOL = 1e-4   # max abs difference (fp32) between onnxruntime and PyTorch at export
 NORMALISATION = {   # what the graph takes and gives (colorgan.color)
     "lab": {"input": f"L / {L_SCALE:g} - 1 (L in [0, 100]), then with a temporal model the "
-                     f"previous frame's ab / {AB_SCALE:g}", "output": f"ab / {AB_SCALE:g}",
+                     f"previous frame's ab / {AB_SCALE:g}; with a hint model then the hint ab / "
+                     f"{AB_SCALE:g}, the hint mask and the palette (colorgan.hints.encode.pack)",
+            "output": f"ab / {AB_SCALE:g}",
             "decode": "Lab (D65) to sRGB; a colour outside sRGB keeps its L and hue, its (a, b) "
                       "scaled toward gray to the gamut's edge (colorgan.color.map_into_gamut), "
                       "not clipped per RGB channel"},
@@ -96,7 +98,7 @@ def export_onnx(ckpt: str | Path, output: str | Path, opset: int = DEFAULT_OPSET
     c.set_temperature(temperature)
     c.flip = c.flip if flip is None else bool(flip)
     graph = InferenceGraph(c.netG, c.flip).eval()
-    c_in = c.cs.in_channels + (2 if c.temporal else 0)
+    c_in = c.cs.in_channels + (2 if c.temporal else 0) + (-hint_channel() if c.hints else 0)
     # small example shapes (the graph is fully convolutional), a second one for dynamic H, W
     short, m = min(c.image_size, max(c.size_multiple, 64)), c.size_multiple
     h, w = keep_aspect_size(short, short, short, m)
@@ -119,6 +121,7 @@ def export_onnx(ckpt: str | Path, output: str | Path, opset: int = DEFAULT_OPSET
         "size_multiple": c.size_multiple, "input_channels": c_in,
         "output_channels": c.cs.out_channels, "normalisation": NORMALISATION[c.cs.mode],
         "temporal": c.temporal, "pair_fps": c.pair_fps,
+        "hints": c.hints, "hint_decay": c.predictor.hint_decay,
         "chroma_gain": c.chroma_gain, "chroma_center": c.chroma_center,
         "in_graph": {"weights": c.weights, "flip": c.flip,
                      "temperature": c.netG.temperature if c.supports_temperature else None},

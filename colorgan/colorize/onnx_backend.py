@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from colorgan.color import check_chroma_center, check_chroma_gain
+from colorgan.predictor import check_hint_decay
 from colorgan.colorize.colorizer import CheckpointError, Colorizer
 
 FORMAT = "colorgan-onnx"
@@ -140,6 +141,9 @@ def load_onnx_colorizer(model: str | Path, device: str | None = None, precision:
                   resize)
     c.pair_fps = meta.get("pair_fps")
     side = sidecar_path(model)
+    c.hints = bool(meta.get("hints", False))  # point planes and a palette in the input
+    if c.hints:
+        c.predictor.hint_decay = check_hint_decay(meta.get("hint_decay"), f"{side}: hint_decay")
     c.chroma_gain = check_chroma_gain(meta["chroma_gain"], f"{side}: chroma_gain")
     c.chroma_center = check_chroma_center(meta["chroma_center"], f"{side}: chroma_center")
     c.weights = meta["in_graph"]["weights"]
