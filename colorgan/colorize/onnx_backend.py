@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from colorgan.color import check_chroma_center, check_chroma_gain
-from colorgan.predictor import check_hint_decay
 from colorgan.colorize.colorizer import CheckpointError, Colorizer
+from colorgan.predictor import check_hint_decay
 
 FORMAT = "colorgan-onnx"
 FORMAT_VERSION = 1
