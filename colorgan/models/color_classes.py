@@ -26,7 +26,9 @@ def gamut_bins(grid: float = 10.0) -> torch.Tensor:
     r, g, b = torch.meshgrid(v, v, v, indexing="ij")
     rgb = torch.stack([r.flatten(), g.flatten(), b.flatten()])[None, :, :, None].float()
     ab = rgb_to_lab(rgb)[0, 1:, :, 0].T  # (N, 2)
-    idx = torch.unique(torch.round(ab / grid).to(torch.int64), dim=0)  # (Q, 2)
+    ij = torch.round(ab / grid).to(torch.int64) + 1024  # (N, 2), both >= 0
+    key = torch.unique(ij[:, 0] * 4096 + ij[:, 1])  # (Q,) sorted: row order, as unique(dim=0)
+    idx = torch.stack([key // 4096, key % 4096], 1) - 1024  # (Q, 2)
     return idx.to(torch.float32) * grid
 
 
