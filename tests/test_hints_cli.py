@@ -275,6 +275,9 @@ def test_films_refuse_points_and_take_a_palette_or_reference_frames(hint_ckpt, t
     assert colorize_main(args + ["--hints", str(hints)]) == 1
     assert f"--hints {hints}: points are for photos" in capsys.readouterr().err
     assert not (tmp_path / "out.mp4").exists()
+    assert colorize_main(args + ["--hint-correct", "0.1"]) == 1
+    assert "--hint-correct 0.1: holds a photo's colour to its points" in capsys.readouterr().err
+    assert not (tmp_path / "out.mp4").exists()
     assert colorize_main(args) == 0 and (tmp_path / "out.mp4").stat().st_size > 0
     red = tmp_path / "red.png"  # a palette steers every frame of the film
     Image.fromarray(np.tile(np.array([200, 30, 30], np.uint8), (32, 32, 1))).save(red)
@@ -285,3 +288,27 @@ def test_films_refuse_points_and_take_a_palette_or_reference_frames(hint_ckpt, t
     assert colorize_main(args + ["--overwrite", "--reference-frames", str(refs),
                                  "--carry-fill"]) == 0
     assert "1 reference frames" in capsys.readouterr().out
+
+
+def test_hint_correct_holds_the_point_and_bad_values_are_named(hint_ckpt, ckpt, tmp_path,  # noqa: F811
+                                                               capsys):
+    photo = gray_photo(tmp_path / "p.png", 48, 64)
+    hints = write_json(tmp_path / "h.json", [{"x": 20, "y": 24, "color": "#20a040", "radius": 4}])
+    base = [str(photo), "--ckpt", str(hint_ckpt), "--hints", str(hints), "--no-progress"]
+    for name, value in (("raw", "none"), ("held", "0.01")):
+        assert colorize_main([base[0], "-o", str(tmp_path / f"{name}.png"), *base[1:],
+                              "--hint-correct", value]) == 0
+    want = rgb_to_lab_norm(torch.tensor([[[[32 / 255]], [[160 / 255]], [[64 / 255]]]]))[1]
+    ab = {}
+    for name in ("raw", "held"):
+        rgb = torch.from_numpy(np.array(Image.open(tmp_path / f"{name}.png"))).permute(2, 0, 1)
+        ab[name] = rgb_to_lab_norm(rgb[None].float() / 255)[1][0, :, 22:27, 18:23].mean((1, 2))
+    err = {k: float((v - want[0, :, 0, 0]).abs().sum()) for k, v in ab.items()}
+    assert err["held"] < err["raw"] and err["held"] < 0.08, err  # the point's own colour
+    out = tmp_path / "bad.png"
+    for value, message in (("-1", "--hint-correct -1: must be"), ("x", "--hint-correct x: ")):
+        assert colorize_main([base[0], "-o", str(out), *base[1:], "--hint-correct", value]) == 1
+        assert message in capsys.readouterr().err and not out.exists()
+    assert colorize_main([str(photo), "-o", str(out), "--ckpt", str(ckpt), "--no-progress",
+                          "--hint-correct", "0"]) == 1
+    assert "--hint-correct 0: " in capsys.readouterr().err and not out.exists()

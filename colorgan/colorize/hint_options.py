@@ -26,6 +26,7 @@ from colorgan.hints.user import (
     reference_palette,
 )
 from colorgan.media import InputError
+from colorgan.predictor import check_hint_decay
 
 
 def add_hint_args(p: argparse.ArgumentParser) -> None:
@@ -35,6 +36,10 @@ def add_hint_args(p: argparse.ArgumentParser) -> None:
                         "folder, put NAME.hints.json beside each photo instead")
     p.add_argument("--reference", type=Path, default=None, metavar="PHOTO",
                    help="hint checkpoints: a colour photo whose palette steers every photo")
+    p.add_argument("--hint-correct", default=None, metavar="D|none",
+                   help="hint checkpoints: hold the colour to the points, each point's "
+                        "correction fading over ~1/sqrt(D) px of even lightness (0: never); "
+                        "none: the model's colour as predicted; default: the checkpoint's")
 
 
 def check_hint_args(a: argparse.Namespace, kind: str) -> torch.Tensor | None:
@@ -45,6 +50,9 @@ def check_hint_args(a: argparse.Namespace, kind: str) -> torch.Tensor | None:
         raise InputError(f"--hints {a.hints}: points are for photos; to steer the film "
                          f"{a.input}, colour some of its frames and pass them with "
                          "--reference-frames DIR (docs/films.md), or a palette with --reference.")
+    if kind == "video" and getattr(a, "hint_correct", None) is not None:
+        raise InputError(f"--hint-correct {a.hint_correct}: holds a photo's colour to its "
+                         f"points, and {a.input} is a film (no points); leave it out.")
     if kind != "video" and getattr(a, "reference_frames", None):
         raise InputError(f"--reference-frames {a.reference_frames}: is for films, and {a.input} "
                          "is no video; steer photos with --hints or --reference.")
@@ -53,6 +61,7 @@ def check_hint_args(a: argparse.Namespace, kind: str) -> torch.Tensor | None:
                          "each photo's points beside it as NAME.hints.json (docs/hints.md).")
     if a.hints:
         check_hints(read_hints_json(a.hints), str(a.hints))
+    hint_correct(a)  # a bad --hint-correct fails before the model loads
     if a.chroma_gain is not None and given:
         warnings.warn(f"--chroma-gain {a.chroma_gain:g} is the automatic mode's knob: photos "
                       f"steered by {' and '.join(g.split()[0] for g in given)} get gain 1.",
@@ -74,14 +83,34 @@ def read_reference(path: Path) -> torch.Tensor:
     return reference_palette(rgb, f"--reference {path}")  # (1, D)
 
 
+def hint_correct(a: argparse.Namespace) -> tuple[bool, float | None]:
+    """--hint-correct -> (given, decay or None: as predicted)."""
+    value = getattr(a, "hint_correct", None)
+    if value is None:
+        return False, None
+    if str(value).lower() == "none":
+        return True, None
+    try:
+        return True, check_hint_decay(value, "--hint-correct")
+    except ValueError:
+        raise InputError(f"--hint-correct {value}: must be none (the model's colour as "
+                         "predicted) or a number >= 0 (how fast a point's correction fades; "
+                         "0 = never).") from None
+
+
 def check_hint_model(a: argparse.Namespace, colorizer: Colorizer) -> None:
-    """--hints / --reference need a checkpoint trained with hints."""
-    given = [f"--{k} {getattr(a, k)}" for k in ("hints", "reference") if getattr(a, k)]
+    """--hints / --reference / --hint-correct need a checkpoint trained with hints; the last
+    is then set on its Predictor."""
+    given = [f"--{k.replace('_', '-')} {getattr(a, k)}"
+             for k in ("hints", "reference", "hint_correct") if getattr(a, k, None) is not None]
     if given and not colorizer.supports_hints:
         raise CheckpointError(f"{given[0]}: {a.source} was trained without hints "
                               "(model.hints.enabled=false), so it cannot be steered; leave out "
-                              "--hints/--reference, or use a checkpoint trained with "
-                              "model.hints.enabled=true (docs/hints.md).")
+                              "--hints/--reference/--hint-correct, or use a checkpoint trained "
+                              "with model.hints.enabled=true (docs/hints.md).")
+    set_it, decay = hint_correct(a)
+    if set_it:
+        colorizer.predictor.hint_decay = decay
 
 
 def photo_hints(a: argparse.Namespace, colorizer: Colorizer) -> Path | None:
@@ -92,5 +121,5 @@ def photo_hints(a: argparse.Namespace, colorizer: Colorizer) -> Path | None:
     return folder_sidecars([a.input], colorizer.supports_hints).get(a.input)
 
 
-__all__ = ["add_hint_args", "check_hint_args", "check_hint_model", "photo_hints",
+__all__ = ["add_hint_args", "check_hint_args", "check_hint_model", "hint_correct", "photo_hints",
            "read_reference"]
