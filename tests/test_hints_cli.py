@@ -321,12 +321,12 @@ def test_levin_prefill_checkpoint_colours_photos_and_is_not_exported(tmp_path, c
     recipe = [a for a in HINT_RECIPE if not a.startswith("trainer.max_epochs")]
     train(make_cfg(tmp_path / "t", TINY + recipe + ["trainer.max_epochs=2",
                                                     "model.hints.prefill=levin"]))
-    ckpt = next((tmp_path / "t" / "run" / "checkpoints").glob("last.ckpt"))
+    prefilled = next((tmp_path / "t" / "run" / "checkpoints").glob("last.ckpt"))
     photo = gray_photo(tmp_path / "p.png", 48, 64)
     hints = write_json(tmp_path / "h.json", [{"x": 20, "y": 24, "color": RED, "radius": 4}])
-    assert colorize_main([str(photo), "-o", str(tmp_path / "o.png"), "--ckpt", str(ckpt),
+    assert colorize_main([str(photo), "-o", str(tmp_path / "o.png"), "--ckpt", str(prefilled),
                           "--hints", str(hints), "--no-progress"]) == 0
     assert a_channel(tmp_path / "o.png")[20:28, 16:24].mean() > 5  # held near the red point
-    assert export_main(["--ckpt", str(ckpt), "-o", str(tmp_path / "m.onnx")]) == 1
+    assert export_main(["--ckpt", str(prefilled), "-o", str(tmp_path / "m.onnx")]) == 1
     assert "model.hints.prefill=levin" in capsys.readouterr().err
     assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "m.onnx.json").exists()
