@@ -189,8 +189,8 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     uses_hints = model.hint_sampler is not None  # an automatic checkpoint ignores them
     if options.active and uses_hints and cfg.get("chroma_gain") is None:
         p.set_chroma_gain(1.0)  # the gain is the automatic mode's knob (docs/hints.md)
-    if uses_hints and options.correct != "auto":  # the model's colour held to the points
-        p.hint_decay = options.correct
+    if uses_hints and options.mix != "auto":  # the share of Levin's fill of the points
+        p.hint_mix = options.mix
     split = cfg.get("split", "test")
     with open_dict(cfg):  # null: the image size the checkpoint was trained at
         if cfg.data.get("image_size") is None:
@@ -233,7 +233,7 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         payload = {
             **summary, "hints": {**hints_info, "model_uses_hints": uses_hints,
                                  "chroma_gain": float(p.chroma_gain),
-                                 "correct": p.hint_decay},
+                                 "mix": p.hint_mix if uses_hints else None},
             "metrics": metrics, "checkpoint": str(Path(cfg.ckpt_path).resolve()),
             "split": "all" if whole else split, "scope": scope, "num_images": num_images,
             "protocol_warnings": warns, "image_size": int(cfg.data.image_size), "status": "ok",

@@ -32,7 +32,11 @@ from colorgan.color import (
 )
 from colorgan.hints.encode import LOCAL_CHANNELS, palette_dim
 
-HINT_DECAY = None  # hint models' default: as predicted
+# A hint model's colour near its points gives way to the points' propagation by Levin et al.
+# 2004: weight HINT_MIX x exp(-d / (HINT_REACH x the long side)), d the distance to the nearest
+# point (chosen on validation photos: experiments/hints)
+HINT_MIX = 1.0
+HINT_REACH = 0.125
 
 
 def hint_channel() -> int:
@@ -41,17 +45,30 @@ def hint_channel() -> int:
     return -(LOCAL_CHANNELS + palette_dim())
 
 
-def check_hint_decay(decay: float | None, option: str) -> float | None:
-    """None (off) or a finite number >= 0 (0: a point's correction does not fade)."""
-    if decay is None:
-        return None
+def near_points(mask: torch.Tensor, reach: float) -> torch.Tensor:
+    """Hint mask (B, 1, H, W) -> exp(-d / (reach x max(H, W))) (B, 1, H, W), d the distance in
+    pixels to the nearest hinted pixel (0 everywhere for an image without points)."""
+    from scipy.ndimage import distance_transform_edt
+
+    out = torch.zeros(mask.shape, dtype=torch.float32)
+    scale = reach * max(mask.shape[-2:])
+    for b in range(mask.shape[0]):
+        hinted = (mask[b, 0] > 0.5).cpu().numpy()
+        if hinted.any():
+            d = torch.from_numpy(distance_transform_edt(~hinted)).float()  # (H, W)
+            out[b, 0] = torch.exp(-d / scale)
+    return out
+
+
+def check_hint_mix(mix: float, option: str) -> float:
+    """A number in [0, 1]: the share of Levin et al.'s fill in the colour of a photo with points."""
     try:
-        value = float(decay)
+        value = float(mix)
     except (TypeError, ValueError):
         value = float("nan")
-    if not (value >= 0 and value < float("inf")):
-        raise ValueError(f"{option}={decay!r}: must be null (the model's colour as predicted) or "
-                         "a number >= 0 (how fast a point's correction fades; 0 = never).")
+    if isinstance(mix, bool) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{option}={mix!r}: must be a number in [0, 1] (0: the model's colour "
+                         f"alone, 1: Levin et al.'s fill of the points alone; default {HINT_MIX:g}).")
     return value
 
 
@@ -75,7 +92,7 @@ class Predictor:
     def __init__(self, netG: Callable[[torch.Tensor], torch.Tensor], color_space: str = "lab",
                  flip: bool = False, chroma_gain: float = 1.0, chroma_center: str = "zero",
                  weights: str = "raw", amp_dtype: torch.dtype | None = None,
-                 hint_channel: int | None = None, hint_decay: float | None = None) -> None:
+                 hint_channel: int | None = None, hint_mix: float = HINT_MIX) -> None:
         self.netG = netG
         self.cs = ColorSpace(color_space)
         self.flip = bool(flip)
@@ -84,7 +101,7 @@ class Predictor:
         self.weights = weights  # "ema" when netG holds the averaged weights
         self.amp_dtype = amp_dtype  # autocast dtype of the generator pass (None: fp32)
         self.hint_channel = hint_channel  # g_in's first hint plane (hint models), else None
-        self.hint_decay = check_hint_decay(hint_decay, "hint_decay")
+        self.hint_mix = check_hint_mix(hint_mix, "hint_mix")
 
     @classmethod
     def from_hparams(cls, netG, hp: dict, weights: str = "raw",
@@ -94,7 +111,7 @@ class Predictor:
         channel = hint_channel() if hints.get("enabled") else None
         return cls(netG, hp.get("color_space", "lab"), bool(hp.get("tta_flip", False)),
                    hp.get("chroma_gain", 1.0), hp.get("chroma_center", "zero"), weights, amp_dtype,
-                   channel, hints.get("correct", HINT_DECAY) if channel is not None else None)
+                   channel, hints.get("mix", HINT_MIX))
 
     def settings(self) -> dict:
         """What a checkpoint stores of this predictor (its hyper-parameters' names)."""
@@ -157,7 +174,7 @@ class Predictor:
         """(B, C_in, H, W) -> the gained output (B, C_out, H, W): ab (Lab) or RGB in [-1, 1]."""
         real_A = g_in[:, :1] if real_A is None else real_A
         out = self.gained(real_A, self.raw(g_in))
-        return self.held_to_points(g_in, real_A, out) if self.cs.mode == "lab" else out
+        return self.mixed_with_levin(g_in, real_A, out) if self.cs.mode == "lab" else out
 
     def ab(self, g_in: torch.Tensor, real_A: torch.Tensor | None = None,
            gain: bool = True) -> torch.Tensor:
@@ -167,25 +184,28 @@ class Predictor:
         real_A = g_in[:, :1] if real_A is None else real_A
         ab = self.cs.chroma(real_A, self.raw(g_in))  # (B, 2, H, W)
         ab = scale_ab(ab, self.chroma_gain, self.chroma_center) if gain else ab
-        return self.held_to_points(g_in, real_A, ab)
+        return self.mixed_with_levin(g_in, real_A, ab)
 
-    def held_to_points(self, g_in: torch.Tensor, real_A: torch.Tensor,
-                       ab: torch.Tensor) -> torch.Tensor:
-        """Normalised ab (B, 2, H, W) corrected toward g_in's point hints: the residual at each
-        point spread by Levin et al.'s affinities, fading at ``hint_decay`` (hint models; None:
-        as predicted)."""
-        if self.hint_decay is None or self.hint_channel is None:
+    def mixed_with_levin(self, g_in: torch.Tensor, real_A: torch.Tensor,
+                         ab: torch.Tensor) -> torch.Tensor:
+        """Normalised ab (B, 2, H, W) of a photo with point hints mixed with the points'
+        propagation by Levin et al. 2004, whose share fades with the distance to the points
+        (``hint_mix`` at a point; hint models only, photos without points as predicted). The
+        learned prior and the edge-aware fill err in different places: on validation photos
+        the mix beats both (experiments/hints), and a point far away leaves the colour alone."""
+        if self.hint_channel is None or self.hint_mix == 0.0:
             return ab
         planes = g_in[:, self.hint_channel:self.hint_channel + LOCAL_CHANNELS].float()
         mask = planes[:, 2:3]  # (B, 1, H, W)
-        if not bool((mask > 0.5).any()):
+        pointed = (mask > 0.5).flatten(1).any(1)  # (B,) photos with at least one point
+        if not bool(pointed.any()):
             return ab
-        from colorgan.hints.baselines import levin_correct  # scipy, only when points are given
+        from colorgan.hints.baselines import levin_fill  # scipy, only when points are given
 
         L = denormalize_l(real_A.float()).clamp(0.0, 100.0)  # (B, 1, H, W)
-        out = levin_correct(L, denormalize_ab(ab.float()), denormalize_ab(planes[:, :2]), mask,
-                            self.hint_decay)
-        return normalize_ab(out).to(ab.dtype)
+        fill = normalize_ab(levin_fill(L, denormalize_ab(planes[:, :2]), mask))  # (B, 2, H, W)
+        w = self.hint_mix * near_points(mask, HINT_REACH).to(ab.device)  # (B, 1, H, W)
+        return ((1.0 - w) * ab.float() + w * fill).to(ab.dtype)
 
     def rgb(self, g_in: torch.Tensor, real_A: torch.Tensor | None = None) -> torch.Tensor:
         """(B, C_in, H, W) -> RGB (B, 3, H, W) in [0, 1] at the input's size."""
@@ -193,4 +213,5 @@ class Predictor:
         return self.cs.decode(real_A, self.output(g_in, real_A))
 
 
-__all__ = ["HINT_DECAY", "Predictor", "check_hint_decay", "flip_average", "hint_channel"]
+__all__ = ["HINT_MIX", "HINT_REACH", "Predictor", "check_hint_mix", "flip_average",
+           "hint_channel", "near_points"]

@@ -275,8 +275,8 @@ def test_films_refuse_points_and_take_a_palette_or_reference_frames(hint_ckpt, t
     assert colorize_main(args + ["--hints", str(hints)]) == 1
     assert f"--hints {hints}: points are for photos" in capsys.readouterr().err
     assert not (tmp_path / "out.mp4").exists()
-    assert colorize_main(args + ["--hint-correct", "0.1"]) == 1
-    assert "--hint-correct 0.1: holds a photo's colour to its points" in capsys.readouterr().err
+    assert colorize_main(args + ["--hint-mix", "0.1"]) == 1
+    assert "--hint-mix 0.1: mixes a photo's colour" in capsys.readouterr().err
     assert not (tmp_path / "out.mp4").exists()
     assert colorize_main(args) == 0 and (tmp_path / "out.mp4").stat().st_size > 0
     red = tmp_path / "red.png"  # a palette steers every frame of the film
@@ -290,28 +290,28 @@ def test_films_refuse_points_and_take_a_palette_or_reference_frames(hint_ckpt, t
     assert "1 reference frames" in capsys.readouterr().out
 
 
-def test_hint_correct_holds_the_point_and_bad_values_are_named(hint_ckpt, ckpt, tmp_path,  # noqa: F811
-                                                               capsys):
+def test_hint_mix_moves_toward_the_points_fill_and_bad_values_are_named(hint_ckpt, ckpt,  # noqa: F811
+                                                                       tmp_path, capsys):
     photo = gray_photo(tmp_path / "p.png", 48, 64)
     hints = write_json(tmp_path / "h.json", [{"x": 20, "y": 24, "color": "#20a040", "radius": 4}])
     base = [str(photo), "--ckpt", str(hint_ckpt), "--hints", str(hints), "--no-progress"]
-    for name, value in (("raw", "none"), ("held", "0.01")):
+    for name, value in (("model", "0"), ("levin", "1")):
         assert colorize_main([base[0], "-o", str(tmp_path / f"{name}.png"), *base[1:],
-                              "--hint-correct", value]) == 0
-    want = rgb_to_lab_norm(torch.tensor([[[[32 / 255]], [[160 / 255]], [[64 / 255]]]]))[1]
-    ab = {}
-    for name in ("raw", "held"):
-        rgb = torch.from_numpy(np.array(Image.open(tmp_path / f"{name}.png"))).permute(2, 0, 1)
-        ab[name] = rgb_to_lab_norm(rgb[None].float() / 255)[1][0, :, 22:27, 18:23].mean((1, 2))
-    err = {k: float((v - want[0, :, 0, 0]).abs().sum()) for k, v in ab.items()}
-    assert err["held"] < err["raw"] and err["held"] < 0.08, err  # the point's own colour
+                              "--hint-mix", value]) == 0
+    assert colorize_main([base[0], "-o", str(tmp_path / "default.png"), *base[1:]]) == 0
+    px = {n: np.asarray(Image.open(tmp_path / f"{n}.png"), dtype=float)
+          for n in ("model", "levin", "default")}
+    assert np.abs(px["model"] - px["levin"]).max() > 5  # the two colourings differ
+    between = np.abs(px["default"] - px["model"]) + np.abs(px["default"] - px["levin"])
+    assert (between <= np.abs(px["model"] - px["levin"]) + 2).all()  # the default lies between
     out = tmp_path / "bad.png"
-    for value, message in (("-1", "--hint-correct -1: must be"), ("x", "--hint-correct x: ")):
-        assert colorize_main([base[0], "-o", str(out), *base[1:], "--hint-correct", value]) == 1
-        assert message in capsys.readouterr().err and not out.exists()
+    for value in ("-1", "x", "2"):
+        assert colorize_main([base[0], "-o", str(out), *base[1:], "--hint-mix", value]) == 1
+        assert f"--hint-mix {value}: must be a number in [0, 1]" in capsys.readouterr().err
+        assert not out.exists()
     assert colorize_main([str(photo), "-o", str(out), "--ckpt", str(ckpt), "--no-progress",
-                          "--hint-correct", "0"]) == 1
-    assert "--hint-correct 0: " in capsys.readouterr().err and not out.exists()
+                          "--hint-mix", "0.5"]) == 1
+    assert "--hint-mix 0.5: " in capsys.readouterr().err and not out.exists()
 
 
 def test_levin_prefill_checkpoint_colours_photos_and_is_not_exported(tmp_path, capsys):
@@ -330,3 +330,41 @@ def test_levin_prefill_checkpoint_colours_photos_and_is_not_exported(tmp_path, c
     assert export_main(["--ckpt", str(prefilled), "-o", str(tmp_path / "m.onnx")]) == 1
     assert "model.hints.prefill=levin" in capsys.readouterr().err
     assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "m.onnx.json").exists()
+
+
+def _lab_ab(png: Path) -> np.ndarray:
+    rgb = torch.from_numpy(np.asarray(Image.open(png).convert("RGB")).copy()).permute(2, 0, 1)
+    return (rgb_to_lab_norm(rgb[None].float() / 255)[1][0] * 110).permute(1, 2, 0).numpy()
+
+
+def test_two_points_on_a_real_photo_colour_around_them_and_not_far_away(tmp_path_factory,
+                                                                         tmp_path):
+    """The web page's check (test_app_browser), on the command line, which gives the page's
+    image: green points turn their surroundings green; far away hardly anything moves."""
+    from conftest import shared_data
+    from test_app_helpers import hint_checkpoint
+
+    photo = shared_data("images/scenes/buildings/0.jpg")
+    model = hint_checkpoint(tmp_path_factory.getbasetemp() / "hint_ckpts", photo.parents[1])
+    targets = [(40, 45), (105, 100)]
+    hints = write_json(tmp_path / "h.json", [{"x": x, "y": y, "color": "#00c000", "radius": 8}
+                                             for x, y in targets])
+    base = [str(photo), "--ckpt", str(model), "--no-progress"]
+    assert colorize_main([base[0], "-o", str(tmp_path / "auto.png"), *base[1:]]) == 0
+    assert colorize_main([base[0], "-o", str(tmp_path / "pts.png"), *base[1:],
+                          "--hints", str(hints)]) == 0
+    before, after = _lab_ab(tmp_path / "auto.png"), _lab_ab(tmp_path / "pts.png")
+    target = _lab_ab_of((0, 192, 0))
+    yy, xx = np.mgrid[0:before.shape[0], 0:before.shape[1]]
+    dist = np.min([np.hypot(xx - x, yy - y) for x, y in targets], axis=0)
+    near, far = dist <= 4, dist >= 50
+    gap = {k: np.linalg.norm(v - target, axis=-1)[near].mean()
+           for k, v in (("before", before), ("after", after))}
+    moved = np.linalg.norm(after - before, axis=-1)
+    assert gap["after"] < 0.85 * gap["before"], gap
+    assert moved[far].mean() < 0.1 * moved[near].mean(), (moved[far].mean(), moved[near].mean())
+
+
+def _lab_ab_of(rgb: tuple[int, int, int]) -> np.ndarray:
+    x = torch.tensor(rgb, dtype=torch.float32).view(1, 3, 1, 1) / 255
+    return (rgb_to_lab_norm(x)[1][0, :, 0, 0] * 110).numpy()

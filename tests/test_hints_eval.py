@@ -17,6 +17,7 @@ from colorgan.data.images import ImageFiles, load_rgb
 from colorgan.eval import evaluate
 from colorgan.hints.encode import palette
 from colorgan.hints.evaluation import class_references
+from colorgan.predictor import HINT_MIX
 from colorgan.train import train
 from colorgan.utils.config import ConfigError
 
@@ -65,7 +66,7 @@ def test_hint_eval_records_points_reference_and_baseline_rows(tmp_path, checkpoi
     saved = run_eval(tmp_path, checkpoints["hints"], photos, "hints.points=5",
                      "hints.reference=self", "hints.seed=3")
     assert saved["hints"] == {"points": 5, "seed": 3, "reference": "self", "side": 3,
-                              "model_uses_hints": True, "chroma_gain": 1.0, "correct": None}
+                              "model_uses_hints": True, "chroma_gain": 1.0, "mix": HINT_MIX}
     assert set(saved["model"]) == KEYS
     assert set(saved["hint_baselines"]) == {"levin", "nearest", "nearest_l"}
     for name, row in saved["hint_baselines"].items():

@@ -86,31 +86,27 @@ class Gray(torch.nn.Module):
         return torch.zeros(x.shape[0], 2, *x.shape[2:])
 
 
-def test_points_hold_their_colour_and_the_correction_fades():
+def test_photos_with_points_mix_in_levins_fill_and_others_do_not():
     from colorgan.hints.encode import pack
-    from colorgan.predictor import check_hint_decay, hint_channel
+    from colorgan.predictor import check_hint_mix, hint_channel
 
-    L = torch.zeros(1, 1, 8, 48)  # flat mid gray
-    planes = torch.zeros(1, 3, 8, 48)
-    planes[0, :2, 3:5, 2:4] = torch.tensor([0.5, -0.25])[:, None, None]  # one 2 x 2 point
+    L = torch.zeros(2, 1, 8, 48)  # flat mid gray: Levin's fill of one point is that point's colour
+    planes = torch.zeros(2, 3, 8, 48)
+    planes[0, :2, 3:5, 2:4] = torch.tensor([0.5, -0.25])[:, None, None]  # photo 0: one point
     planes[0, 2, 3:5, 2:4] = 1.0
     g_in = pack(L, planes)
-    ab = {}
-    for decay in (None, 0.0, 0.5):
-        p = Predictor(Gray(), "lab", chroma_gain=2.0, hint_channel=hint_channel(),
-                      hint_decay=decay)
-        ab[decay] = p.ab(g_in, gain=False)
-        torch.testing.assert_close(p.output(g_in), ab[decay])  # eval and colorize agree
-    assert ab[None].abs().max() == 0  # off: the model's colour as predicted
-    for decay in (0.0, 0.5):  # the point holds its colour exactly
-        torch.testing.assert_close(ab[decay][0, :, 3:5, 2:4],
-                                   planes[0, :2, 3:5, 2:4], atol=1e-5, rtol=0)
-    assert ab[0.0][0, 0, :, -1].min() > 0.49  # never fading: the flat image takes it
-    assert ab[0.5][0, 0, :, -1].abs().max() < 1e-3  # fading: gone 40 px away
-    assert 0.0 < float(ab[0.5][0, 0, 4, 8]) < 0.5
-    no_points = pack(L, torch.zeros(1, 3, 8, 48))
-    assert Predictor(Gray(), "lab", hint_channel=hint_channel(),
-                     hint_decay=0.0).ab(no_points).abs().max() == 0
-    for bad in (-1, "x", float("inf")):
-        with pytest.raises(ValueError, match="hints.correct"):
-            check_hint_decay(bad, "hints.correct")
+    for mix in (0.0, 0.25, 1.0):
+        p = Predictor(Gray(), "lab", chroma_gain=2.0, hint_channel=hint_channel(), hint_mix=mix)
+        ab = p.ab(g_in, gain=False)
+        torch.testing.assert_close(p.output(g_in), ab)  # eval and colorize agree
+        want = torch.tensor([0.5, -0.25]) * mix  # at the point: its share of the point's colour
+        torch.testing.assert_close(ab[0, :, 3:5, 2:4], want[:, None, None].expand(2, 2, 2),
+                                   atol=1e-5, rtol=0)
+        assert ab[0, 0, :, -1].abs().max() <= 0.05 * 0.5 * mix + 1e-6  # far away: left alone
+        assert (ab[0, 0, 4, 4:].diff() <= 1e-6).all()  # fading with the distance
+        assert ab[1].abs().max() == 0  # photo 1 has no point: the model's colour as predicted
+    auto = Predictor(Gray(), "lab", hint_mix=1.0)  # not a hint model: nothing to mix
+    assert auto.ab(g_in).abs().max() == 0
+    for bad in (-0.1, 1.5, "x", True):
+        with pytest.raises(ValueError, match="hints.mix"):
+            check_hint_mix(bad, "hints.mix")

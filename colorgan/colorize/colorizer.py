@@ -41,7 +41,7 @@ from colorgan.color import (
 )
 from colorgan.colorize.carry import carry_size
 from colorgan.data.aspect import keep_aspect_size
-from colorgan.predictor import HINT_DECAY, Predictor, hint_channel
+from colorgan.predictor import Predictor, hint_channel
 from colorgan.utils.checkpoint_file import one_line, read_checkpoint
 
 TEMPORAL_MODES = ("independent", "dependent", "smooth")
@@ -209,7 +209,6 @@ class Colorizer:
     @hints.setter
     def hints(self, on: bool) -> None:
         self.predictor.hint_channel = hint_channel() if on else None
-        self.predictor.hint_decay = HINT_DECAY if on else None
 
     supports_hints = hints  # the name the applications ask with
 

@@ -125,7 +125,7 @@ def export_onnx(ckpt: str | Path, output: str | Path, opset: int = DEFAULT_OPSET
         "size_multiple": c.size_multiple, "input_channels": c_in,
         "output_channels": c.cs.out_channels, "normalisation": NORMALISATION[c.cs.mode],
         "temporal": c.temporal, "pair_fps": c.pair_fps,
-        "hints": c.hints, "hint_decay": c.predictor.hint_decay,
+        "hints": c.hints, "hint_mix": c.predictor.hint_mix,
         "chroma_gain": c.chroma_gain, "chroma_center": c.chroma_center,
         "in_graph": {"weights": c.weights, "flip": c.flip,
                      "temperature": c.netG.temperature if c.supports_temperature else None},

@@ -26,7 +26,7 @@ from colorgan.hints.user import (
     reference_palette,
 )
 from colorgan.media import InputError
-from colorgan.predictor import check_hint_decay
+from colorgan.predictor import HINT_MIX, check_hint_mix
 
 
 def add_hint_args(p: argparse.ArgumentParser) -> None:
@@ -36,10 +36,10 @@ def add_hint_args(p: argparse.ArgumentParser) -> None:
                         "folder, put NAME.hints.json beside each photo instead")
     p.add_argument("--reference", type=Path, default=None, metavar="PHOTO",
                    help="hint checkpoints: a colour photo whose palette steers every photo")
-    p.add_argument("--hint-correct", default=None, metavar="D|none",
-                   help="hint checkpoints: hold the colour to the points, each point's "
-                        "correction fading over ~1/sqrt(D) px of even lightness (0: never); "
-                        "none: the model's colour as predicted; default: the checkpoint's")
+    p.add_argument("--hint-mix", default=None, type=str, metavar="A",
+                   help="hint checkpoints, photos with points: the colour is (1 - A) x the "
+                        "model's + A x the points' propagation by Levin et al. 2004 (0: the "
+                        f"model alone; default {HINT_MIX:g}, chosen on validation photos)")
 
 
 def check_hint_args(a: argparse.Namespace, kind: str) -> torch.Tensor | None:
@@ -50,9 +50,9 @@ def check_hint_args(a: argparse.Namespace, kind: str) -> torch.Tensor | None:
         raise InputError(f"--hints {a.hints}: points are for photos; to steer the film "
                          f"{a.input}, colour some of its frames and pass them with "
                          "--reference-frames DIR (docs/films.md), or a palette with --reference.")
-    if kind == "video" and getattr(a, "hint_correct", None) is not None:
-        raise InputError(f"--hint-correct {a.hint_correct}: holds a photo's colour to its "
-                         f"points, and {a.input} is a film (no points); leave it out.")
+    if kind == "video" and getattr(a, "hint_mix", None) is not None:
+        raise InputError(f"--hint-mix {a.hint_mix}: mixes a photo's colour with its points' "
+                         f"propagation, and {a.input} is a film (no points); leave it out.")
     if kind != "video" and getattr(a, "reference_frames", None):
         raise InputError(f"--reference-frames {a.reference_frames}: is for films, and {a.input} "
                          "is no video; steer photos with --hints or --reference.")
@@ -61,7 +61,7 @@ def check_hint_args(a: argparse.Namespace, kind: str) -> torch.Tensor | None:
                          "each photo's points beside it as NAME.hints.json (docs/hints.md).")
     if a.hints:
         check_hints(read_hints_json(a.hints), str(a.hints))
-    hint_correct(a)  # a bad --hint-correct fails before the model loads
+    hint_mix(a)  # a bad --hint-mix fails before the model loads
     if a.chroma_gain is not None and given:
         warnings.warn(f"--chroma-gain {a.chroma_gain:g} is the automatic mode's knob: photos "
                       f"steered by {' and '.join(g.split()[0] for g in given)} get gain 1.",
@@ -83,34 +83,31 @@ def read_reference(path: Path) -> torch.Tensor:
     return reference_palette(rgb, f"--reference {path}")  # (1, D)
 
 
-def hint_correct(a: argparse.Namespace) -> tuple[bool, float | None]:
-    """--hint-correct -> (given, decay or None: as predicted)."""
-    value = getattr(a, "hint_correct", None)
+def hint_mix(a: argparse.Namespace) -> float | None:
+    """--hint-mix, checked (None: not given)."""
+    value = getattr(a, "hint_mix", None)
     if value is None:
-        return False, None
-    if str(value).lower() == "none":
-        return True, None
+        return None
     try:
-        return True, check_hint_decay(value, "--hint-correct")
+        return check_hint_mix(value, "--hint-mix")
     except ValueError:
-        raise InputError(f"--hint-correct {value}: must be none (the model's colour as "
-                         "predicted) or a number >= 0 (how fast a point's correction fades; "
-                         "0 = never).") from None
+        raise InputError(f"--hint-mix {value}: must be a number in [0, 1] (0: the model's colour "
+                         f"alone, 1: Levin et al.'s fill alone; default {HINT_MIX:g}).") from None
 
 
 def check_hint_model(a: argparse.Namespace, colorizer: Colorizer) -> None:
-    """--hints / --reference / --hint-correct need a checkpoint trained with hints; the last
-    is then set on its Predictor."""
+    """--hints / --reference / --hint-mix need a checkpoint trained with hints; the last is
+    then set on its Predictor."""
     given = [f"--{k.replace('_', '-')} {getattr(a, k)}"
-             for k in ("hints", "reference", "hint_correct") if getattr(a, k, None) is not None]
+             for k in ("hints", "reference", "hint_mix") if getattr(a, k, None) is not None]
     if given and not colorizer.supports_hints:
         raise CheckpointError(f"{given[0]}: {a.source} was trained without hints "
                               "(model.hints.enabled=false), so it cannot be steered; leave out "
-                              "--hints/--reference/--hint-correct, or use a checkpoint trained "
+                              "--hints/--reference/--hint-mix, or use a checkpoint trained "
                               "with model.hints.enabled=true (docs/hints.md).")
-    set_it, decay = hint_correct(a)
-    if set_it:
-        colorizer.predictor.hint_decay = decay
+    mix = hint_mix(a)
+    if mix is not None:
+        colorizer.predictor.hint_mix = mix
 
 
 def photo_hints(a: argparse.Namespace, colorizer: Colorizer) -> Path | None:
@@ -121,5 +118,5 @@ def photo_hints(a: argparse.Namespace, colorizer: Colorizer) -> Path | None:
     return folder_sidecars([a.input], colorizer.supports_hints).get(a.input)
 
 
-__all__ = ["add_hint_args", "check_hint_args", "check_hint_model", "hint_correct", "photo_hints",
+__all__ = ["add_hint_args", "check_hint_args", "check_hint_model", "hint_mix", "photo_hints",
            "read_reference"]

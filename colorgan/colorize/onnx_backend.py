@@ -18,7 +18,7 @@ import torch
 
 from colorgan.color import check_chroma_center, check_chroma_gain
 from colorgan.colorize.colorizer import CheckpointError, Colorizer
-from colorgan.predictor import check_hint_decay
+from colorgan.predictor import HINT_MIX, check_hint_mix
 
 FORMAT = "colorgan-onnx"
 FORMAT_VERSION = 1
@@ -143,7 +143,7 @@ def load_onnx_colorizer(model: str | Path, device: str | None = None, precision:
     side = sidecar_path(model)
     c.hints = bool(meta.get("hints", False))  # point planes and a palette in the input
     if c.hints:
-        c.predictor.hint_decay = check_hint_decay(meta.get("hint_decay"), f"{side}: hint_decay")
+        c.predictor.hint_mix = check_hint_mix(meta.get("hint_mix", HINT_MIX), f"{side}: hint_mix")
     c.chroma_gain = check_chroma_gain(meta["chroma_gain"], f"{side}: chroma_gain")
     c.chroma_center = check_chroma_center(meta["chroma_center"], f"{side}: chroma_center")
     c.weights = meta["in_graph"]["weights"]

@@ -114,10 +114,9 @@ def _nearest_with_luma(ys: torch.Tensor, xs: torch.Tensor, lum: torch.Tensor, id
 
 
 def levin_system(Y: np.ndarray, hinted: np.ndarray, window: int = 1,
-                 eps: float = LEVIN_EPS, decay: float = 0.0):
+                 eps: float = LEVIN_EPS):
     """The sparse matrix (P, P), P = H * W, of Levin et al. (2004) for lightness ``Y`` (H, W)
-    in [0, 1]: row r is (1 + decay) U(r) - sum_s w_rs U(s) for an unhinted pixel, U(r) for a
-    hinted one (``decay`` > 0 pulls U toward 0 away from the hints: see :func:`levin_correct`).
+    in [0, 1]: row r is U(r) - sum_s w_rs U(s) for an unhinted pixel, U(r) for a hinted one.
 
     w_rs ∝ exp(-(Y(r) - Y(s))^2 / sigma_r) over the (2 window + 1)^2 neighbours s inside the
     image, with sigma_r = max(0.6 var_r, -min_s (Y(r) - Y(s))^2 / ln 0.01, eps) (var_r: the
@@ -142,8 +141,7 @@ def levin_system(Y: np.ndarray, hinted: np.ndarray, window: int = 1,
     keep = inside & ~hinted  # hinted rows hold only their diagonal
     rows = np.broadcast_to(np.arange(H * W).reshape(H, W), keep.shape)[keep]
     diag = np.arange(H * W)
-    diag_w = np.where(hinted.ravel(), 1.0, 1.0 + decay)  # (P,)
-    A = coo_matrix((np.concatenate([diag_w, -w[keep]]),
+    A = coo_matrix((np.concatenate([np.ones(H * W), -w[keep]]),
                     (np.concatenate([diag, rows]), np.concatenate([diag, cols[keep]]))),
                    shape=(H * W, H * W))
     return A.tocsr()
@@ -166,52 +164,29 @@ def dissection_order(H: int, W: int, window: int = 1, leaf: int = 8) -> np.ndarr
 
 
 def levin_fill(L: torch.Tensor, hint_ab: torch.Tensor, mask: torch.Tensor, window: int = 1,
-               eps: float = LEVIN_EPS, decay: float = 0.0) -> torch.Tensor:
+               eps: float = LEVIN_EPS) -> torch.Tensor:
     """ab (B, 2, H, W) propagated from the hints by Levin et al. (2004), with Y = L / 100 and
     (2 window + 1)^2 neighbourhoods; one sparse LU (SuperLU) per image solves a and b.
 
     The LU takes the diagonal pivots in nested-dissection order: every unhinted row sums to 0
-    (to ``decay`` > 0) with a unit diagonal and hinted rows are the identity, so the matrix is
-    diagonally dominant and elimination without row exchanges is stable."""
+    with a unit diagonal and hinted rows are the identity, so the matrix is diagonally dominant
+    and elimination without row exchanges is stable."""
     check_hints(L, hint_ab, mask)
-    return _levin_solve(L, hint_ab, mask, window, eps, decay)
-
-
-def levin_correct(L: torch.Tensor, ab: torch.Tensor, hint_ab: torch.Tensor, mask: torch.Tensor,
-                  decay: float = 0.0, window: int = 1) -> torch.Tensor:
-    """A prediction ``ab`` (B, 2, H, W, Lab units) made to agree with the hints: the residuals
-    hint - prediction at the hinted pixels are propagated by Levin et al.'s affinities and added
-    (hinted pixels then hold their hint exactly). With ``decay`` > 0 a correction fades with
-    distance, over about 1 / sqrt(decay) pixels of even lightness, back to the prediction."""
-    check_hints(L, hint_ab, mask)
-    if ab.shape != hint_ab.shape or not torch.isfinite(ab).all():
-        raise ValueError(f"ab must be a finite prediction of shape {tuple(hint_ab.shape)} like "
-                         f"hint_ab, got {tuple(ab.shape)}.")
-    hinted = (mask > 0.5).to(ab.dtype)  # (B, 1, H, W)
-    residual = (hint_ab.to(ab.dtype) - ab) * hinted  # (B, 2, H, W)
-    return ab + _levin_solve(L, residual, mask, window, LEVIN_EPS, decay).to(ab.dtype)
-
-
-def _levin_solve(L: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, window: int,
-                 eps: float, decay: float) -> torch.Tensor:
-    """Levin's system solved for ``values`` (B, 2, H, W) held at the hinted pixels."""
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise ValueError(f"window={window!r}: must be an integer >= 1 (1 = 3x3 neighbourhoods).")
     if not (eps > 0 and math.isfinite(eps)):
         raise ValueError(f"eps={eps}: must be a finite number > 0 (default {LEVIN_EPS:g}).")
-    if not (decay >= 0 and math.isfinite(decay)):
-        raise ValueError(f"decay={decay}: must be a finite number >= 0 (0 = Levin et al.).")
     B, _, H, W = L.shape
-    out = torch.zeros_like(values, dtype=L.dtype, device=L.device)  # (B, 2, H, W)
+    out = torch.zeros_like(hint_ab, dtype=L.dtype, device=L.device)  # (B, 2, H, W)
     order = dissection_order(H, W, window)  # (P,)
     for b in range(B):
         hinted = (mask[b, 0] > 0.5).cpu().numpy()  # (H, W)
         if not hinted.any():
             continue
         Y = L[b, 0].detach().cpu().double().numpy() / 100.0  # (H, W)
-        ab = values[b].detach().cpu().double().numpy().reshape(2, -1)  # (2, P)
+        ab = hint_ab[b].detach().cpu().double().numpy().reshape(2, -1)  # (2, P)
         rhs = np.where(hinted.reshape(1, -1), ab, 0.0).T  # (P, 2)
-        A = levin_system(Y, hinted, window, eps, decay)[order][:, order].tocsc()  # (P, P) reordered
+        A = levin_system(Y, hinted, window, eps)[order][:, order].tocsc()  # (P, P) reordered
         U = np.empty_like(rhs)  # (P, 2)
         U[order] = splu(A, permc_spec="NATURAL", diag_pivot_thresh=0.0).solve(rhs[order])
         U[hinted.ravel()] = rhs[hinted.ravel()]

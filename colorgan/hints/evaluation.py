@@ -33,7 +33,7 @@ from colorgan.hints.baselines import LUMA_WEIGHT, levin_fill, nearest_fill
 from colorgan.hints.encode import no_palette, palette, patch_planes
 from colorgan.hints.simulate import eval_boxes
 from colorgan.metrics import ColorMetrics
-from colorgan.predictor import check_hint_decay
+from colorgan.predictor import check_hint_mix
 from colorgan.utils.config import ConfigError
 
 REFERENCES = ("none", "self", "class")
@@ -57,7 +57,7 @@ class HintOptions:
     seed: int = 0
     reference: str = "none"
     baselines: bool = True
-    correct: Any = "auto"  # the hint model's point correction: auto (its own) | none | decay >= 0
+    mix: Any = "auto"  # a hint model's share of Levin's fill with points: auto (its own) | [0, 1]
 
     @property
     def active(self) -> bool:
@@ -79,7 +79,7 @@ def _int(value: Any, option: str, lo: int) -> int:
 def hint_options(cfg: Any) -> HintOptions:
     """``cfg.hints`` (None: no hints) -> checked options; a bad value is named."""
     cfg = dict(cfg or {})
-    known = {"points", "seed", "reference", "baselines", "correct"}
+    known = {"points", "seed", "reference", "baselines", "mix"}
     unknown = sorted(set(cfg) - known)
     if unknown:
         raise ConfigError(f"hints: unknown option(s) {unknown}; known: {sorted(known)}.")
@@ -91,19 +91,17 @@ def hint_options(cfg: Any) -> HintOptions:
     return HintOptions(points=_int(cfg.get("points", 0), "hints.points", 0),
                        seed=_int(cfg.get("seed", 0), "hints.seed", 0), reference=reference,
                        baselines=bool(cfg.get("baselines", True)),
-                       correct=_correct(cfg.get("correct", "auto")))
+                       mix=_mix(cfg.get("mix", "auto")))
 
 
-def _correct(value: Any) -> Any:
-    """hints.correct: auto | none | a decay >= 0 (:meth:`Predictor.held_to_points`)."""
-    if value is None or str(value).lower() == "none":
-        return None
-    if str(value).lower() == "auto":
+def _mix(value: Any) -> Any:
+    """hints.mix: auto | a share in [0, 1] (:meth:`Predictor.mixed_with_levin`)."""
+    if value is None or str(value).lower() == "auto":
         return "auto"
     try:
-        return check_hint_decay(value, "hints.correct")
+        return check_hint_mix(value, "hints.mix")
     except ValueError as e:
-        raise ConfigError(f"{e} Or auto (the checkpoint's own setting).") from None
+        raise ConfigError(f"{e} Or auto (the default).") from None
 
 
 def class_references(files: list[Path], size: int | None) -> tuple[dict[str, torch.Tensor], list[str]]:
