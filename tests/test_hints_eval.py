@@ -159,15 +159,17 @@ def test_experiment_driver_writes_commands_tables_and_plot(tmp_path, checkpoints
     assert driver.main(args) == 0
     text = capsys.readouterr().out
     commands = (out / "commands.txt").read_text().splitlines()
-    assert len(commands) == 5 and all(c.startswith("python eval.py ckpt_path=") for c in commands)
+    assert len(commands) == 6 and all(c.startswith("python eval.py ckpt_path=") for c in commands)
+    assert sum("hints.points=2 hints.mix=0" in c for c in commands) == 1  # the network alone
     assert commands[0].endswith("hints.points=0 hints.reference=none hints.baselines=true "
                                 f"hydra.run.dir={out}/hints/p0")  # the headline rows first
     assert sum("hints.points=2 hints.reference=none hints.baselines=true" in c
                for c in commands) == 1
     assert "| PSNR (dB) | 0 pts | 2 pts |" in text and "| Levin et al. 2004 |" in text
+    assert "| scenes64_hints, the network alone (hints.mix=0) |" in text
     assert "| the photo's own palette |" in text and "- own palette only >= gray + 2.5 dB" in text
     assert "- 0 points within 0.3 dB of scenes64_best" in text
     with Image.open(tmp_path / "psnr.png") as im:
         assert im.format == "PNG"
     assert driver.main(args) == 0  # a rerun finds every row done and only writes the tables
-    assert len((out / "commands.txt").read_text().splitlines()) == 5
+    assert len((out / "commands.txt").read_text().splitlines()) == 6
