@@ -314,24 +314,6 @@ def test_hint_mix_moves_toward_the_points_fill_and_bad_values_are_named(hint_ckp
     assert "--hint-mix 0.5: " in capsys.readouterr().err and not out.exists()
 
 
-def test_levin_prefill_checkpoint_colours_photos_and_is_not_exported(tmp_path, capsys):
-    from colorgan.colorize.export import export_main
-    from colorgan.train import train
-
-    recipe = [a for a in HINT_RECIPE if not a.startswith("trainer.max_epochs")]
-    train(make_cfg(tmp_path / "t", TINY + recipe + ["trainer.max_epochs=2",
-                                                    "model.hints.prefill=levin"]))
-    prefilled = next((tmp_path / "t" / "run" / "checkpoints").glob("last.ckpt"))
-    photo = gray_photo(tmp_path / "p.png", 48, 64)
-    hints = write_json(tmp_path / "h.json", [{"x": 20, "y": 24, "color": RED, "radius": 4}])
-    assert colorize_main([str(photo), "-o", str(tmp_path / "o.png"), "--ckpt", str(prefilled),
-                          "--hints", str(hints), "--no-progress"]) == 0
-    assert a_channel(tmp_path / "o.png")[20:28, 16:24].mean() > 5  # held near the red point
-    assert export_main(["--ckpt", str(prefilled), "-o", str(tmp_path / "m.onnx")]) == 1
-    assert "model.hints.prefill=levin" in capsys.readouterr().err
-    assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "m.onnx.json").exists()
-
-
 def _lab_ab(png: Path) -> np.ndarray:
     rgb = torch.from_numpy(np.asarray(Image.open(png).convert("RGB")).copy()).permute(2, 0, 1)
     return (rgb_to_lab_norm(rgb[None].float() / 255)[1][0] * 110).permute(1, 2, 0).numpy()

@@ -90,37 +90,12 @@ def test_hints_compose_with_classification_and_refuse_rgb():
         build_generator(UNET, "rgb", None, None, hints=ON)
 
 
-def test_levin_prefill_gives_the_net_the_propagated_points():
-    from colorgan.color import denormalize_ab, denormalize_l
-    from colorgan.hints.baselines import levin_fill
-
-    g = build_generator(UNET, "lab", None, None, hints={**ON, "prefill": "levin"}).eval()
-    first = next(m for m in g.net.modules() if isinstance(m, torch.nn.Conv2d))
-    assert first.in_channels == 1 + 3 + 2  # L, hint ab, mask, the propagated points
-    torch.manual_seed(0)
-    x = torch.rand(2, 1, 32, 32) * 2 - 1
-    planes = patch_planes(torch.full((2, 2, 32, 32), 0.4), [[(4, 4, 7, 7)], []])
-    fill = g.levin_planes(pack(x, planes))  # (2, 2, 32, 32)
-    want = levin_fill(denormalize_l(x).clamp(0, 100), denormalize_ab(planes[:, :2]), planes[:, 2:3])
-    torch.testing.assert_close(denormalize_ab(fill), want, atol=1e-4, rtol=0)
-    assert fill[0].abs().min() > 0 and fill[1].abs().max() == 0  # no points: nothing to fill
-    seen = []
-    handle = first.register_forward_hook(lambda m, i, o: seen.append(i[0][:, 4:6].clone()))
-    with torch.no_grad():
-        g(pack(x, planes))
-    handle.remove()
-    torch.testing.assert_close(seen[0], fill)
-    with pytest.raises(ValueError, match="model.hints.prefill='poisson'"):
-        build_generator(UNET, "lab", None, None, hints={**ON, "prefill": "poisson"})
-
-
 @pytest.mark.parametrize("extra", [
     ["model=unet_gan"],  # pix2pix with netD
     ["model=unet_mse", "model.ema.enabled=true", "model.tta_flip=true"],
     ["model=resnet_gan", "model/netG=resnet_6", "model.netG.ngf=8"],
     ["model=unet_gan", "model.classification.enabled=true", "model.classification.prior_images=16"],
-    ["model=unet_mse", "model.hints.prefill=levin", "model.tta_flip=true"],
-], ids=["pix2pix", "regression-ema-flip", "resnet", "classification", "levin-prefill"])
+], ids=["pix2pix", "regression-ema-flip", "resnet", "classification"])
 def test_hint_models_train_and_validate(tmp_path, extra):
     cfg = make_cfg(tmp_path, TINY + extra + ["model.hints.enabled=true",
                                              "model.hints.empty_share=0.0"])

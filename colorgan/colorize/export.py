@@ -95,10 +95,6 @@ def export_onnx(ckpt: str | Path, output: str | Path, opset: int = DEFAULT_OPSET
         raise CheckpointError("colorgan export needs onnx and onnxruntime: pip install "
                               "\"colorgan[export]\" (onnx, onnxruntime, onnxscript).") from None
     c = Colorizer.from_checkpoint(ckpt, "cpu", "fp32")
-    if any(getattr(m, "prefill", "none") != "none" for m in c.netG.modules()):
-        raise CheckpointError(f"--ckpt {ckpt}: its generator propagates the points with a sparse "
-                              "solver (model.hints.prefill=levin), which an ONNX graph cannot "
-                              "hold; colorize with --ckpt (the torch backend) instead.")
     c.set_temperature(temperature)
     c.flip = c.flip if flip is None else bool(flip)
     graph = InferenceGraph(c.netG, c.flip).eval()

@@ -86,14 +86,13 @@ def hint_sampler(cfg: dict | None) -> HintSampler | None:
     cfg = dict(cfg or {})
     if not cfg.pop("enabled", False):
         return None
-    cfg.pop("prefill", None)  # the net's input (colorgan.models.hint_net), not the sampler's
     if "global_crop" in cfg:
         cfg["global_crop"] = tuple(cfg["global_crop"])
     known = set(HintSampler.__dataclass_fields__)
     unknown = sorted(set(cfg) - known)
     if unknown:
         raise ValueError(f"model.hints: unknown option(s) {unknown}; known: "
-                         f"{sorted(known | {'enabled', 'prefill'})}.")
+                         f"{sorted(known | {'enabled'})}.")
     return HintSampler(**cfg)
 
 

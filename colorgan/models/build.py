@@ -9,7 +9,7 @@ import torch
 from colorgan.color import ColorSpace
 from colorgan.hints.encode import LOCAL_CHANNELS
 from colorgan.models.color_classes import BinnedGenerator, ColorBins
-from colorgan.models.hint_net import HintGenerator, prefill_channels
+from colorgan.models.hint_net import HintGenerator
 from colorgan.utils.targets import instantiate
 
 
@@ -37,11 +37,10 @@ def build_generator(netG: dict, color_space: str, temporal: dict | None,
     cs = ColorSpace(color_space)
     base = cs.in_channels + (2 if (temporal or {}).get("enabled", False) else 0)  # + prev ab
     hinted = hints_enabled(hints, color_space)
-    prefill = dict(hints or {}).get("prefill", "none") if hinted else "none"
-    extra = base - cs.in_channels + (LOCAL_CHANNELS + prefill_channels(prefill) if hinted else 0)
+    extra = base - cs.in_channels + (LOCAL_CHANNELS if hinted else 0)
 
     def wrap(net: torch.nn.Module) -> torch.nn.Module:
-        return HintGenerator(net, base, prefill) if hinted else net
+        return HintGenerator(net, base) if hinted else net
 
     cls = dict(classification or {})
     if not cls.get("enabled", False):

@@ -5,21 +5,13 @@
 Any generator with a bottleneck works: the pix2pix U-Nets, the ResNets, ``unet_timm``.
 The input layout is :mod:`colorgan.hints.encode`'s; the wrapped net never sees the palette
 channels, so they cost memory, not compute.
-
-``prefill="levin"`` (``model.hints.prefill``): the wrapped net also gets the points already
-propagated by Levin et al. 2004 (:func:`colorgan.hints.baselines.levin_fill`, 2 more channels,
-computed here from the input's L and hint planes, so every caller of ``netG(g_in)`` gets the
-same); the net learns where the classic propagation is wrong instead of propagating itself.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn as nn
 
-from colorgan.color import denormalize_ab, denormalize_l, normalize_ab
 from colorgan.hints.encode import LOCAL_CHANNELS, palette_dim
-
-PREFILLS = ("none", "levin")
 
 
 def bottleneck_of(net: nn.Module) -> tuple[nn.Module, int]:
@@ -42,10 +34,9 @@ def bottleneck_of(net: nn.Module) -> tuple[nn.Module, int]:
 class HintGenerator(nn.Module):
     """``forward(x)``: x (B, base + 3 + D, H, W) -> netG's output (B, C_out, H, W)."""
 
-    def __init__(self, net: nn.Module, base_channels: int, prefill: str = "none") -> None:
+    def __init__(self, net: nn.Module, base_channels: int) -> None:
         super().__init__()
         self.net, self.base_channels = net, int(base_channels)
-        self.prefill = check_prefill(prefill)
         module, channels = bottleneck_of(net)
         self.global_net = nn.Sequential(nn.Linear(palette_dim(), channels), nn.ReLU(True),
                                         nn.Linear(channels, channels))
@@ -58,20 +49,6 @@ class HintGenerator(nn.Module):
     @property
     def in_channels(self) -> int:
         return self.base_channels + LOCAL_CHANNELS + palette_dim()
-
-    def levin_planes(self, x: torch.Tensor) -> torch.Tensor:
-        """Input (B, in_channels, H, W) -> its points propagated by Levin et al. 2004, as
-        normalised ab (B, 2, H, W) (zeros for an image without points)."""
-        b0 = self.base_channels
-        planes = x[:, b0:b0 + LOCAL_CHANNELS].detach().float()  # hint ab, mask
-        out = torch.zeros_like(planes[:, :2])
-        mask = planes[:, 2:3]
-        if bool((mask > 0.5).any()):
-            from colorgan.hints.baselines import levin_fill  # scipy: only where points are given
-
-            L = denormalize_l(x[:, :1].detach().float()).clamp(0.0, 100.0)  # (B, 1, H, W)
-            out = normalize_ab(levin_fill(L, denormalize_ab(planes[:, :2]), mask))
-        return out.to(x.dtype)
 
     @property
     def bottleneck(self) -> nn.Module:  # class guidance reads the same features
@@ -96,27 +73,10 @@ class HintGenerator(nn.Module):
                              f"ab, hint mask, palette), got {x.shape[1]}.")
         local = self.base_channels + LOCAL_CHANNELS
         self._glob = self.global_net(x[:, local:, 0, 0].float())  # (B, C_bottleneck)
-        inner = x[:, :local]
-        if self.prefill == "levin":
-            inner = torch.cat([inner, self.levin_planes(x)], 1)  # (B, local + 2, H, W)
         try:
-            return self.net(inner)
+            return self.net(x[:, :local])
         finally:
             self._glob = None
 
 
 __all__ = ["HintGenerator", "bottleneck_of"]
-
-
-def check_prefill(prefill: str | None) -> str:
-    """``model.hints.prefill``: none | levin."""
-    prefill = "none" if prefill is None else str(prefill)
-    if prefill not in PREFILLS:
-        raise ValueError(f"model.hints.prefill={prefill!r}: choose one of {list(PREFILLS)} "
-                         "(levin: the net also gets the points propagated by Levin et al. 2004).")
-    return prefill
-
-
-def prefill_channels(prefill: str | None) -> int:
-    """Channels the prefill adds to the wrapped net's input."""
-    return 2 if check_prefill(prefill) == "levin" else 0

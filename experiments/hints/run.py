@@ -56,16 +56,11 @@ def jobs(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
                 [f"ckpt_path={args.hints}", *data, f"hints.points={n}",
                  f"hints.reference={ref}", f"hints.baselines={str(ref == 'none').lower()}"])
 
-    def prefill(n: int) -> tuple[str, list[str]]:
-        return f"prefill/p{n}", [f"ckpt_path={args.prefill}", *data, f"hints.points={n}",
-                                 "hints.mix=0", "hints.baselines=false"]  # the net alone
-
     def raw(n: int) -> tuple[str, list[str]]:  # the hint model without the mix
         return f"hints_raw/p{n}", [f"ckpt_path={args.hints}", *data, f"hints.points={n}",
                                    "hints.mix=0", "hints.baselines=false"]
 
     out = [hint(n) for n in args.points] + [best(n) for n in args.best_points]
-    out += [prefill(n) for n in args.points] if args.prefill else []
     out += [raw(n) for n in args.points if n > 0]  # at 0 points the mix does nothing
     out += [hint(n, ref) for n in args.ref_points for ref in ("self", "class")]
     # the headline numbers first, so that a run cut short still answers the goals
@@ -77,8 +72,6 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--best", required=True, help="the experiment=scenes64_best checkpoint")
     p.add_argument("--hints", required=True, help="the experiment=scenes64_hints checkpoint")
-    p.add_argument("--prefill", help="optional: the scenes64_hints model.hints.prefill=levin "
-                                     "checkpoint, a row of its own")
     p.add_argument("--root", default="../shared/data/images/scenes")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--points", type=int, nargs="+", default=[0, 1, 2, 5, 10, 20, 50])

@@ -6,7 +6,6 @@
 # own palette, another test photo of its class folder); then the tables and the plot.
 #   BEST=/work/runs/best_s42/checkpoints/<ckpt> HINTS=/work/runs/hints_s42/checkpoints/<ckpt> \
 #     ROOT=../shared/data/images/scenes bash experiments/hints/run.sh
-# PREFILL=<ckpt of scenes64_hints model.hints.prefill=levin> adds its row at every point count.
 # The split is the one both checkpoints were trained with (test_fraction 0.1, val_fraction 0.2,
 # split_seed 0): the test photos were used by no training, checkpoint selection or calibration.
 # Every row is one `python eval.py ...` (OUT/commands.txt lists them); run.py runs them in one
@@ -20,5 +19,5 @@ mkdir -p "$OUT"
 # shellcheck disable=SC2086
 "${PYTHON:-.venv/bin/python}" experiments/hints/run.py --best "$BEST" --hints "$HINTS" \
   --root "${ROOT:-../shared/data/images/scenes}" --out "$OUT" --seed "${SEED:-0}" \
-  --points ${POINTS:-0 1 2 5 10 20 50} --ref-points ${REF_POINTS:-0 10} ${PREFILL:+--prefill "$PREFILL"} \
+  --points ${POINTS:-0 1 2 5 10 20 50} --ref-points ${REF_POINTS:-0 10} \
   --plot "${PLOT:-docs/images/hints_psnr_points.png}" | tee "$OUT.md"

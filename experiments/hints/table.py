@@ -19,7 +19,6 @@ METRICS = (("psnr", "PSNR (dB)", 2), ("ssim", "SSIM", 4), ("ciede2000", "CIEDE20
 ROWS = (("gray", "gray (ab = 0)"), ("best", "scenes64_best (automatic: ignores the points)"),
         ("hints", "scenes64_hints (shipped: the mix with Levin's fill near the points)"),
         ("hints_raw", "scenes64_hints, the network alone (hints.mix=0)"),
-        ("prefill", "scenes64_hints + model.hints.prefill=levin, the network alone"),
         ("levin", "Levin et al. 2004"),
         ("nearest", "nearest hint"), ("nearest_l", "nearest hint + L"))
 REFERENCES = (("hints", "none"), ("hints_self", "the photo's own palette"),
@@ -37,7 +36,7 @@ def load(folder: Path) -> dict[int, dict]:
 
 def rows(run: Path) -> tuple[list[int], dict[str, dict[int, dict]]]:
     """Points and {row: {points: metrics}} (the fills at 0 points are gray: nothing to fill)."""
-    best, hints, prefill = load(run / "best"), load(run / "hints"), load(run / "prefill")
+    best, hints = load(run / "best"), load(run / "hints")
     raw = load(run / "hints_raw")
     if not hints:
         raise SystemExit(f"{run}/hints/p*/metrics.json not found: run experiments/hints/run.sh.")
@@ -46,8 +45,6 @@ def rows(run: Path) -> tuple[list[int], dict[str, dict[int, dict]]]:
     for n in points:
         table["gray"][n] = hints[n]["gray_baseline"]
         table["hints"][n] = hints[n]["model"]
-        if n in prefill:
-            table["prefill"][n] = prefill[n]["model"]
         if n in raw or n == 0:  # at 0 points the mix does nothing
             table["hints_raw"][n] = (raw.get(n) or hints[n])["model"]
         if best:  # it ignores the points: where not run, its numbers at 0 points (run.py)
@@ -110,15 +107,6 @@ def goals(table: dict[str, dict[int, dict]], refs: dict[str, dict[int, dict]]) -
                      f"({h10 - classic:+.2f} dB): {'met' if h10 >= classic + 1 else 'not met'}")
         lines.append(f"- moonshot, 10 points >= gray + 5.5 dB: {h10 - g:+.2f} dB: "
                      f"{'met' if h10 >= g + 5.5 else 'not met'}")
-        f10, f0 = psnr("prefill", 10), psnr("prefill", 0)
-        if f10 is not None:
-            lines.append(f"- Levin prefill, 10 points: {f10:.2f}, {f10 - classic:+.2f} dB over the "
-                         f"best classic fill ({'met' if f10 >= classic + 1 else 'not met'}), "
-                         f"{f10 - g:+.2f} dB over gray (moonshot "
-                         f"{'met' if f10 >= g + 5.5 else 'not met'})")
-        if f0 is not None and b0 is not None:
-            lines.append(f"- Levin prefill, 0 points within 0.3 dB of scenes64_best: {f0:.2f} vs "
-                         f"{b0:.2f} ({f0 - b0:+.2f} dB): {'met' if f0 >= b0 - 0.3 else 'not met'}")
     own = refs.get("hints_self", {}).get(0)
     if own is not None and g is not None:
         p = float(own["model"]["psnr"])
