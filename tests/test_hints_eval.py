@@ -127,6 +127,9 @@ def test_bad_hint_options_are_named(tmp_path, checkpoints, photos):
         run_eval(tmp_path, ckpt, photos, "hints.points=-1")
     with pytest.raises(ConfigError, match=r"hints.reference='bogus' is not supported.*'class'"):
         run_eval(tmp_path, ckpt, photos, "hints.reference=bogus")
+    for bad in ("2", "-0.5", "lots"):
+        with pytest.raises(ConfigError, match=rf"hints.mix='?{bad}'?: must be a number in \[0, 1\]"):
+            run_eval(tmp_path, ckpt, photos, "hints.points=2", f"hints.mix={bad}")
     with pytest.raises(ConfigError, match="hints.points=3 .*file name.*data=folder"):
         evaluate(make_cfg(tmp_path, [f"ckpt_path={ckpt}", "data.num_test=4", "hints.points=3",
                                      "trainer.enable_progress_bar=false"], config_name="eval.yaml"))
