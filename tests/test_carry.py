@@ -68,7 +68,7 @@ def test_colour_a_chain_lost_comes_back_from_the_reference():
     for shift in (4, 8, 12, 16, 12, 8, 4, 0):
         gray = small_gray(rgb_to_gray(uint8_to_float(scene(shift)[None])), c.size)
         ab, _ = c.step(gray)
-        chain_ab, _ = c._carry(gray, chain_gray, chain_ab)
+        chain_ab, _ = c._carry(gray, chain_gray, chain_ab, c.chain_flow)
         chain_gray = gray
     err = float((ab - c.ref_ab).abs().mean())
     assert err < 0.5 * float((chain_ab - c.ref_ab).abs().mean())
