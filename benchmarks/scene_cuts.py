@@ -101,9 +101,16 @@ def score(found: list[int], truth: list[tuple[int, int]]) -> tuple[int, int, int
 
 
 def run(name: str, frames: list[np.ndarray]) -> tuple[list[int], float]:
-    det = make_detector(name)
+    """``name`` ending in ``+y``: colorgan's detector fed the Y' plane (limited range), as
+    the first pass of ``--reference-frames`` reads it, instead of RGB."""
+    det = make_detector(name.removesuffix("+y"))
+    planes = [(16 + f[..., 0].astype(np.float32) * (219 / 255)).round().astype(np.uint8)
+              for f in frames] if name.endswith("+y") else None
     t0 = time.perf_counter()
-    found = [i for f in frames for i in det.update(f)] + det.flush()
+    if planes is not None:
+        found = [i for y in planes for i in det.update_y(y)] + det.flush()
+    else:
+        found = [i for f in frames for i in det.update(f)] + det.flush()
     return sorted(found), time.perf_counter() - t0
 
 
@@ -135,7 +142,8 @@ def main() -> None:
     n_cuts = sum(len(t) for _, t in clips.values())
     print(f"{len(clips)} clips, {n_frames} frames, {n_cuts} true cuts "
           f"({', '.join(f'{k}: {len(t)}' for k, (_, t) in clips.items() if t)})\n")
-    names = [f"colorgan-{t:g}" for t in a.thresholds] + a.detectors
+    names = [f"colorgan-{t:g}" for t in a.thresholds] + [f"colorgan-{DEFAULT_THRESHOLD:g}+y"] \
+        + a.detectors
     print("| detector | TP | FP | FN | precision | recall | F1 | frames/s | errors (clip: frame) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name in names:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from colorgan.color import rgb_to_gray, uint8_to_float
+from colorgan.color import luma_to_gray, rgb_to_gray, uint8_to_float
 
 DEFAULT_THRESHOLD = 0.25  # best F1 on benchmarks/scene_cuts.py (docs/films.md)
 DEFAULT_BINS = 64
@@ -95,6 +95,12 @@ class FrameCuts:
         luma = frame_luma(torch.from_numpy(rgb).permute(2, 0, 1)[None])[0]  # (1, s, s)
         return [self.index] if self.detector.update(luma) else []
 
+    def update_y(self, y: np.ndarray, full_range: bool = False) -> list[int]:
+        """The same from a decoded Y' plane (H, W) uint8: no RGB conversion (a first pass)."""
+        self.index += 1
+        small = F.adaptive_avg_pool2d(torch.from_numpy(y)[None, None].float(), SCENE_SIZE)
+        return [self.index] if self.detector.update(luma_to_gray(small[0], full_range)) else []
+
     def flush(self) -> list[int]:
         return []
 
@@ -127,11 +133,13 @@ def scan_cuts(path: Path, threshold: float | None = None, min_scene_len: int | N
     from colorgan.utils.pipeline import Prefetch
     from colorgan.video.io import probe, read_frames
 
+    info = probe(path)
     det, times, cuts = make_detector(detector, threshold, min_scene_len,
-                                     float(probe(path).rate or 25)), [], []
-    for f in Prefetch(read_frames(path, max_frames)):
+                                     float(info.rate or 25)), [], []
+    planes = isinstance(det, FrameCuts)  # colorgan's own detector reads the Y' plane
+    for f in Prefetch(read_frames(path, max_frames, planes=planes)):
         times.append(f.time)
-        cuts += det.update(f.rgb)
+        cuts += det.update_y(f.yuv[0], info.tags.full_range) if planes else det.update(f.rgb)
     return [(i, times[i]) for i in cuts + det.flush()], len(times)
 
 
