@@ -22,6 +22,7 @@ Frame count, order and timestamps are unchanged: every decoded frame is yielded 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -66,8 +67,15 @@ def keyframe_planes(windows: Iterable[list[Frame]], temporal: TemporalColorizer,
         raise ValueError(f"--keyframe-interval {interval}: --temporal dependent colours every "
                          "frame from the previous one; use --keyframe-interval 1.")
     k = _Keyframes(temporal, tags, int(interval), blend)
-    for batch in windows:
-        yield from k.window(batch)
+    with ThreadPoolExecutor(1, thread_name_prefix="colorgan-planes") as pool:
+        ready = None  # the previous window, its planes converted while this one is coloured
+        for batch in windows:
+            window = k.colour(batch, pool)
+            if ready is not None:
+                yield from k.emit(*ready)
+            ready = window
+        if ready is not None:
+            yield from k.emit(*ready)
     if k.pending:  # the film's tail after its last keyframe holds that keyframe's colour
         yield k.pending, np.stack([k.last] * len(k.pending))
 
@@ -81,7 +89,10 @@ class _Keyframes:
         self.last: np.ndarray | None = None     # (2, h, w) planes of the last keyframe
         self.pending: list[Frame] = []          # frames after it, waiting for the next one
 
-    def window(self, batch: list[Frame]) -> Iterator[tuple[list[Frame], np.ndarray]]:
+    def colour(self, batch: list[Frame], pool: ThreadPoolExecutor
+               ) -> tuple[list[Frame], list[bool], list[bool], Future | None]:
+        """A window's keyframes coloured, in order (the temporal state lives here); their
+        Cb, Cr planes are converted in ``pool``, beside the next window's colouring."""
         c, tags = self.temporal.c, self.tags
         y = torch.from_numpy(np.stack([f.yuv[0] for f in batch]))[:, None]  # (B, 1, H, W)
         prep = c.prepare_luma(y, tags.full_range, carry=self.temporal.carrying)
@@ -93,10 +104,17 @@ class _Keyframes:
             keys.append(start or self.since >= self.interval or self.temporal.carries(t))
             self.since = 1 if keys[-1] else self.since + 1
         idx = [i for i, k in enumerate(keys) if k]
+        planes = None
         if idx:
             sub = prep.take(idx)
             ab = self.temporal(sub, [starts[i] for i in idx], [indices[i] for i in idx])
-            uv = iter(c.finish_planes(sub, ab, tags.matrix, tags.full_range).numpy())
+            planes = pool.submit(c.finish_planes, sub, ab, tags.matrix, tags.full_range)
+        return batch, keys, starts, planes
+
+    def emit(self, batch: list[Frame], keys: list[bool], starts: list[bool],
+             planes: Future | None) -> Iterator[tuple[list[Frame], np.ndarray]]:
+        """The window's frames with their planes: keyframes' own, blended or held between."""
+        uv = iter(planes.result().numpy()) if planes is not None else iter(())
         out_f: list[Frame] = []
         out_uv: list[np.ndarray] = []
         for f, key, start in zip(batch, keys, starts):
@@ -107,15 +125,15 @@ class _Keyframes:
                     out_f.append(f)
                     out_uv.append(self.last)
                 continue
-            planes = next(uv)  # (2, h, w)
+            own = next(uv)  # (2, h, w)
             n = len(self.pending) + 1
             for t, p in enumerate(self.pending, 1):  # between the previous keyframe and this
                 out_f.append(p)
-                out_uv.append(self.last if start else blend_planes(self.last, planes, t, n))
+                out_uv.append(self.last if start else blend_planes(self.last, own, t, n))
             self.pending = []
             out_f.append(f)
-            out_uv.append(planes)
-            self.last = planes
+            out_uv.append(own)
+            self.last = own
         if out_f:
             yield out_f, np.stack(out_uv)
 
