@@ -75,13 +75,6 @@ class SceneDetector:
         return cut
 
 
-def detect_cuts(lumas: Iterable[torch.Tensor], threshold: float = DEFAULT_THRESHOLD,
-                bins: int = DEFAULT_BINS, min_scene_len: int = 1) -> list[int]:
-    """Indices of frames that start a new scene (0 is never listed)."""
-    det = SceneDetector(threshold, bins, min_scene_len)
-    return [i for i, y in enumerate(lumas) if det.update(y)]
-
-
 class FrameCuts:
     """colorgan's detector on decoded frames: ``update(rgb)`` -> indices of frames found to
     start a scene (this frame or none); ``flush()`` at the end of the stream (always [])."""

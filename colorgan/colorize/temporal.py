@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from colorgan.colorize.carry import TAU
 from colorgan.colorize.colorizer import TEMPORAL_MODES, Colorizer, Prepared
 from colorgan.colorize.shot_references import ShotReferences
-from colorgan.scenes import DEFAULT_THRESHOLD, SCENE_SIZE, SceneDetector, frame_luma
+from colorgan.scenes import DEFAULT_THRESHOLD, SceneDetector
 
 
 class TemporalColorizer:
@@ -165,4 +165,4 @@ class TemporalColorizer:
         return torch.cat(out)
 
 
-__all__ = ["SCENE_SIZE", "TEMPORAL_MODES", "TemporalColorizer", "frame_luma"]
+__all__ = ["TEMPORAL_MODES", "TemporalColorizer"]
