@@ -152,10 +152,10 @@ def _as_film(path: Path, name: str, limits: Limits) -> Upload | str | None:
         if w * h > limits.max_pixels:
             raise _too_many_pixels(name, w, h, limits)
         rate = stream.average_rate or stream.guessed_rate
-        track = _stream_seconds(container, stream)
+        track, frames = _stream_seconds(container, stream), int(stream.frames or 0)
     ext = {"mov": ".mp4", "matroska": ".mkv"}.get(fmt, f".{fmt}")
-    return Upload("film", path.rename(path.with_suffix(ext)), w, h, seconds,
-                  int(stream.frames or 0), float(rate) if rate else None, track_seconds=track)
+    return Upload("film", path.rename(path.with_suffix(ext)), w, h, seconds, frames,
+                  float(rate) if rate else None, track_seconds=track)
 
 
 def identify(path: Path, name: str, limits: Limits) -> Upload:
