@@ -92,15 +92,6 @@ def colorize_film(job: Job, upload: Upload, colorizer: Colorizer, limits: Limits
     """color.mp4 through the streaming pipeline; ``job.done`` counts the frames as they pass.
     ``reference_frames``: a private folder of reference frames (app/film_reference.py), removed
     when the film is done or has failed."""
-    try:
-        _colorize_film(job, upload, colorizer, limits, temporal, strength, reference_frames)
-    finally:
-        if reference_frames is not None:
-            shutil.rmtree(reference_frames, ignore_errors=True)
-
-
-def _colorize_film(job: Job, upload: Upload, colorizer: Colorizer, limits: Limits,
-                   temporal: str, strength: float, reference_frames: Path | None) -> None:
     rate = upload.rate or 30.0
     max_frames = None  # a known duration was checked against the limit in identify()
     if upload.seconds is None:  # a container without one (a cut-off WebM): stop at the limit
@@ -111,10 +102,13 @@ def _colorize_film(job: Job, upload: Upload, colorizer: Colorizer, limits: Limit
         job.done = done
         job.total = max(job.total, done)
 
-    extra = {} if reference_frames is None else {"reference_frames": reference_frames}
-    result = colorize_video(upload.path, job.folder / "color.mp4", colorizer, temporal, strength,
-                            overwrite=True, max_frames=max_frames, progress=False,
-                            on_batch=on_batch, **extra)
+    try:
+        result = colorize_video(upload.path, job.folder / "color.mp4", colorizer, temporal,
+                                strength, overwrite=True, max_frames=max_frames, progress=False,
+                                on_batch=on_batch, reference_frames=reference_frames)
+    finally:
+        if reference_frames is not None:
+            shutil.rmtree(reference_frames, ignore_errors=True)
     job.total = job.done = result.frames
     job.files = {"film": "color.mp4"}
     job.width, job.height = upload.width, upload.height
