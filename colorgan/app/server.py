@@ -21,6 +21,7 @@ from the ``max_active`` jobs being colorized.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import tempfile
 import time
@@ -52,11 +53,9 @@ def allowed_modes(colorizer: Colorizer) -> list[str]:
     """The temporal modes this checkpoint's generator accepts (check_mode is the judge)."""
     modes = []
     for mode in TEMPORAL_MODES:
-        try:
+        with contextlib.suppress(ValueError):
             colorizer.check_mode(mode)
             modes.append(mode)
-        except ValueError:
-            pass
     return modes
 
 
@@ -151,13 +150,11 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
             upload = await run_in_threadpool(identify, job.folder / "upload", name, limits)
             store.check_room(name)
             return job, upload
-        except UploadError:
+        except Exception as e:  # noqa: BLE001 - besides a refusal, the server's fault: one line
             if job is not None:
                 store.remove(job)
-            raise
-        except Exception as e:  # noqa: BLE001 - the server's fault (a full disk, a bug): one line
-            if job is not None:
-                store.remove(job)
+            if isinstance(e, UploadError):
+                raise
             log.error("upload %r from %s failed: %s", name, client, one_line(e))
             if isinstance(e, OSError):
                 raise UploadError(f"{name}: the server could not store the upload "
@@ -182,11 +179,10 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
             if ref is not None:
                 try:
                     folder = await run_in_threadpool(_place, ref, job, upload)
-                except UploadError:
+                except Exception as e:  # noqa: BLE001 - besides a refusal, the server's fault
                     store.remove(job)
-                    raise
-                except Exception as e:  # noqa: BLE001 - the server's fault: one line, a message
-                    store.remove(job)
+                    if isinstance(e, UploadError):
+                        raise
                     log.error("reference %r for %r failed: %s", ref.name, name, one_line(e))
                     raise UploadError(f"{ref.name}: the server failed on this reference image "
                                       f"({type(e).__name__}); its log says more.", 500) from None
@@ -282,7 +278,7 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
                               "refreshes; try again in a moment.", 503)
         refreshing["now"] += 1
         try:
-            png = await asyncio.wrap_future(store.call(
+            png = await asyncio.wrap_future(store.pool.submit(
                 recolorize, job, model, points, job.palette if reference else None, chroma))
         except UploadError:
             raise
