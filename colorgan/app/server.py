@@ -1,22 +1,17 @@
-"""The FastAPI app behind ``colorgan serve``: one HTML page and a small JSON API.
+"""The FastAPI app behind ``colorgan serve``: one HTML page and a small JSON API (docs/app.md).
 
-    GET  /                         the page (colorgan/app/static/index.html, hints.js)
-    GET  /api/info                 limits, temporal modes the checkpoint accepts, slider ranges
-    POST /api/colorize?name=...    the raw file as the body; photos answer when done (200),
-                                   films at once (202) with a job to poll
-    GET  /api/jobs/{id}            state and progress of a job
-    GET  /api/jobs/{id}/{file}     a result (gray.png, color.png, original.png, color.mp4)
-    POST /api/jobs/{id}/hints      hint checkpoints: the photo again with the JSON list of colour
-                                   points as the body (``colorgan colorize --hints``'s file);
-                                   answers the PNG (colorgan/app/hints.py)
-    POST /api/jobs/{id}/reference?name=...   a reference photo (the raw file): its palette
-                                   steers the next refreshes that say ``reference=true``
-    POST /api/film-reference?name=...   a film's reference image for the first shot (the raw
-                                   file); its id goes with the film as ``reference_frame=ID``
+    GET  /                              the page (colorgan/app/static/index.html, hints.js)
+    GET  /api/info                      limits, the checkpoint's temporal modes, slider ranges
+    POST /api/colorize?name=...         the raw file as the body: a photo answers when done
+                                        (200), a film at once (202) with a job to poll
+    GET  /api/jobs/{id}[/{file}]        a job's state and progress; a result (color.png, ...)
+    POST /api/jobs/{id}/hints           hint checkpoints: JSON colour points -> the PNG (hints.py)
+    POST /api/jobs/{id}/reference       a reference photo: its palette steers later refreshes
+    POST /api/film-reference?name=...   a film's first-shot reference (``reference_frame=ID``)
 
 Every refusal is JSON ``{"error": message}`` with a 4xx/5xx code; the server keeps serving.
-Uploads still arriving have their own slots and time limits (colorgan/app/receive.py), apart
-from the ``max_active`` jobs being colorized.
+Uploads still arriving have their own slots and time limits (receive.py), apart from the
+``max_active`` jobs being colorized.
 """
 from __future__ import annotations
 
