@@ -126,10 +126,9 @@ class Colorizer:
         from colorgan.utils.targets import check_targets
 
         path = Path(path)
-        ckpt = read_checkpoint(path, "--ckpt", CheckpointError)  # names any other kind of file
-        hp = ckpt.get("hyper_parameters") if isinstance(ckpt, dict) else None
-        state = ckpt.get("state_dict") if isinstance(ckpt, dict) else None
-        if not isinstance(hp, dict) or "netG" not in hp or not isinstance(state, dict):
+        ckpt = read_checkpoint(path, "--ckpt", CheckpointError)  # a dict with a dict state_dict
+        hp, state = ckpt.get("hyper_parameters"), ckpt["state_dict"]
+        if not isinstance(hp, dict) or "netG" not in hp:
             raise CheckpointError(f"--ckpt {path} is not a colorgan checkpoint (no netG "
                                   "hyper-parameters / state_dict). Use a .ckpt saved by "
                                   "`colorgan train`.")
@@ -142,11 +141,9 @@ class Colorizer:
         dev = pick_device(device)  # the command line's own errors name its options
         try:
             return cls._build(path, hp, state, prefix, dev, precision, resize)
-        except CheckpointError:
-            raise
         except Exception as e:  # noqa: BLE001 - hyper-parameters edited or of another version
             if isinstance(e, ValueError) and str(e).startswith("--"):
-                raise  # --precision / --resize
+                raise  # ours: --ckpt (weights), --precision, --resize
             raise CheckpointError(f"--ckpt {path}: its hyper-parameters do not describe a "
                                   f"usable colorgan generator ({one_line(e)}). Use a .ckpt "
                                   "saved by `colorgan train`.") from None
@@ -249,14 +246,11 @@ class Colorizer:
         # work (the affine level mapping commutes with averaging, so it is done on the small one).
         small = luma_to_gray(F.adaptive_avg_pool2d(y[..., ::2, ::2].float(),
                                                    self.net_size(*y.shape[-2:])), full_range)
-        gray_c = None
-        if self.chroma_at == "planes":
-            gray_c = F.avg_pool2d(luma_to_gray(y, full_range), 2)  # (B, 1, H/2, W/2), centre
+        gray_c = F.avg_pool2d(luma_to_gray(y, full_range), 2) \
+            if self.chroma_at == "planes" else None  # (B, 1, H/2, W/2), centre
         real_A = self.cs.encode_input(small.expand(-1, 3, -1, -1))  # (B, 1, h, w)
-        grid = None
-        if carry:  # (B, 1, h', w')
-            grid = luma_to_gray(F.adaptive_avg_pool2d(y.float(), carry_size(*y.shape[-2:])),
-                                full_range)
+        grid = luma_to_gray(F.adaptive_avg_pool2d(y.float(), carry_size(*y.shape[-2:])),
+                            full_range) if carry else None  # (B, 1, h', w')
         return Prepared(None, real_A, small, gray_c, chroma, grid)
 
     @torch.no_grad()
