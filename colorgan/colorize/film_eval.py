@@ -163,12 +163,9 @@ def evaluate_video(path: str | Path, colorizer: Colorizer | None, mode: str = "i
                    batch_size: int = 8, max_frames: int | None = None,
                    reference_frames: str | ReferencePlan | None = None,
                    carry_tau: float = TAU, carry_fill: bool = False) -> dict[str, float]:
-    """Gray out a colour video, colour it with ``mode`` and measure it against the original.
-
-    ``mode``: a temporal mode, ``gray`` (ab = 0), or with ``reference_frames`` (``first``,
-    ``every:N``, a folder, or a :class:`ReferencePlan`) also ``naive_copy``, ``naive_mean``
-    and ``reference`` (the reference frames carried through their shots); the reference frames
-    are left out of the scores of every mode."""
+    """Gray out a colour video, colour it with ``mode`` (a temporal mode, ``gray``; with
+    ``reference_frames``: first, every:N, a folder or a plan, also ``naive_copy``, ``naive_mean``,
+    ``reference``) and measure it against the original, the reference frames left out."""
     plan = reference_frames
     if isinstance(plan, str):
         plan = plan_references(path, plan, max_frames, scene_threshold=scene_threshold)
