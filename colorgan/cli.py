@@ -31,19 +31,18 @@ def images_option(args: list[str]) -> list[str]:
     """``--images DIR`` -> ``data=folder data.root=DIR``; ``--hints N`` -> ``hints.points=N``."""
     out, it = [], iter(args)
     for arg in it:
-        if arg == "--images" or arg.startswith("--images="):
-            folder = arg.split("=", 1)[1] if "=" in arg else next(it, None)
-            if not folder:
-                raise SystemExit("colorgan eval: --images needs a folder, e.g. --images my_photos/")
-            out += ["data=folder", f"data.root={folder}"]
-        elif arg == "--hints" or arg.startswith("--hints="):
-            n = arg.split("=", 1)[1] if "=" in arg else next(it, None)
-            if not (n or "").isdigit():
-                raise SystemExit(f"colorgan eval: --hints needs a number of points >= 0, e.g. "
-                                 f"--hints 10 (got {n!r}).")
-            out.append(f"hints.points={int(n)}")
-        else:
+        opt, eq, value = arg.partition("=")
+        if opt not in ("--images", "--hints"):
             out.append(arg)
+            continue
+        value = value if eq else next(it, None)
+        if opt == "--images" and not value:
+            raise SystemExit("colorgan eval: --images needs a folder, e.g. --images my_photos/")
+        if opt == "--hints" and not (value or "").isdigit():
+            raise SystemExit(f"colorgan eval: --hints needs a number of points >= 0, e.g. "
+                             f"--hints 10 (got {value!r}).")
+        out += ["data=folder", f"data.root={value}"] if opt == "--images" else \
+            [f"hints.points={int(value)}"]
     return out
 
 

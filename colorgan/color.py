@@ -104,11 +104,8 @@ def _chroma_limit(lab: torch.Tensor, steps: int) -> torch.Tensor:
     for _ in range(steps):
         mid = (lo + hi) * 0.5
         X, Z = _finv(fy + mid * da), _finv((fy - mid * db).clamp_(min=0.0))
-        ok = None
-        for c in range(3):
-            v = base[c] + x_w[c] * X + z_w[c] * Z  # (N,) linear R, G or B
-            inside = (v >= -GAMUT_TOL) & (v <= 1.0 + GAMUT_TOL)
-            ok = inside if ok is None else ok & inside
+        v = torch.stack([base[c] + x_w[c] * X + z_w[c] * Z for c in range(3)])  # (3, N) linear RGB
+        ok = ((v >= -GAMUT_TOL) & (v <= 1.0 + GAMUT_TOL)).all(0)
         lo, hi = torch.where(ok, mid, lo), torch.where(ok, hi, mid)
     return lo
 
@@ -146,15 +143,13 @@ def float_to_uint8(img: torch.Tensor) -> torch.Tensor:
 class ColorSpace:
     """Encodes RGB batches into (input, target) pairs for one colour mode, and decodes back."""
 
+    in_channels = 1  # the generator's input: L or gray
+
     def __init__(self, mode: str = "lab") -> None:
         if mode not in COLOR_SPACES:
             raise ValueError(f"model.color_space={mode!r} is not supported; choose one of "
                              f"{list(COLOR_SPACES)}.")
         self.mode = mode
-
-    @property
-    def in_channels(self) -> int:
-        return 1
 
     @property
     def out_channels(self) -> int:
@@ -229,9 +224,7 @@ def clamp_chroma(ab: torch.Tensor) -> torch.Tensor:
 
 def unscale_ab(ab: torch.Tensor, gain: float, center: str = "zero") -> torch.Tensor:
     """The inverse of :func:`scale_ab` (up to its clamp) for ``gain`` > 0 (temporal feedback)."""
-    if gain in (0.0, 1.0):
-        return ab
-    return scale_ab(ab, 1.0 / gain, center)  # the mean is unchanged by a centred gain
+    return ab if gain == 0.0 else scale_ab(ab, 1.0 / gain, center)  # a centred gain keeps the mean
 
 
 def check_chroma_center(center: str, option: str = "chroma_center") -> str:

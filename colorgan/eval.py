@@ -106,12 +106,6 @@ def check_eval_config(cfg: DictConfig) -> None:
     check_config(cfg)  # ckpt_path exists
 
 
-def is_folder_without_test_split(data: DictConfig) -> bool:
-    """``data=folder`` with no held-out test fraction: eval then uses every image of the folder."""
-    return (str(data.get("_target_", "")).endswith(".FolderDataModule")
-            and float(data.get("test_fraction") or 0.0) == 0.0)
-
-
 def protocol_warnings(data: dict, card: dict | None, whole: bool) -> list[str]:
     """What makes these scores not held out for this checkpoint: its own training folder
     scored whole, or with a split other than the training's (from its model card)."""
@@ -199,10 +193,10 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
                 raise ConfigError(f"ckpt_path={cfg.ckpt_path}: its train_image_size={size!r} "
                                   "is not an image size; pass data.image_size=N.")
             cfg.data.image_size = size
-        if split == "test" and is_folder_without_test_split(cfg.data):
+        folder = str(cfg.data.get("_target_", "")).endswith(".FolderDataModule")
+        if split == "test" and folder and float(cfg.data.get("test_fraction") or 0.0) == 0.0:
             cfg.data.test_fraction = 1.0  # a folder without a split: scored whole, and said so
-    whole = (str(cfg.data.get("_target_", "")).endswith(".FolderDataModule")
-             and float(cfg.data.get("test_fraction") or 0) == 1.0)  # every image, no split
+    whole = folder and float(cfg.data.get("test_fraction") or 0) == 1.0  # every image, no split
     data_cfg = OmegaConf.to_container(cfg.data, resolve=True)
     warns = protocol_warnings(data_cfg, getattr(model, "model_card", None), whole)
     for w in warns:
@@ -221,7 +215,10 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         metrics = {k: float(v) for k, v in (results[0] if results else {}).items()}
         summary = summarize(metrics, split)
         if options.points > 0 and options.baselines:  # levin, nearest, nearest_l: same points
-            summary["hint_baselines"] = hint_baseline_rows(model, datamodule, split)
+            flat = baseline_metrics(_loader(datamodule, split), lambda b:
+                                    datamodule.on_after_batch_transfer(b, 0), model.eval_hints,
+                                    f"{split}/")  # the model's keys, under the model's points
+            summary["hint_baselines"] = {k: summarize(m, split)["model"] for k, m in flat.items()}
         grid = save_samples(model, datamodule, split, int(cfg.num_samples),
                             out_dir / "samples.png")
         log_wandb_image(loggers, f"{split}/samples", grid, step=0)
@@ -270,14 +267,6 @@ def setup_hints(model: ColorizationGAN, datamodule: pl.LightningDataModule, spli
 
 def _loader(datamodule: pl.LightningDataModule, split: str):
     return datamodule.test_dataloader() if split == "test" else datamodule.val_dataloader()
-
-
-def hint_baseline_rows(model: ColorizationGAN, datamodule: pl.LightningDataModule,
-                       split: str) -> dict[str, dict[str, float]]:
-    """The classic hint baselines' metrics (the model's keys) under the model's points."""
-    flat = baseline_metrics(_loader(datamodule, split), lambda b: datamodule.on_after_batch_transfer(b, 0),
-                            model.eval_hints, f"{split}/")
-    return {name: summarize(m, split)["model"] for name, m in flat.items()}
 
 
 def hints_title(options: HintOptions, uses_hints: bool) -> str:

@@ -13,25 +13,18 @@ class InputError(ValueError):
     """A bad input or output path: the message names it and says what to do."""
 
 
-def is_image(path: str | Path) -> bool:
-    return Path(path).suffix.lower() in IMAGE_EXTS
-
-
-def is_video(path: str | Path) -> bool:
-    return Path(path).suffix.lower() in VIDEO_EXTS
-
-
 def input_kind(path: Path) -> str:
     """"video", "image" or "folder"; a clear error for anything else."""
     if not path.exists():
         raise InputError(f"{path}: no such file or folder.")
     if path.is_dir():
         return "folder"
-    if is_video(path):
+    ext = path.suffix.lower()
+    if ext in VIDEO_EXTS:
         return "video"
-    if is_image(path):
+    if ext in IMAGE_EXTS:
         return "image"
-    raise InputError(f"{path}: unknown file type {path.suffix.lower()!r}; colorize images "
+    raise InputError(f"{path}: unknown file type {ext!r}; colorize images "
                      f"({', '.join(IMAGE_EXTS)}), videos ({', '.join(VIDEO_EXTS)}) "
                      "or a folder of images.")
 
@@ -40,12 +33,12 @@ def find_images(root: str | Path, recursive: bool = True) -> list[Path]:
     """Every image file under ``root`` (by extension, case-insensitive), sorted."""
     root = Path(root)
     pattern = root.rglob("*") if recursive else root.glob("*")
-    return sorted(p for p in pattern if is_image(p) and p.is_file())
+    return sorted(p for p in pattern if p.suffix.lower() in IMAGE_EXTS and p.is_file())
 
 
 def find_videos(root: str | Path) -> list[Path]:
     """Every video file under ``root`` (by extension, case-insensitive), sorted."""
-    return sorted(p for p in Path(root).rglob("*") if is_video(p) and p.is_file())
+    return sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in VIDEO_EXTS and p.is_file())
 
 
 def mirror_images(src_dir: Path, dst_dir: Path) -> list[tuple[Path, Path]]:
@@ -69,4 +62,4 @@ def mirror_images(src_dir: Path, dst_dir: Path) -> list[tuple[Path, Path]]:
 
 
 __all__ = ["IMAGE_EXTS", "VIDEO_EXTS", "InputError", "find_images", "find_videos", "input_kind",
-           "is_image", "is_video", "mirror_images"]
+           "mirror_images"]

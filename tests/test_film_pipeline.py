@@ -16,7 +16,7 @@ import colorgan.colorize.films as films
 from colorgan.colorize.colorizer import Colorizer
 from colorgan.colorize.films import colorize_video
 from colorgan.colorize.keyframes import CPU_INTERVAL
-from colorgan.colorize.pipeline import Pipeline
+from colorgan.utils.pipeline import Pipeline
 from colorgan.video.io import VideoError, VideoWriter, encoder_options, read_frames
 
 

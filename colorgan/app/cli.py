@@ -38,12 +38,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _check(a: argparse.Namespace) -> None:
-    for opt, value in (("--max-upload-mb", a.max_upload_mb), ("--max-film-seconds",
-                       a.max_film_seconds), ("--max-pixels", a.max_pixels), ("--workers", a.workers),
-                       ("--upload-timeout", a.upload_timeout),
-                       ("--max-upload-seconds", a.max_upload_seconds)):
-        if not value > 0:  # NaN too
-            raise ValueError(f"{opt} {value}: must be positive.")
+    for opt in ("max_upload_mb", "max_film_seconds", "max_pixels", "workers", "upload_timeout",
+                "max_upload_seconds"):
+        if not getattr(a, opt) > 0:  # NaN too
+            raise ValueError(f"--{opt.replace('_', '-')} {getattr(a, opt)}: must be positive.")
     if not 0 < a.port < 65536:
         raise ValueError(f"--port {a.port}: must be in 1..65535.")
 

@@ -52,11 +52,6 @@ class Job:
     palette: Any = None           # ... and its palette (1, D), the global hint (app/hints.py)
     upload: Any = None            # a film's reference image, waiting for its film (Upload)
 
-    @property
-    def working(self) -> bool:
-        """Queued or being colorized (uploads still arriving have their own slots)."""
-        return self.state in ("queued", "running")
-
     def public(self) -> dict:
         """What the page sees: state, progress, message and the URL of each result file."""
         return {"id": self.id, "name": self.name, "kind": self.kind, "state": self.state, "done": self.done,
@@ -79,9 +74,10 @@ class JobStore:
         atexit.register(shutil.rmtree, self.root, ignore_errors=True)
 
     def check_room(self, name: str) -> None:
-        """Refuse (503) while ``max_active`` jobs are queued or being colorized."""
+        """Refuse (503) while ``max_active`` jobs are queued or being colorized (uploads still
+        arriving have their own slots)."""
         with self.lock:
-            if sum(j.working for j in self.jobs.values()) >= self.max_active:
+            if sum(j.state in ("queued", "running") for j in self.jobs.values()) >= self.max_active:
                 raise UploadError(f"{name}: the server is busy with {self.max_active} other "
                                   "uploads; try again in a minute.", 503)
 
@@ -143,10 +139,6 @@ class JobStore:
                 job.finished = time.time()
 
         return self.pool.submit(run)
-
-    def call(self, fn: Callable, *args) -> Future:
-        """Run ``fn(*args)`` on a worker of the same pool (a photo's refresh with colour points)."""
-        return self.pool.submit(fn, *args)
 
     def close(self) -> None:
         """Stop taking work and delete every job's files."""

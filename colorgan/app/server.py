@@ -1,26 +1,22 @@
-"""The FastAPI app behind ``colorgan serve``: one HTML page and a small JSON API.
+"""The FastAPI app behind ``colorgan serve``: one HTML page and a small JSON API (docs/app.md).
 
-    GET  /                         the page (colorgan/app/static/index.html, hints.js)
-    GET  /api/info                 limits, temporal modes the checkpoint accepts, slider ranges
-    POST /api/colorize?name=...    the raw file as the body; photos answer when done (200),
-                                   films at once (202) with a job to poll
-    GET  /api/jobs/{id}            state and progress of a job
-    GET  /api/jobs/{id}/{file}     a result (gray.png, color.png, original.png, color.mp4)
-    POST /api/jobs/{id}/hints      hint checkpoints: the photo again with the JSON list of colour
-                                   points as the body (``colorgan colorize --hints``'s file);
-                                   answers the PNG (colorgan/app/hints.py)
-    POST /api/jobs/{id}/reference?name=...   a reference photo (the raw file): its palette
-                                   steers the next refreshes that say ``reference=true``
-    POST /api/film-reference?name=...   a film's reference image for the first shot (the raw
-                                   file); its id goes with the film as ``reference_frame=ID``
+    GET  /                              the page (colorgan/app/static/index.html, hints.js)
+    GET  /api/info                      limits, the checkpoint's temporal modes, slider ranges
+    POST /api/colorize?name=...         the raw file as the body: a photo answers when done
+                                        (200), a film at once (202) with a job to poll
+    GET  /api/jobs/{id}[/{file}]        a job's state and progress; a result (color.png, ...)
+    POST /api/jobs/{id}/hints           hint checkpoints: JSON colour points -> the PNG (hints.py)
+    POST /api/jobs/{id}/reference       a reference photo: its palette steers later refreshes
+    POST /api/film-reference?name=...   a film's first-shot reference (``reference_frame=ID``)
 
 Every refusal is JSON ``{"error": message}`` with a 4xx/5xx code; the server keeps serving.
-Uploads still arriving have their own slots and time limits (colorgan/app/receive.py), apart
-from the ``max_active`` jobs being colorized.
+Uploads still arriving have their own slots and time limits (receive.py), apart from the
+``max_active`` jobs being colorized.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import tempfile
 import time
@@ -52,11 +48,9 @@ def allowed_modes(colorizer: Colorizer) -> list[str]:
     """The temporal modes this checkpoint's generator accepts (check_mode is the judge)."""
     modes = []
     for mode in TEMPORAL_MODES:
-        try:
+        with contextlib.suppress(ValueError):
             colorizer.check_mode(mode)
             modes.append(mode)
-        except ValueError:
-            pass
     return modes
 
 
@@ -151,13 +145,11 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
             upload = await run_in_threadpool(identify, job.folder / "upload", name, limits)
             store.check_room(name)
             return job, upload
-        except UploadError:
+        except Exception as e:  # noqa: BLE001 - besides a refusal, the server's fault: one line
             if job is not None:
                 store.remove(job)
-            raise
-        except Exception as e:  # noqa: BLE001 - the server's fault (a full disk, a bug): one line
-            if job is not None:
-                store.remove(job)
+            if isinstance(e, UploadError):
+                raise
             log.error("upload %r from %s failed: %s", name, client, one_line(e))
             if isinstance(e, OSError):
                 raise UploadError(f"{name}: the server could not store the upload "
@@ -182,11 +174,10 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
             if ref is not None:
                 try:
                     folder = await run_in_threadpool(_place, ref, job, upload)
-                except UploadError:
+                except Exception as e:  # noqa: BLE001 - besides a refusal, the server's fault
                     store.remove(job)
-                    raise
-                except Exception as e:  # noqa: BLE001 - the server's fault: one line, a message
-                    store.remove(job)
+                    if isinstance(e, UploadError):
+                        raise
                     log.error("reference %r for %r failed: %s", ref.name, name, one_line(e))
                     raise UploadError(f"{ref.name}: the server failed on this reference image "
                                       f"({type(e).__name__}); its log says more.", 500) from None
@@ -282,7 +273,7 @@ def create_app(colorizer: Colorizer, limits: Limits | None = None, workdir: str 
                               "refreshes; try again in a moment.", 503)
         refreshing["now"] += 1
         try:
-            png = await asyncio.wrap_future(store.call(
+            png = await asyncio.wrap_future(store.pool.submit(
                 recolorize, job, model, points, job.palette if reference else None, chroma))
         except UploadError:
             raise

@@ -1,11 +1,9 @@
 """What an upload is: a photo or a film, decided by decoding it (never by its name), within limits.
 
-A photo is a raster PIL decodes in full (width and height > 0); a film is a container with a
-video stream that is not cover art (``attached_pic``) whose first frame FFmpeg decodes. Anything
-else, whatever the decoders make of it (an SVG, a PDF, audio with cover art, a decoder's own
-exception), is refused with 415. Every refusal is an :class:`UploadError` whose message is shown
-on the page as it is, so it says what was wrong with the file and what to do; its ``status`` is
-the HTTP code.
+A photo is a raster PIL decodes in full; a film is a container with a video stream (not cover
+art) whose first frame FFmpeg decodes. Anything else (an SVG, a PDF, audio with cover art, a
+decoder's own exception) is refused with 415. Every refusal is an :class:`UploadError` whose
+message the page shows as it is; its ``status`` is the HTTP code.
 """
 from __future__ import annotations
 
@@ -36,8 +34,7 @@ class UploadError(ValueError):
 
 @dataclass(frozen=True)
 class Limits:
-    """What one upload may be (``colorgan serve --max-upload-mb/--max-film-seconds/--max-pixels
-    /--upload-timeout/--max-upload-seconds``)."""
+    """What one upload may be (``colorgan serve --max-upload-mb``, ``--max-pixels``, ...)."""
 
     max_upload_mb: float = 50.0
     max_film_seconds: float = 60.0
@@ -152,8 +149,8 @@ def _as_film(path: Path, name: str, limits: Limits) -> Upload | str | None:
         if w * h > limits.max_pixels:
             raise _too_many_pixels(name, w, h, limits)
         rate = stream.average_rate or stream.guessed_rate
-        track = _stream_seconds(container, stream)
-        frames = int(stream.frames or 0)  # PyAV >= 18: a stream is unreadable once closed
+        # PyAV >= 18: a closed stream's attributes cannot be read
+        track, frames = _stream_seconds(container, stream), int(stream.frames or 0)
     ext = {"mov": ".mp4", "matroska": ".mkv"}.get(fmt, f".{fmt}")
     return Upload("film", path.rename(path.with_suffix(ext)), w, h, seconds, frames,
                   float(rate) if rate else None, track_seconds=track)
@@ -165,9 +162,8 @@ def identify(path: Path, name: str, limits: Limits) -> Upload:
     found = None
     try:
         found = _as_photo(path, name, limits)
-        if not isinstance(found, Upload):
-            film = _as_film(path, name, limits)
-            found = film if film is not None else found
+        if not isinstance(found, Upload):  # what the film decoder found, else the photo's
+            found = _as_film(path, name, limits) or found
     except UploadError:
         raise
     except Exception as e:  # noqa: BLE001 - a decoder's surprise is the file's, not the server's

@@ -1,7 +1,5 @@
-"""What a job does: colorize a photo (gray | colorized | original) or a film (streamed, audio kept).
-
-Both go through the same public functions as ``colorgan colorize``: ``Colorizer.colorize`` and
-``read_image``/``write_image`` for photos, ``colorize_video`` (the streaming pipeline) for films.
+"""What a job does: colorize a photo (gray | colorized | original) or a film (streamed, audio
+kept), through the same functions as ``colorgan colorize``.
 """
 from __future__ import annotations
 
@@ -31,18 +29,17 @@ CHROMA_RANGE = (0.0, 2.0)  # the page's "colour strength" slider: 0 = gray, 1 = 
 PHOTO = "photo.npy"  # a hint checkpoint's photo job keeps its decoded pixels (app/hints.py)
 
 
-def gray_of(rgb: torch.Tensor) -> torch.Tensor:
-    """uint8 (B, 3, H, W) -> its Lab lightness as gray uint8 (B, 3, H, W): what the model sees."""
-    L, ab = rgb_to_lab_norm(uint8_to_float(rgb))  # (B, 1, H, W), (B, 2, H, W)
-    return float_to_uint8(lab_norm_to_rgb(L, torch.zeros_like(ab)))
-
-
 def scale_chroma(rgb: torch.Tensor, chroma: float) -> torch.Tensor:
     """Multiply the a*b* chroma of uint8 (B, 3, H, W) by ``chroma``; 1 returns it unchanged."""
     if chroma == 1.0:
         return rgb
     L, ab = rgb_to_lab_norm(uint8_to_float(rgb))
     return float_to_uint8(lab_norm_to_rgb(L, scale_ab(ab, chroma)))
+
+
+def gray_of(rgb: torch.Tensor) -> torch.Tensor:
+    """uint8 (B, 3, H, W) -> its Lab lightness as gray uint8 (B, 3, H, W): what the model sees."""
+    return scale_chroma(rgb, 0.0)
 
 
 def colorize_photo(job: Job, upload: Upload, colorizer: Colorizer, chroma: float = 1.0,
@@ -78,29 +75,12 @@ def _has_more_frames(path: Path, n: int) -> bool:
     return False
 
 
-def cut_notice(name: str, frames: int, rate: float, limits: Limits) -> str:
-    """What the page says about a film it stopped at the length limit, and how to do it whole."""
-    return (f"{name}: the film was cut at {frames / rate:.1f} s ({frames} frames): the page "
-            f"colorizes at most {limits.max_film_seconds:g} s (--max-film-seconds); the rest was "
-            f"not colorized. To colorize it whole, run `colorgan colorize --ckpt CKPT {name} -o "
-            f"{Path(name).stem}_color.mp4`, or start the server with a larger --max-film-seconds.")
-
-
 def colorize_film(job: Job, upload: Upload, colorizer: Colorizer, limits: Limits,
                   temporal: str = "independent", strength: float = 0.6,
                   reference_frames: Path | None = None) -> None:
     """color.mp4 through the streaming pipeline; ``job.done`` counts the frames as they pass.
     ``reference_frames``: a private folder of reference frames (app/film_reference.py), removed
     when the film is done or has failed."""
-    try:
-        _colorize_film(job, upload, colorizer, limits, temporal, strength, reference_frames)
-    finally:
-        if reference_frames is not None:
-            shutil.rmtree(reference_frames, ignore_errors=True)
-
-
-def _colorize_film(job: Job, upload: Upload, colorizer: Colorizer, limits: Limits,
-                   temporal: str, strength: float, reference_frames: Path | None) -> None:
     rate = upload.rate or 30.0
     max_frames = None  # a known duration was checked against the limit in identify()
     if upload.seconds is None:  # a container without one (a cut-off WebM): stop at the limit
@@ -111,17 +91,25 @@ def _colorize_film(job: Job, upload: Upload, colorizer: Colorizer, limits: Limit
         job.done = done
         job.total = max(job.total, done)
 
-    extra = {} if reference_frames is None else {"reference_frames": reference_frames}
-    result = colorize_video(upload.path, job.folder / "color.mp4", colorizer, temporal, strength,
-                            overwrite=True, max_frames=max_frames, progress=False,
-                            on_batch=on_batch, **extra)
+    try:
+        result = colorize_video(upload.path, job.folder / "color.mp4", colorizer, temporal,
+                                strength, overwrite=True, max_frames=max_frames, progress=False,
+                                on_batch=on_batch, reference_frames=reference_frames)
+    finally:
+        if reference_frames is not None:
+            shutil.rmtree(reference_frames, ignore_errors=True)
     job.total = job.done = result.frames
     job.files = {"film": "color.mp4"}
     job.width, job.height = upload.width, upload.height
     job.message = f"{result.frames} frames in {result.seconds:.1f} s, {len(result.cuts)} scene cuts"
     expected = upload.frames or round(upload.track_seconds * rate)  # 0 when unknown
     if max_frames and result.frames >= max_frames and _has_more_frames(upload.path, max_frames):
-        job.notice = cut_notice(job.name, result.frames, rate, limits)
+        name, n = job.name, result.frames  # what was done, and how to do it whole
+        job.notice = (f"{name}: the film was cut at {n / rate:.1f} s ({n} frames): the page "
+                      f"colorizes at most {limits.max_film_seconds:g} s (--max-film-seconds); the "
+                      f"rest was not colorized. To colorize it whole, run `colorgan colorize --ckpt "
+                      f"CKPT {name} -o {Path(name).stem}_color.mp4`, or start the server with a "
+                      "larger --max-film-seconds.")
         job.message += f"; cut at {result.frames / rate:.1f} s, the length limit"
     elif expected and result.frames < expected - max(2, 0.02 * expected):
         job.notice = (f"{job.name}: only {result.frames} of its {expected} frames could be "
@@ -131,5 +119,4 @@ def _colorize_film(job: Job, upload: Upload, colorizer: Colorizer, limits: Limit
         job.message += f"; {expected - result.frames} frames could not be decoded"
 
 
-__all__ = ["CHROMA_RANGE", "PHOTO", "colorize_film", "colorize_photo", "cut_notice", "gray_of",
-           "scale_chroma"]
+__all__ = ["CHROMA_RANGE", "PHOTO", "colorize_film", "colorize_photo", "gray_of", "scale_chroma"]

@@ -16,6 +16,7 @@ import json
 import signal
 import sys
 import warnings
+from functools import partial
 from pathlib import Path
 
 from colorgan.color import CHROMA_CENTERS
@@ -94,8 +95,8 @@ def _check_max_frames(n: int | None) -> None:
         raise ValueError(f"--max-frames {n}: must be >= 1 (leave it out for the whole video).")
 
 
-def _model_source(a: argparse.Namespace) -> str:
-    """The option naming the model (for messages), once --ckpt / --backend / --model agree."""
+def _check_model_args(a: argparse.Namespace) -> None:
+    """--ckpt / --backend / --model agree; ``a.source``: the option naming the model (messages)."""
     if a.backend == "onnx":
         if a.ckpt is not None:
             raise ValueError(f"--ckpt {a.ckpt} with --backend onnx: the ONNX model replaces the "
@@ -103,18 +104,13 @@ def _model_source(a: argparse.Namespace) -> str:
         if a.model is None:
             raise ValueError("--backend onnx needs --model MODEL.onnx, written by "
                              "`colorgan export --ckpt CKPT -o MODEL.onnx`.")
-        return f"--model {a.model}"
-    if a.model is not None:
+    elif a.model is not None:
         raise ValueError(f"--model {a.model} is read by --backend onnx; add --backend onnx, or "
                          "pass a checkpoint with --ckpt.")
-    if a.ckpt is None:
+    elif a.ckpt is None:
         raise ValueError("--ckpt CKPT is required (a .ckpt saved by `colorgan train`), or "
                          "--backend onnx --model MODEL.onnx.")
-    return f"--ckpt {a.ckpt}"
-
-
-def _check_model_args(a: argparse.Namespace) -> None:
-    a.source = _model_source(a)
+    a.source = f"--model {a.model}" if a.backend == "onnx" else f"--ckpt {a.ckpt}"
     if a.batch_size < 1:
         raise ValueError(f"--batch-size {a.batch_size}: must be >= 1.")
     _check_max_frames(a.max_frames)
@@ -263,10 +259,6 @@ def _colorize(argv: list[str]) -> int:
     return 1 if errors else 0
 
 
-def colorize_main(argv: list[str]) -> int:
-    return _run(_colorize, argv)
-
-
 # -------------------------------------------------------------------- scenes
 def _scenes(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="colorgan scenes",
@@ -290,10 +282,6 @@ def _scenes(argv: list[str]) -> int:
         print(f"{i}\t{t:.3f}")
     print(f"# {len(cuts)} cuts, {len(cuts) + 1} scenes", file=sys.stderr)
     return 0
-
-
-def scenes_main(argv: list[str]) -> int:
-    return _run(_scenes, argv)
 
 
 # ---------------------------------------------------------------- eval-video
@@ -345,8 +333,8 @@ def _eval_video(argv: list[str]) -> int:
     return 0
 
 
-def eval_video_main(argv: list[str]) -> int:
-    return _run(_eval_video, argv)
+colorize_main, scenes_main = partial(_run, _colorize), partial(_run, _scenes)
+eval_video_main = partial(_run, _eval_video)
 
 
 __all__ = ["colorize_main", "eval_video_main", "find_cuts", "scenes_main"]

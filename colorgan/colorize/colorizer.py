@@ -1,21 +1,12 @@
 """Load a colorgan checkpoint into a ``Colorizer`` that colours frames of any size.
 
-The generator runs at its training size (``hyper_parameters.train_image_size``) on the short
-side, keeping the frame's aspect ratio (it is fully convolutional; ``resize="square"`` squashes
-instead); its chroma is upsampled and recombined with the full-resolution luminance (the
-"low-res chroma, full-res luma" trick of Zhang et al. 2016, arXiv:1603.08511), so outputs are
-as sharp as the input. Two recombinations:
-
-- ``lab``: RGB frames -> Lab; full-resolution L + upsampled ab -> RGB (photos, ``--recombine lab``).
-- ``yuv``: decoded Y'CbCr planes; Y' is kept as it is and only new Cb, Cr planes are computed,
-  at chroma resolution (films' default: no full-resolution colour conversion at all).
-
-The colour itself (weights, flip averaging, temperature, chroma gain) is the
-:class:`colorgan.predictor.Predictor`'s, as in validation and eval; its network is any callable
-``(B, C_in, h, w) -> (B, C_out, h, w)``: the checkpoint's generator
-(:meth:`Colorizer.from_checkpoint`) or an ONNX model run by onnxruntime
-(:mod:`colorgan.colorize.onnx_backend`). The model code (``colorgan.models``, Lightning, Hydra) is
-imported only when a checkpoint is loaded, so the ONNX path never loads it.
+The generator runs at its training size on the short side (aspect kept; ``resize="square"``
+squashes); its chroma is upsampled onto the full-resolution luminance ("low-res chroma, full-res
+luma", Zhang et al. 2016, arXiv:1603.08511): ``lab`` recombines L + ab through RGB (photos),
+``yuv`` keeps the decoded Y' plane and computes only Cb, Cr (films' default).
+The colour settings are the :class:`colorgan.predictor.Predictor`'s; its network is the
+checkpoint's generator or an ONNX model (:mod:`colorgan.colorize.onnx_backend`). The model code
+(``colorgan.models``, Lightning, Hydra) is imported only when a checkpoint is loaded.
 """
 from __future__ import annotations
 
@@ -63,12 +54,6 @@ def pick_device(device: str | None = None) -> torch.device:
     return dev
 
 
-def _load_checkpoint(path: Path) -> dict:
-    """The file's dict, or a one-line CheckpointError naming it (folder, empty, text, truncated,
-    a zip or a PyTorch file of something else: :mod:`colorgan.utils.checkpoint_file`)."""
-    return read_checkpoint(path, "--ckpt", CheckpointError)
-
-
 @dataclass
 class Prepared:
     """One batch of frames, ready for the generator (h, w: the generator's input size)."""
@@ -85,22 +70,6 @@ class Prepared:
         pick = lambda x: None if x is None else x[idx]
         return Prepared(None, self.real_A[idx], self.luma[idx], pick(self.gray_c),
                         self.chroma_size, pick(self.carry))
-
-
-def _generator(hp: dict, state: dict, prefix: str, path: Path) -> torch.nn.Module:
-    """The generator the checkpoint's hyper-parameters describe, with its ``prefix`` weights."""
-    from colorgan.models.build import build_generator
-
-    netG = build_generator(hp["netG"], hp.get("color_space", "lab"),  # no pretrained download:
-                           dict(hp.get("temporal") or {}), hp.get("classification"),  # the
-                           from_checkpoint=True, hints=hp.get("hints"))  # weights are here
-    try:
-        netG.load_state_dict({k[len(prefix):]: v for k, v in state.items()
-                              if k.startswith(prefix)})
-    except RuntimeError as e:
-        raise CheckpointError(f"--ckpt {path}: weights do not fit the generator described "
-                              f"in its hyper-parameters ({str(e).splitlines()[0]}).") from None
-    return netG
 
 
 class _OnPredictor:
@@ -124,9 +93,11 @@ class Colorizer:
     """
 
     max_aspect: float = MAX_ASPECT  # generator input: long side <= this x the training size
-    # the colour settings, owned by self.predictor (model.tta_flip, model.chroma_gain, ...)
+    # the colour settings and their setters, owned by self.predictor (model.tta_flip, ...)
     netG, flip, chroma_gain = _OnPredictor(), _OnPredictor(), _OnPredictor()
     chroma_center, weights, amp_dtype = _OnPredictor(), _OnPredictor(), _OnPredictor()
+    set_chroma_gain, set_temperature = _OnPredictor(), _OnPredictor()
+    supports_temperature = _OnPredictor()
 
     def __init__(self, netG: torch.nn.Module, color_space: str, image_size: int,
                  temporal: bool = False, device: torch.device | str = "cpu",
@@ -155,10 +126,9 @@ class Colorizer:
         from colorgan.utils.targets import check_targets
 
         path = Path(path)
-        ckpt = _load_checkpoint(path)
-        hp = ckpt.get("hyper_parameters") if isinstance(ckpt, dict) else None
-        state = ckpt.get("state_dict") if isinstance(ckpt, dict) else None
-        if not isinstance(hp, dict) or "netG" not in hp or not isinstance(state, dict):
+        ckpt = read_checkpoint(path, "--ckpt", CheckpointError)  # a dict with a dict state_dict
+        hp, state = ckpt.get("hyper_parameters"), ckpt["state_dict"]
+        if not isinstance(hp, dict) or "netG" not in hp:
             raise CheckpointError(f"--ckpt {path} is not a colorgan checkpoint (no netG "
                                   "hyper-parameters / state_dict). Use a .ckpt saved by "
                                   "`colorgan train`.")
@@ -171,11 +141,9 @@ class Colorizer:
         dev = pick_device(device)  # the command line's own errors name its options
         try:
             return cls._build(path, hp, state, prefix, dev, precision, resize)
-        except CheckpointError:
-            raise
         except Exception as e:  # noqa: BLE001 - hyper-parameters edited or of another version
             if isinstance(e, ValueError) and str(e).startswith("--"):
-                raise  # --precision / --resize
+                raise  # ours: --ckpt (weights), --precision, --resize
             raise CheckpointError(f"--ckpt {path}: its hyper-parameters do not describe a "
                                   f"usable colorgan generator ({one_line(e)}). Use a .ckpt "
                                   "saved by `colorgan train`.") from None
@@ -184,11 +152,20 @@ class Colorizer:
     def _build(cls, path: Path, hp: dict, state: dict, prefix: str, dev: torch.device,
                precision: str, resize: str) -> Colorizer:
         """The Colorizer that checked hyper-parameters ``hp`` and weights ``state`` describe."""
+        from colorgan.models.build import build_generator
         from colorgan.models.retired import warn_retired
 
         warn_retired(hp, f"--ckpt {path}")
         temporal = dict(hp.get("temporal") or {})
-        netG = _generator(hp, state, prefix, path)
+        netG = build_generator(hp["netG"], hp.get("color_space", "lab"), temporal,  # no download:
+                               hp.get("classification"), from_checkpoint=True,  # the weights
+                               hints=hp.get("hints"))  # are here
+        try:
+            netG.load_state_dict({k[len(prefix):]: v for k, v in state.items()
+                                  if k.startswith(prefix)})
+        except RuntimeError as e:
+            raise CheckpointError(f"--ckpt {path}: weights do not fit the generator described "
+                                  f"in its hyper-parameters ({str(e).splitlines()[0]}).") from None
         size = int(hp.get("train_image_size") or 256)
         c = cls(netG, hp.get("color_space", "lab"), size, temporal.get("enabled", False),
                 dev, precision, resize)
@@ -196,10 +173,6 @@ class Colorizer:
         c.predictor = Predictor.from_hparams(c.netG, hp, "ema" if prefix.startswith("netG_ema")
                                              else "raw", c.amp_dtype)
         return c
-
-    def set_chroma_gain(self, gain: float, option: str = "--chroma-gain") -> None:
-        """One gain for every frame."""
-        self.predictor.set_chroma_gain(gain, option)
 
     @property
     def hints(self) -> bool:
@@ -212,18 +185,8 @@ class Colorizer:
 
     supports_hints = hints  # the name the applications ask with
 
-    @property
-    def supports_temperature(self) -> bool:
-        """Whether the generator predicts colour bins (model.classification): T applies."""
-        return self.predictor.supports_temperature
-
-    def set_temperature(self, temperature: float | None, option: str = "--temperature") -> None:
-        """Annealed-mean temperature of a classification model (1 = mean, ~0.4 = vivid)."""
-        self.predictor.set_temperature(temperature, option)
-
     def with_temperature(self, temperature: float | None) -> Colorizer:
-        """A copy that shares the weights but decodes at ``temperature`` (for concurrent
-        requests with different settings, e.g. the web page's slider)."""
+        """A copy that shares the weights but decodes at ``temperature`` (the page's slider)."""
         if temperature is None:
             return self
         other = copy.copy(self)
@@ -246,13 +209,9 @@ class Colorizer:
 
     # ----------------------------------------------------------------- steps
     def net_size(self, height: int, width: int) -> tuple[int, int]:
-        """Generator input size for a frame: short side at the training size, aspect kept, both
-        sides rounded to the network's ``size_multiple`` (``resize="square"``: s x s).
-
-        The long side is capped at ``max_aspect`` x the training size, so the generator's work
-        is bounded for any shape: beyond that aspect ratio (a 1 x 4000 strip) the short side
-        goes below the training size, down to one ``size_multiple``.
-        """
+        """Generator input size: short side at the training size, aspect kept, sides rounded to
+        ``size_multiple``; the long side capped at ``max_aspect`` x the training size (a 1 x 4000
+        strip gets a shorter short side, down to one ``size_multiple``)."""
         s, m = self.image_size, self.size_multiple
         if self.resize == "square":
             return s, s
@@ -287,14 +246,11 @@ class Colorizer:
         # work (the affine level mapping commutes with averaging, so it is done on the small one).
         small = luma_to_gray(F.adaptive_avg_pool2d(y[..., ::2, ::2].float(),
                                                    self.net_size(*y.shape[-2:])), full_range)
-        gray_c = None
-        if self.chroma_at == "planes":
-            gray_c = F.avg_pool2d(luma_to_gray(y, full_range), 2)  # (B, 1, H/2, W/2), centre
+        gray_c = F.avg_pool2d(luma_to_gray(y, full_range), 2) \
+            if self.chroma_at == "planes" else None  # (B, 1, H/2, W/2), centre
         real_A = self.cs.encode_input(small.expand(-1, 3, -1, -1))  # (B, 1, h, w)
-        grid = None
-        if carry:  # (B, 1, h', w')
-            grid = luma_to_gray(F.adaptive_avg_pool2d(y.float(), carry_size(*y.shape[-2:])),
-                                full_range)
+        grid = luma_to_gray(F.adaptive_avg_pool2d(y.float(), carry_size(*y.shape[-2:])),
+                            full_range) if carry else None  # (B, 1, h', w')
         return Prepared(None, real_A, small, gray_c, chroma, grid)
 
     @torch.no_grad()
@@ -325,13 +281,8 @@ class Colorizer:
     @torch.no_grad()
     def finish_planes(self, prep: Prepared, ab_small: torch.Tensor, matrix: str,
                       full_range: bool) -> torch.Tensor:
-        """Prepared batch + its ab -> Cb, Cr planes uint8 (B, 2, H/2, W/2) on the CPU.
-
-        Colour is converted where the chroma was predicted: at the generator's input size
-        (``chroma_at="net"``, default: negligible cost) or at the chroma planes' resolution
-        (``chroma_at="planes"``: a quarter of a frame's pixels through Lab -> RGB); the Cb, Cr
-        planes are then upsampled. The original Y' plane is left untouched by the caller.
-        """
+        """Prepared batch + its ab -> Cb, Cr planes uint8 (B, 2, H/2, W/2) on the CPU, converted
+        at the generator's size (``chroma_at="net"``) or the chroma planes' (``"planes"``)."""
         gray = prep.luma if self.chroma_at == "net" else prep.gray_c  # (B, 1, h, w)
         ab = ab_small.float()
         if prep.carry is not None and ab.shape[-2:] == prep.carry.shape[-2:] and \

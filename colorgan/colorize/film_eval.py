@@ -28,10 +28,10 @@ from colorgan.colorize.eval_references import (
     plan_references,
 )
 from colorgan.colorize.films import batched, colorize_stream, to_tensor
-from colorgan.colorize.pipeline import Prefetch
 from colorgan.colorize.temporal import TemporalColorizer
 from colorgan.metrics import colorfulness, rgb_ciede2000
 from colorgan.scenes import DEFAULT_THRESHOLD
+from colorgan.utils.pipeline import Prefetch
 from colorgan.video.io import read_frames
 
 CDC_STEPS = (1, 2, 4)
@@ -73,12 +73,9 @@ def _small_ab(frames: torch.Tensor) -> torch.Tensor:
 
 
 class VideoMetrics:
-    """Accumulates per-frame and temporal metrics of (output, ground truth) frame batches.
-
-    ``keep`` (per frame of a batch) leaves frames out: reference frames given as the user's
-    colour are not scored. A left-out frame is out of every average and out of the sequence CDC
-    and flicker are measured on (the frames before and after it form a pair), so a jump of
-    colour at a reference is still seen."""
+    """Accumulates per-frame and temporal metrics of (output, ground truth) frame batches; a frame
+    left out by ``keep`` (a reference frame) is out of every average and of the sequence CDC and
+    flicker see (its neighbours form a pair, so a jump of colour at a reference is still seen)."""
 
     def __init__(self) -> None:
         self.per_frame: dict[str, list[float]] = {k: [] for k in PER_FRAME}
@@ -88,10 +85,6 @@ class VideoMetrics:
         self.delta = {"fake": 0.0, "real": 0.0}
         self.prev: dict[str, torch.Tensor] = {}
         self.seen = 0  # frames fed, kept or not
-
-    @property
-    def frames(self) -> int:
-        return len(self.index)
 
     def _flicker_update(self, key: str, frames: torch.Tensor) -> None:
         ab = _small_ab(frames)  # (B, 2, h, w)
@@ -136,7 +129,7 @@ class VideoMetrics:
             raise ValueError("no frame was scored: every frame of the clip is a reference frame.")
         m = {k: sum(v) / len(v) for k, v in self.per_frame.items()}
         steady = self.delta["real"] < 1e-9
-        return {"frames": self.frames, **m,
+        return {"frames": len(self.index), **m,
                 "cdc": cdc(torch.cat(self.hist_fake)), "cdc_gt": cdc(torch.cat(self.hist_real)),
                 "flicker": float("nan") if steady else self.delta["fake"] / self.delta["real"]}
 
@@ -154,21 +147,15 @@ def _rows_stream(path: str | Path, colorizer: Colorizer | None, mode: str, stren
             yield real, (gray_frames(real) if naive is None else naive(real, done))
             done += len(batch)
         return
-    if mode == "reference":
-        tc = TemporalColorizer(colorizer, plan_auto_mode(colorizer), strength, scene_threshold,
-                               known_cuts=plan.cuts, references=plan.refs, carry_tau=carry_tau,
-                               carry_fill=carry_fill)
-    else:
-        known = plan.cuts if plan is not None else None
-        tc = TemporalColorizer(colorizer, mode, strength, scene_threshold, known_cuts=known)
+    ref = mode == "reference"  # shots without a reference: the automatic mode
+    auto = "dependent" if colorizer.temporal else "independent"
+    tc = TemporalColorizer(colorizer, auto if ref else mode, strength, scene_threshold,
+                           known_cuts=None if plan is None else plan.cuts,
+                           references=plan.refs if ref else None, carry_tau=carry_tau,
+                           carry_fill=carry_fill)
     # the colorizer only reads luminance, so feeding colour frames is feeding their gray
     for batch, fake, _ in colorize_stream(frames, tc, batch_size):
         yield to_tensor(batch), fake
-
-
-def plan_auto_mode(colorizer: Colorizer) -> str:
-    """The automatic mode for shots without a reference in the ``reference`` row."""
-    return "dependent" if colorizer.temporal else "independent"
 
 
 def evaluate_video(path: str | Path, colorizer: Colorizer | None, mode: str = "independent",
@@ -176,12 +163,9 @@ def evaluate_video(path: str | Path, colorizer: Colorizer | None, mode: str = "i
                    batch_size: int = 8, max_frames: int | None = None,
                    reference_frames: str | ReferencePlan | None = None,
                    carry_tau: float = TAU, carry_fill: bool = False) -> dict[str, float]:
-    """Gray out a colour video, colour it with ``mode`` and measure it against the original.
-
-    ``mode``: a temporal mode, ``gray`` (ab = 0), or with ``reference_frames`` (``first``,
-    ``every:N``, a folder, or a :class:`ReferencePlan`) also ``naive_copy``, ``naive_mean``
-    and ``reference`` (the reference frames carried through their shots); the reference frames
-    are left out of the scores of every mode."""
+    """Gray out a colour video, colour it with ``mode`` (a temporal mode, ``gray``; with
+    ``reference_frames``: first, every:N, a folder or a plan, also ``naive_copy``, ``naive_mean``,
+    ``reference``) and measure it against the original, the reference frames left out."""
     plan = reference_frames
     if isinstance(plan, str):
         plan = plan_references(path, plan, max_frames, scene_threshold=scene_threshold)
@@ -212,12 +196,5 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-__all__ = [
-    "VideoMetrics",
-    "cdc",
-    "channel_histograms",
-    "evaluate_video",
-    "format_table",
-    "plan_auto_mode",
-    "js_divergence",
-]
+__all__ = ["VideoMetrics", "cdc", "channel_histograms", "evaluate_video", "format_table",
+           "js_divergence"]

@@ -23,10 +23,10 @@ from tqdm import tqdm
 from colorgan.colorize.carry import TAU
 from colorgan.colorize.colorizer import Colorizer
 from colorgan.colorize.keyframes import auto_interval, keyframe_planes
-from colorgan.colorize.pipeline import Pipeline
 from colorgan.colorize.temporal import TemporalColorizer
 from colorgan.scenes import DEFAULT_THRESHOLD, scan_cuts
 from colorgan.utils.atomic import atomic_output, temp_path_for
+from colorgan.utils.pipeline import Pipeline
 from colorgan.video.io import ColourTags, Frame, VideoError, VideoWriter, probe, read_frames
 
 RECOMBINE_MODES = ("yuv", "lab")

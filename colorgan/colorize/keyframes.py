@@ -1,23 +1,15 @@
 """Chroma keyframes: the generator colours every k-th frame of a shot, the frames between get
-the keyframes' Cb, Cr planes (blended, or held), like a codec's key and predicted frames.
+the keyframes' Cb, Cr planes (blended, or held), like a codec's key and predicted frames:
+chroma changes slowly within a shot, and on a CPU the generator costs as much as the encoder.
 
-Chroma is low-resolution and changes slowly within a shot, while on a CPU the generator costs
-as much as the video encoder. So, on the luma passthrough path (``recombine="yuv"``):
-
-- every frame's luma is still reduced to the generator's size (cheap) and scene cuts are still
-  detected on every frame; a frame is a **keyframe** when it starts a scene (the first frame, a
-  cut) or is ``interval`` frames after the previous keyframe;
-- only keyframes go through the generator (and the temporal mode: ``smooth`` blends keyframe
-  with keyframe; ``dependent`` needs every frame, so it runs with ``interval=1`` only);
-- ``blend=True`` (default): a frame between keyframes a and b of the same scene gets
-  ``((b - t) * uv_a + (t - a) * uv_b) / (b - a)`` (integer maths on the 8-bit planes), which needs
-  up to ``interval - 1`` frames of lookahead; before a cut and at the end of the film, frames
-  hold the last keyframe's planes (colour never crosses a cut). ``blend=False`` always holds.
-
-Frames of a shot steered by a reference frame (``--reference-frames``) are all keyframes: their
-colour is carried frame by frame (optical flow, not the generator), so it costs little.
-
-Frame count, order and timestamps are unchanged: every decoded frame is yielded exactly once.
+On the luma passthrough path (``recombine="yuv"``) scene cuts are still detected on every frame;
+a frame is a **keyframe** when it starts a scene or is ``interval`` frames after the previous
+keyframe, or when a reference frame's colour is carried through its shot (optical flow, cheap).
+Only keyframes go through the generator and the temporal mode (``dependent`` needs every
+frame: ``interval=1``). ``blend=True``: a frame between keyframes a and b of one scene gets
+``((b - t) * uv_a + (t - a) * uv_b) / (b - a)`` (integer maths, up to ``interval - 1`` frames
+of lookahead); before a cut and at the film's end frames hold the last keyframe's planes
+(``blend=False``: always). Every decoded frame is yielded once, in order.
 """
 from __future__ import annotations
 
@@ -59,10 +51,8 @@ def keyframe_planes(windows: Iterable[list[Frame]], temporal: TemporalColorizer,
                     tags: ColourTags, interval: int = 1, blend: bool = True,
                     ) -> Iterator[tuple[list[Frame], np.ndarray]]:
     """Windows of plane frames (one generator call each) -> (frames, Cb, Cr planes uint8
-    (n, 2, H/2, W/2)) in order, the generator run on keyframes only (see the module doc).
-    ``interval=1``: every frame is a keyframe."""
-    if int(interval) < 1:
-        raise ValueError(f"--keyframe-interval {interval}: must be >= 1 (1 = every frame).")
+    (n, 2, H/2, W/2)) in order, the generator run on keyframes only (``interval`` from
+    :func:`auto_interval`; 1: every frame)."""
     if interval > 1 and temporal.mode == "dependent":
         raise ValueError(f"--keyframe-interval {interval}: --temporal dependent colours every "
                          "frame from the previous one; use --keyframe-interval 1.")

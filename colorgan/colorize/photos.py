@@ -129,12 +129,9 @@ def _upsample_rows(ab_wide: torch.Tensor, H: int, y0: int, y1: int) -> torch.Ten
 def colorize_banded(rgb: torch.Tensor, colorizer: Colorizer, band_pixels: int = BAND_PIXELS,
                     hints: list[Point] | None = None,
                     palette: torch.Tensor | None = None) -> torch.Tensor:
-    """uint8 (3, H, W) -> uint8 (3, H, W) in bounded memory.
-
-    The chroma is predicted once from a reduced copy; the full-resolution luminance and the
-    upsampled chroma are recombined band by band into the output, never as whole float images.
-    ``hints`` (in the full photo's pixels) and ``palette``: see :meth:`Colorizer.colorize`.
-    """
+    """uint8 (3, H, W) -> uint8 (3, H, W) in bounded memory: the chroma predicted once from a
+    reduced copy, recombined with the luminance band by band; ``hints``, ``palette``: as
+    :meth:`Colorizer.colorize` (in the full photo's pixels)."""
     H, W = rgb.shape[-2:]
     rows = max(1, band_pixels // W)
     prep = colorizer.prepare(_reduce(rgb, max(REDUCED_SIDE, colorizer.image_size), rows))
@@ -162,17 +159,10 @@ def colorize_photo(rgb: torch.Tensor, colorizer: Colorizer, hints: list[Point] |
 
 def colorize_image(src: Path, dst: Path, colorizer: Colorizer, overwrite: bool = False,
                    hints: Path | None = None, palette: torch.Tensor | None = None) -> None:
-    """A dependent (film) generator gets no previous colour, as at the first frame of a shot.
-
-    ``hints``: a hints file (:mod:`colorgan.hints.user`) in this photo's upright pixels, checked
-    against its size before anything is written; ``palette``: a reference's
-    (:func:`colorgan.hints.user.reference_palette`).
-
-    The output keeps the input's transparency where its format has an alpha channel (PNG,
-    WebP, TIFF), and its EXIF metadata and resolution; for anything the output will not hold
-    (more frames, 16-bit samples, NaN values, a colour profile converted to sRGB), one
-    warning names the file.
-    """
+    """``src`` colorized into ``dst`` (a film generator gets no previous colour, as at a shot's
+    first frame), steered by a ``hints`` file (:mod:`colorgan.hints.user`) and a reference's
+    ``palette``; transparency (PNG, WebP, TIFF), EXIF and resolution are kept, and one warning
+    names what the output cannot hold (more frames, 16-bit samples, another colour profile)."""
     if dst.resolve() == src.resolve():
         raise InputError(f"-o {dst} is the input photo itself: the colorized photo would "
                          "replace it; choose another -o OUTPUT.")
@@ -208,12 +198,8 @@ class FolderInterrupted(KeyboardInterrupt):
 def colorize_folder(src: Path, dst: Path, colorizer: Colorizer, overwrite: bool = False,
                     progress: bool = True,
                     palette: torch.Tensor | None = None) -> tuple[int, list[str]]:
-    """Colorize every image under ``src`` into the same tree under ``dst``.
-
-    Unreadable or oversized images are skipped and the folder is finished; returns
-    (written, one message per skipped image). A photo's sidecar hints file (NAME.hints.json
-    beside it) steers it; ``palette`` (a reference's) steers every photo.
-    """
+    """Every image under ``src`` into the same tree under ``dst``, steered by its NAME.hints.json
+    and ``palette``; returns (written, a message per unreadable or oversized image skipped)."""
     pairs = mirror_images(src, dst)
     hints = folder_sidecars([inp for inp, _ in pairs], colorizer.supports_hints)  # checked now
     precheck_output(dst / "x", overwrite=True)  # a writable folder (or one that can be made)

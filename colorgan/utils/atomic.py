@@ -112,18 +112,16 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except OSError:  # exists, owned by someone else
-        return True
+        pass
     return True
 
 
 def clean_stale_partials(target: str | Path) -> list[Path]:
-    """Remove the temporary files of ``target`` left by runs that no longer exist."""
+    """Remove ``target``'s temporary files (in its existing folder) left by runs now gone."""
     target = Path(target)
     pattern = re.compile(re.escape(f".{_temp_stem(target)}.partial-") + r"(\d+)"
                          + re.escape(target.suffix) + "$")
     removed = []
-    if not target.parent.is_dir():
-        return removed
     for p in target.parent.iterdir():
         m = pattern.match(p.name)
         if m and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
@@ -148,17 +146,13 @@ def atomic_output(target: str | Path, overwrite: bool = True) -> Iterator[Path]:
         if not tmp.exists():
             raise RuntimeError(f"nothing was written for {target}.")
         os.replace(tmp, target)
-    except OSError as e:  # a full disk, an I/O error: name the target, not the temporary file
+    except BaseException as e:  # KeyboardInterrupt included: never leave a partial file
         with contextlib.suppress(OSError):
             tmp.unlink()
-        err = _write_error(e, target, tmp)
+        err = _write_error(e, target, tmp) if isinstance(e, OSError) else e
         if err is e:
             raise
-        raise err from None
-    except BaseException:  # KeyboardInterrupt included: never leave a partial file
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+        raise err from None  # a full disk, an I/O error: name the target, not the temporary file
 
 
 def write_text_atomic(target: str | Path, text: str) -> None:
